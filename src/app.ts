@@ -1,0 +1,104 @@
+// createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { authenticate, bearerToken } from './auth/authenticate.ts';
+import type { LastUsedRecorder } from './auth/last-used.ts';
+import type { Config } from './config.ts';
+import { type Context, createContext } from './context.ts';
+import type { Database } from './db/client.ts';
+import type { Domain } from './domain/api-keys.ts';
+import { unauthenticated } from './domain/errors.ts';
+import { isDatabaseUnavailable, toClientError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppOptions {
+  domain: Domain;
+  database: Database;
+  config: Pick<Config, 'corsOrigins' | 'production'>;
+  logger: Logger;
+  lastUsed?: LastUsedRecorder;
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+/** /healthz and /readyz answer before GraphQL is involved. */
+function probes(database: Database): Plugin {
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname === '/healthz') return endResponse(json(200, { status: 'ok' }));
+      if (url.pathname === '/readyz') {
+        try {
+          await database.ping();
+          return endResponse(json(200, { status: 'ready' }));
+        } catch {
+          return endResponse(json(503, { status: 'unavailable', reason: 'database is not answering' }));
+        }
+      }
+    },
+  };
+}
+
+export function createApp({ domain, database, config, logger, lastUsed }: AppOptions) {
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // GraphiQL's assets are bundled, not fetched from a CDN: it works on machines without Internet.
+    renderGraphiQL,
+    healthCheckEndpoint: null as unknown as string,
+    graphiql: {
+      title: 'Keygate',
+      headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
+      defaultQuery: '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
+    },
+    cors: config.corsOrigins.length
+      ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }
+      : false,
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    maskedErrors: {
+      // Every masked error gets an id that is in the response and in the log line, never the details.
+      maskError: (error) => {
+        const errorId = randomUUID();
+        const graphQLError =
+          error instanceof GraphQLError ? error : new GraphQLError('error', { originalError: error as Error });
+        return toClientError(graphQLError, errorId, (original) =>
+          logger.error({ err: original, errorId }, 'request failed'),
+        );
+      },
+    },
+    plugins: [probes(database)],
+    context: async ({ request }) => {
+      let caller: Awaited<ReturnType<typeof authenticate>>;
+      try {
+        caller = await authenticate(domain, bearerToken(request.headers.get('authorization')));
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) {
+          logger.warn('database unavailable during authentication');
+          throw new GraphQLError('The database is unavailable; try again shortly.', {
+            extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+          });
+        }
+        throw error;
+      }
+      if (!caller) {
+        const failure = unauthenticated();
+        throw new GraphQLError(failure.message, {
+          extensions: { code: failure.code, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+        });
+      }
+      lastUsed?.record(caller.key.id, domain.now());
+      return createContext(domain, caller);
+    },
+  });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,49 @@
+// One new context per request: the caller (authenticated once) and per-request dataloaders.
+import DataLoader from 'dataloader';
+import type { Caller, Domain } from './domain/api-keys.ts';
+import type { TeamRecord, UserRecord } from './domain/organizations.ts';
+import type { ApiKeyRecord } from './domain/store.ts';
+
+export interface Loaders {
+  team: DataLoader<string, TeamRecord | null>;
+  user: DataLoader<string, UserRecord | null>;
+}
+
+export interface Context {
+  domain: Domain;
+  caller: Caller;
+  loaders: Loaders;
+  /** Keys a scope check has already found visible in this request, by id. */
+  checked: Map<string, ApiKeyRecord>;
+}
+
+const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
+  const found = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => found.get(id) ?? null);
+};
+
+/** Loaders are scoped to the caller's organization: another organization's rows do not exist. */
+export function createLoaders(domain: Domain, organizationId: string): Loaders {
+  const db = domain.db;
+  return {
+    team: new DataLoader(async (ids) =>
+      byId(
+        ids,
+        await db.team.findMany({ where: { organizationId, id: { in: [...ids] } }, select: { id: true, name: true } }),
+      ),
+    ),
+    user: new DataLoader(async (ids) =>
+      byId(
+        ids,
+        await db.user.findMany({
+          where: { organizationId, id: { in: [...ids] } },
+          select: { id: true, organizationId: true, email: true, name: true, role: true, slackUserId: true },
+        }),
+      ),
+    ),
+  };
+}
+
+export function createContext(domain: Domain, caller: Caller): Context {
+  return { domain, caller, loaders: createLoaders(domain, caller.key.organizationId), checked: new Map() };
+}

@@ -1,0 +1,101 @@
+// The rules of RULES.md about managers, visibility and covering, as pure functions of grants.
+import { MANAGER_ROLE, type RoleCatalogue } from './roles.ts';
+
+/** The grants of a key: account roles, teams, and roles that apply in every one of those teams. */
+export interface Grants {
+  roleNames: readonly string[];
+  teamIds: readonly string[];
+  teamRoleNames: readonly string[];
+}
+
+export const NO_GRANTS: Grants = { roleNames: [], teamIds: [], teamRoleNames: [] };
+
+const isSubset = (small: Iterable<string>, big: ReadonlySet<string>) => {
+  for (const item of small) if (!big.has(item)) return false;
+  return true;
+};
+
+/** What a caller (an authenticated key) may do, derived once per request from its grants. */
+export class Access {
+  readonly grants: Grants;
+  readonly accountScopes: ReadonlySet<string>;
+  readonly #teamIds: ReadonlySet<string>;
+  readonly #teamScopes: ReadonlySet<string>;
+  readonly #catalogue: RoleCatalogue;
+
+  constructor(catalogue: RoleCatalogue, grants: Grants) {
+    this.#catalogue = catalogue;
+    this.grants = grants;
+    this.accountScopes = catalogue.scopesOf(grants.roleNames);
+    this.#teamIds = new Set(grants.teamIds);
+    // Account scopes apply in every team; team-role scopes only in the key's own teams.
+    this.#teamScopes = new Set([...this.accountScopes, ...catalogue.scopesOf(grants.teamRoleNames)]);
+  }
+
+  /** Holds api_keys_manage as an account-level role. */
+  get isAccountManager(): boolean {
+    return this.grants.roleNames.includes(MANAGER_ROLE);
+  }
+
+  /** Holds api_keys_manage as a team role and is not an account manager. */
+  get isTeamManager(): boolean {
+    return !this.isAccountManager && this.grants.teamRoleNames.includes(MANAGER_ROLE) && this.#teamIds.size > 0;
+  }
+
+  get isManager(): boolean {
+    return this.isAccountManager || this.isTeamManager;
+  }
+
+  /** The teams a team manager manages (its teamIds); empty for anyone else. */
+  get managedTeamIds(): readonly string[] {
+    return this.isTeamManager ? [...this.#teamIds] : [];
+  }
+
+  scopesInTeam(teamId: string): ReadonlySet<string> {
+    return this.#teamIds.has(teamId) ? this.#teamScopes : this.accountScopes;
+  }
+
+  /**
+   * Whether a key with these grants (in the caller's organization) is visible to the caller:
+   * account managers see every key; team managers see keys with no account roles and a non-empty
+   * set of teams, all of them managed by the caller.
+   */
+  canSee(target: Grants): boolean {
+    if (this.isAccountManager) return true;
+    if (!this.isTeamManager) return false;
+    return target.roleNames.length === 0 && target.teamIds.length > 0 && isSubset(target.teamIds, this.#teamIds);
+  }
+
+  /** The first grant the caller does not cover, or null when it covers them all. */
+  firstUncovered(grants: Grants): { roleName: string; teamId?: string } | null {
+    for (const roleName of grants.roleNames) {
+      if (!isSubset(this.#catalogue.scopesOf([roleName]), this.accountScopes)) return { roleName };
+    }
+    for (const teamId of grants.teamIds) {
+      const inTeam = this.scopesInTeam(teamId);
+      for (const roleName of grants.teamRoleNames) {
+        if (!isSubset(this.#catalogue.scopesOf([roleName]), inTeam)) return { roleName, teamId };
+      }
+    }
+    return null;
+  }
+
+  covers(grants: Grants): boolean {
+    return this.firstUncovered(grants) === null;
+  }
+}
+
+/**
+ * Where a set of grants hands out roles only the administration CLI may grant (api_keys_manage in
+ * the default catalogue): "role@account" and "role@team:<id>" entries. Create may add none; update may
+ * add none the target did not already have.
+ */
+export function adminOnlyPlaces(catalogue: RoleCatalogue, grants: Grants): Set<string> {
+  const places = new Set<string>();
+  const adminOnly = (name: string) => catalogue.get(name)?.grantableViaApi === false;
+  for (const name of grants.roleNames) if (adminOnly(name)) places.add(`${name}@account`);
+  for (const name of grants.teamRoleNames) {
+    if (adminOnly(name)) for (const teamId of grants.teamIds) places.add(`${name}@team:${teamId}`);
+  }
+  return places;
+}

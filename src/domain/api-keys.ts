@@ -1,0 +1,306 @@
+// The six operations of RULES.md. Each mutation runs in one transaction that re-reads and locks the
+// target and re-applies the rules, so a decision is never taken on state that has since changed.
+// The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth.
+import { monotonicFactory } from 'ulidx';
+import type { Db } from '../db/client.ts';
+import { Access, adminOnlyPlaces, type Grants } from './access.ts';
+import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
+import {
+  decodeCursor,
+  type GrantsInput,
+  parseGracePeriod,
+  parseGrants,
+  parseId,
+  parseName,
+  parsePageSize,
+} from './input.ts';
+import type { RoleCatalogue } from './roles.ts';
+import {
+  type ApiKeyRecord,
+  grantsInclude,
+  insertGrants,
+  lockApiKey,
+  missingTeams,
+  replaceGrants,
+  type Tx,
+  toRecord,
+} from './store.ts';
+import { generateToken, hashToken } from './tokens.ts';
+
+export const newId = monotonicFactory();
+
+export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
+
+export interface Domain {
+  db: Db;
+  catalogue: RoleCatalogue;
+  now: () => Date;
+  /** Called after a change has committed (cache invalidation). */
+  onChange?: (change: ApiKeyChange) => void;
+}
+
+/** The authenticated key of a request and what it may do. */
+export interface Caller {
+  key: ApiKeyRecord;
+  access: Access;
+}
+
+export function callerFor(catalogue: RoleCatalogue, key: ApiKeyRecord): Caller {
+  return { key, access: new Access(catalogue, key.grants) };
+}
+
+export interface KeyInput extends GrantsInput {
+  name: string;
+}
+
+/** Who creates a key: an API caller, or a named user acting through the administration CLI. */
+export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
+
+const rolePosition = (catalogue: RoleCatalogue) => {
+  const position = new Map(catalogue.roles.map((role, index) => [role.name, index]));
+  return (name: string) => position.get(name) ?? Number.MAX_SAFE_INTEGER;
+};
+
+export async function loadApiKey(
+  domain: Domain,
+  tx: Tx,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const row = await tx.apiKey.findFirst({ where: { id, organizationId }, include: grantsInclude });
+  return row ? toRecord(row, rolePosition(domain.catalogue)) : null;
+}
+
+export function requireManager(caller: Caller): void {
+  if (!caller.access.isManager) {
+    throw forbidden(
+      'This API key cannot manage API keys: it needs the api_keys_manage role, at account level or as a team role.',
+    );
+  }
+}
+
+async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
+  const name = parseName(input.name);
+  const grants = parseGrants(domain.catalogue, input);
+  const [missing] = await missingTeams(tx, organizationId, grants.teamIds);
+  if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
+  return { name, grants };
+}
+
+async function findVisible(domain: Domain, tx: Tx, caller: Caller, id: string): Promise<ApiKeyRecord> {
+  const target = await loadApiKey(domain, tx, caller.key.organizationId, id);
+  if (!target || !caller.access.canSee(target.grants)) throw apiKeyNotFound(id);
+  return target;
+}
+
+function describeGrant(grant: { roleName: string; teamId?: string }): string {
+  return grant.teamId ? `role "${grant.roleName}" in team ${grant.teamId}` : `account-level role "${grant.roleName}"`;
+}
+
+function requireCovers(caller: Caller, grants: Grants, verb: string): void {
+  const uncovered = caller.access.firstUncovered(grants);
+  if (uncovered) {
+    throw forbidden(`You cannot ${verb} ${describeGrant(uncovered)}: it has scopes this API key does not hold there.`);
+  }
+}
+
+function requireNoNewAdminOnlyGrants(domain: Domain, grants: Grants, existing: Grants | null): void {
+  const before = existing ? adminOnlyPlaces(domain.catalogue, existing) : new Set<string>();
+  for (const place of adminOnlyPlaces(domain.catalogue, grants)) {
+    if (!before.has(place)) {
+      const [role, where] = place.split('@') as [string, string];
+      const at = where === 'account' ? 'at account level' : `in team ${where.slice('team:'.length)}`;
+      throw forbidden(
+        `Role "${role}" cannot be granted ${at} through the API; it can only be granted from the administration CLI (the dashboard path).`,
+      );
+    }
+  }
+}
+
+function requireVisibleResult(caller: Caller, grants: Grants, what: string): void {
+  if (!caller.access.canSee(grants)) {
+    throw forbidden(
+      `${what} would not be visible to you: as a team manager you may only manage keys with no account-level roles whose teams are all teams you manage.`,
+    );
+  }
+}
+
+// ---- show & list -------------------------------------------------------------------------------
+
+export async function checkShow(domain: Domain, caller: Caller, id: string, tx: Tx = domain.db) {
+  parseId(id);
+  requireManager(caller);
+  return findVisible(domain, tx, caller, id);
+}
+
+/** Prisma filter for the keys a caller can see (RULES.md "Visibility"). */
+export function visibleKeysWhere(caller: Caller) {
+  const organizationId = caller.key.organizationId;
+  if (caller.access.isAccountManager) return { organizationId };
+  return {
+    organizationId,
+    roles: { none: {} },
+    teams: { some: {}, every: { teamId: { in: [...caller.access.managedTeamIds] } } },
+  };
+}
+
+export async function listApiKeys(
+  domain: Domain,
+  caller: Caller,
+  args: { first?: number | null; after?: string | null },
+): Promise<{ keys: ApiKeyRecord[]; hasNextPage: boolean }> {
+  const first = parsePageSize(args.first);
+  const afterId = args.after == null ? null : decodeCursor(args.after);
+  requireManager(caller);
+  const where = visibleKeysWhere(caller);
+  const rows = await domain.db.apiKey.findMany({
+    where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
+    orderBy: { id: 'desc' },
+    take: first + 1,
+    include: grantsInclude,
+  });
+  const position = rolePosition(domain.catalogue);
+  return { keys: rows.slice(0, first).map((row) => toRecord(row, position)), hasNextPage: rows.length > first };
+}
+
+// ---- create ------------------------------------------------------------------------------------
+
+export async function checkCreate(domain: Domain, caller: Caller, input: KeyInput, tx: Tx = domain.db) {
+  const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
+  requireManager(caller);
+  requireNoNewAdminOnlyGrants(domain, parsed.grants, null);
+  requireVisibleResult(caller, parsed.grants, 'The new key');
+  requireCovers(caller, parsed.grants, 'grant');
+  return parsed;
+}
+
+export async function createApiKey(
+  domain: Domain,
+  creator: Creator,
+  input: KeyInput,
+): Promise<{ apiKey: ApiKeyRecord; token: string }> {
+  const organizationId = creator.kind === 'key' ? creator.caller.key.organizationId : creator.organizationId;
+  const result = await domain.db.$transaction(async (tx) => {
+    const { name, grants } =
+      creator.kind === 'key'
+        ? await checkCreate(domain, creator.caller, input, tx)
+        : await parseKeyInput(domain, tx, organizationId, input);
+    const now = domain.now();
+    const id = newId(now.getTime());
+    const token = generateToken();
+    await tx.apiKey.create({
+      data: {
+        id,
+        organizationId,
+        name,
+        createdAt: now,
+        tokenLastIssuedAt: now,
+        creatorKeyId: creator.kind === 'key' ? creator.caller.key.id : null,
+        creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
+        creatorUserId: creator.kind === 'user' ? creator.userId : null,
+      },
+    });
+    await insertGrants(tx, id, grants);
+    await tx.apiKeyToken.create({ data: { id: newId(now.getTime()), apiKeyId: id, hash: hashToken(token), createdAt: now } });
+    const apiKey = await loadApiKey(domain, tx, organizationId, id);
+    if (!apiKey) throw new Error('created key vanished inside its transaction');
+    return { apiKey, token };
+  });
+  domain.onChange?.({ kind: 'created', apiKeyId: result.apiKey.id });
+  return result;
+}
+
+// ---- update ------------------------------------------------------------------------------------
+
+export interface UpdateInput extends KeyInput {
+  id: string;
+}
+
+export async function checkUpdate(domain: Domain, caller: Caller, input: UpdateInput, tx: Tx = domain.db) {
+  parseId(input.id);
+  const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
+  requireManager(caller);
+  const target = await findVisible(domain, tx, caller, input.id);
+  if (target.id === caller.key.id) throw forbidden('An API key cannot update itself; use another manager key.');
+  requireVisibleResult(caller, parsed.grants, 'The updated key');
+  requireNoNewAdminOnlyGrants(domain, parsed.grants, target.grants);
+  requireCovers(caller, parsed.grants, 'grant');
+  return { target, ...parsed };
+}
+
+export async function updateApiKey(domain: Domain, caller: Caller, input: UpdateInput): Promise<ApiKeyRecord> {
+  const apiKey = await domain.db.$transaction(async (tx) => {
+    parseId(input.id);
+    await lockApiKey(tx, input.id);
+    const { target, name, grants } = await checkUpdate(domain, caller, input, tx);
+    await tx.apiKey.update({ where: { id: target.id }, data: { name } });
+    await replaceGrants(tx, target.id, grants);
+    return { ...target, name, grants };
+  });
+  domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
+  return apiKey;
+}
+
+// ---- rotate ------------------------------------------------------------------------------------
+
+export interface RotateInput {
+  id: string;
+  gracePeriodMinutes?: number | null;
+}
+
+export async function checkRotate(domain: Domain, caller: Caller, input: RotateInput, tx: Tx = domain.db) {
+  parseId(input.id);
+  const gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
+  requireManager(caller);
+  const target = await findVisible(domain, tx, caller, input.id);
+  requireCovers(caller, target.grants, 'rotate a key that holds');
+  return { target, gracePeriodMinutes };
+}
+
+export async function rotateApiKey(
+  domain: Domain,
+  caller: Caller,
+  input: RotateInput,
+): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
+  const result = await domain.db.$transaction(async (tx) => {
+    parseId(input.id);
+    await lockApiKey(tx, input.id);
+    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, tx);
+    const now = domain.now();
+    const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
+    // Tokens already expired are of no further use; tokens from earlier rotations keep their expiry.
+    await tx.apiKeyToken.deleteMany({ where: { apiKeyId: target.id, expiresAt: { lte: now } } });
+    await tx.apiKeyToken.updateMany({
+      where: { apiKeyId: target.id, expiresAt: null },
+      data: { expiresAt: previousTokenExpiresAt },
+    });
+    const token = generateToken();
+    await tx.apiKeyToken.create({
+      data: { id: newId(now.getTime()), apiKeyId: target.id, hash: hashToken(token), createdAt: now },
+    });
+    await tx.apiKey.update({ where: { id: target.id }, data: { tokenLastIssuedAt: now } });
+    return { apiKey: { ...target, tokenLastIssuedAt: now }, token, previousTokenExpiresAt };
+  });
+  domain.onChange?.({ kind: 'rotated', apiKeyId: result.apiKey.id });
+  return result;
+}
+
+// ---- delete ------------------------------------------------------------------------------------
+
+export async function checkDelete(domain: Domain, caller: Caller, id: string, tx: Tx = domain.db) {
+  parseId(id);
+  requireManager(caller);
+  return findVisible(domain, tx, caller, id);
+}
+
+export async function deleteApiKey(domain: Domain, caller: Caller, id: string): Promise<string> {
+  await domain.db.$transaction(async (tx) => {
+    parseId(id);
+    await lockApiKey(tx, id);
+    const target = await checkDelete(domain, caller, id, tx);
+    // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
+    await tx.apiKey.delete({ where: { id: target.id } });
+  });
+  domain.onChange?.({ kind: 'deleted', apiKeyId: id });
+  return id;
+}

@@ -1,0 +1,40 @@
+// Token format: "keygate_" + 43 base62 characters (256 random bits) + 6 base62 characters of the
+// CRC32 of the random part. The checksum lets the server (and secret scanners) reject a mistyped or
+// made-up token without touching the database. Only the SHA-256 of a token is ever stored.
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export const TOKEN_PREFIX = 'keygate_';
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BODY_LENGTH = 43; // ceil(256 / log2(62))
+const CHECKSUM_LENGTH = 6; // ceil(32 / log2(62))
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH;
+const TOKEN_PATTERN = new RegExp(`^${TOKEN_PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}$`);
+
+function base62(value: bigint, width: number): string {
+  let out = '';
+  let rest = value;
+  while (rest > 0n) {
+    out = ALPHABET[Number(rest % 62n)] + out;
+    rest /= 62n;
+  }
+  return out.padStart(width, '0');
+}
+
+const checksum = (body: string) => base62(BigInt(crc32(body)), CHECKSUM_LENGTH);
+
+export function generateToken(): string {
+  const body = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), BODY_LENGTH);
+  return `${TOKEN_PREFIX}${body}${checksum(body)}`;
+}
+
+/** Prefix, length, alphabet and checksum: everything that can be known without a lookup. */
+export function isWellFormedToken(token: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) return false;
+  const body = token.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + BODY_LENGTH);
+  return token.endsWith(checksum(body));
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,92 @@
+import { checkShow, listApiKeys } from '../domain/api-keys.ts';
+import { encodeCursor } from '../domain/input.ts';
+import type { RoleDefinition } from '../domain/roles.ts';
+import type { ApiKeyRecord } from '../domain/store.ts';
+import { builder } from './builder.ts';
+import { CreatorRef } from './creator.ts';
+import { RoleRef } from './role.ts';
+import { TeamRef } from './team.ts';
+
+export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
+  description: 'An API key. Its token is shown only when the key is created or rotated.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'A ULID, e.g. "01FCNDV6P870EA6S7TK1DSYDG0".' }),
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    creator: t.field({ type: CreatorRef, resolve: (key) => key }),
+    roles: t.field({
+      type: [RoleRef],
+      description: 'Account-level roles.',
+      resolve: (key, _args, { domain }) => rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.roleNames),
+    }),
+    teamIds: t.idList({ resolve: (key) => [...key.grants.teamIds] }),
+    teams: t.field({
+      type: [TeamRef],
+      resolve: async (key, _args, { loaders }) =>
+        (await loaders.team.loadMany([...key.grants.teamIds])).filter(
+          (team): team is { id: string; name: string } => team !== null && !(team instanceof Error),
+        ),
+    }),
+    teamRoles: t.field({
+      type: [RoleRef],
+      description: 'Roles that apply in every team of teamIds.',
+      resolve: (key, _args, { domain }) =>
+        rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.teamRoleNames),
+    }),
+    tokenLastIssuedAt: t.expose('tokenLastIssuedAt', {
+      type: 'DateTime',
+      description: 'When the key was created or last rotated.',
+    }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Last successful authentication; null until first use. May lag by a few seconds.',
+    }),
+  }),
+});
+
+function rolesNamed(get: (name: string) => RoleDefinition | undefined, names: readonly string[]): RoleDefinition[] {
+  return names.map((name) => get(name)).filter((role): role is RoleDefinition => role !== undefined);
+}
+
+const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' });
+
+builder.queryFields((t) => ({
+  currentApiKey: t.field({
+    description: 'The API key that authenticated this request (any valid key may ask).',
+    type: ApiKeyRef,
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, { caller }) => caller.key,
+  }),
+  apiKey: t.field({
+    description: 'Show one API key. NOT_FOUND when it does not exist or is not visible to the caller.',
+    type: ApiKeyRef,
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ mayShowApiKey: args.id }),
+    // The scope loader loaded and checked the key; reuse what it found.
+    resolve: (_root, args, { domain, caller, checked }) =>
+      checked.get(args.id) ?? checkShow(domain, caller, args.id),
+  }),
+  apiKeys: t.field({
+    description: 'List the API keys visible to the caller, newest first (Relay cursor connection).',
+    type: ApiKeyConnection,
+    args: {
+      first: t.arg.int({ defaultValue: 25, description: '1 to 250.' }),
+      after: t.arg.string({ description: 'An endCursor or edge cursor from an earlier page.' }),
+    },
+    authScopes: (_root, args) => ({ mayListApiKeys: args }),
+    resolve: async (_root, args, { domain, caller }) => {
+      const { keys, hasNextPage } = await listApiKeys(domain, caller, args);
+      const edges = keys.map((node) => ({ cursor: encodeCursor(node.id), node }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage,
+          hasPreviousPage: false,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+  }),
+}));

@@ -1,0 +1,82 @@
+// The one schema builder: plugins, scalars and the authorization scopes. No types are defined here.
+// Every authorization decision goes through scope-auth; the scope loaders call the domain rules,
+// which throw KeygateErrors carrying the exact code and message of RULES.md.
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLScalarType } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Context } from '../context.ts';
+import { decodeCursor, parsePageSize } from '../domain/input.ts';
+import {
+  checkCreate,
+  checkDelete,
+  checkRotate,
+  checkShow,
+  checkUpdate,
+  type KeyInput,
+  type RotateInput,
+  requireManager,
+  type UpdateInput,
+} from '../domain/api-keys.ts';
+
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  description: 'A point in time, RFC 3339 in UTC, e.g. "2021-08-17T13:28:57.801Z".',
+  specifiedByURL: null,
+});
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: { DateTime: { Input: Date; Output: Date }; ID: { Input: string; Output: string } };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  AuthScopes: {
+    /** Any valid key (authentication itself happens before execution). */
+    authenticated: boolean;
+    mayListApiKeys: { first?: number | null; after?: string | null };
+    mayShowApiKey: string;
+    mayCreateApiKey: KeyInput;
+    mayUpdateApiKey: UpdateInput;
+    mayRotateApiKey: RotateInput;
+    mayDeleteApiKey: string;
+  };
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    // Loaders throw KeygateErrors (FORBIDDEN, NOT_FOUND, BAD_USER_INPUT) so the client learns which rule
+    // failed; they must reach the client as they are, not as a generic "Unauthorized".
+    treatErrorsAsUnauthorized: false,
+    authScopes: ({ domain, caller, checked }) => ({
+      authenticated: true,
+      mayListApiKeys: (args) => {
+        parsePageSize(args.first);
+        if (args.after != null) decodeCursor(args.after);
+        requireManager(caller);
+        return true;
+      },
+      mayShowApiKey: async (id) => {
+        checked.set(id, await checkShow(domain, caller, id));
+        return true;
+      },
+      mayCreateApiKey: async (input) => (await checkCreate(domain, caller, input), true),
+      mayUpdateApiKey: async (input) => (await checkUpdate(domain, caller, input), true),
+      mayRotateApiKey: async (input) => (await checkRotate(domain, caller, input), true),
+      mayDeleteApiKey: async (id) => (await checkDelete(domain, caller, id), true),
+    }),
+  },
+  relay: {
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    clientMutationId: 'omit',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+});
+
+builder.addScalarType('DateTime', DateTime);
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,148 @@
+// An in-process Keygate on a fresh database, a GraphQL client over app.fetch, and factories for
+// organizations, teams and keys with given grants (created through the administration path).
+import { createApp } from '../../src/app.ts';
+import { LastUsedRecorder } from '../../src/auth/last-used.ts';
+import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
+import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
+import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  data: T | null;
+  errors: Array<{ message: string; extensions?: { code?: string } }> | undefined;
+  /** The code of the first error, if any. */
+  code: string | undefined;
+}
+
+export interface Clock {
+  now: () => Date;
+  /** Moves the clock forward by ms. */
+  advance(ms: number): void;
+  /** Uses real time again. */
+  real(): void;
+}
+
+function createClock(): Clock {
+  let offset = 0;
+  let frozen: Date | null = null;
+  return {
+    now: () => (frozen ? new Date(frozen.getTime() + offset) : new Date(Date.now() + offset)),
+    advance(ms) {
+      offset += ms;
+    },
+    real() {
+      offset = 0;
+      frozen = null;
+    },
+  };
+}
+
+export interface KeyGrants {
+  roles?: string[];
+  teams?: string[];
+  teamRoles?: string[];
+}
+
+export interface Org {
+  id: string;
+  name: string;
+  userId: string;
+  /** Creates a key through the administration path (may grant api_keys_manage). */
+  key(grants?: KeyGrants, name?: string): Promise<{ id: string; token: string }>;
+  team(name?: string): Promise<string>;
+}
+
+export interface TestApp {
+  provider: Provider;
+  domain: Domain;
+  db: TestDatabase;
+  app: ReturnType<typeof createApp>;
+  clock: Clock;
+  lastUsed: LastUsedRecorder;
+  gql<T = Record<string, unknown>>(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>>;
+  org(name?: string): Promise<Org>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createTestApp(provider: Provider, options: { onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
+  const db = await createTestDatabase(provider);
+  await seedRoles(db.database.prisma);
+  const catalogue = await loadRoleCatalogue(db.database.prisma);
+  const clock = createClock();
+  const domain: Domain = { db: db.database.prisma, catalogue, now: clock.now };
+  const lastUsed = new LastUsedRecorder(db.database.prisma);
+  const logger = createLogger('silent');
+  const app = createApp({ domain, database: db.database, config: { corsOrigins: [], production: false }, logger, lastUsed });
+  void options;
+
+  async function gql<T>(token: string | null, query: string, variables?: Record<string, unknown>) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const response = await app.fetch('http://keygate.test/graphql', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: T | null; errors?: GraphQLResponse['errors'] };
+    return {
+      status: response.status,
+      data: body.data ?? null,
+      errors: body.errors,
+      code: body.errors?.[0]?.extensions?.code,
+    };
+  }
+
+  async function org(name = `Org ${++counter}`): Promise<Org> {
+    const organization = await createOrganization(domain.db, { name });
+    const user = await createUser(domain.db, organization.id, { email: `admin${++counter}@example.com`, name: 'Admin' });
+    return {
+      id: organization.id,
+      name: organization.name,
+      userId: user.id,
+      async key(grants = {}, keyName = `key ${++counter}`) {
+        const { apiKey, token } = await createApiKey(
+          domain,
+          { kind: 'user', organizationId: organization.id, userId: user.id },
+          { name: keyName, roleNames: grants.roles ?? [], teamIds: grants.teams ?? [], teamRoleNames: grants.teamRoles ?? [] },
+        );
+        return { id: apiKey.id, token };
+      },
+      async team(teamName = `team ${++counter}`) {
+        return (await createTeam(domain.db, organization.id, { name: teamName })).id;
+      },
+    };
+  }
+
+  return {
+    provider,
+    domain,
+    db,
+    app,
+    clock,
+    lastUsed,
+    gql,
+    org,
+    async close() {
+      await lastUsed.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Every field of ApiKey in API.md. */
+export const API_KEY_FIELDS = `
+  id name createdAt
+  creator { apiKey { id name } user { id email name role slackUserId } }
+  roles { name description scopes }
+  teamIds teams { id name }
+  teamRoles { name description scopes }
+  tokenLastIssuedAt lastUsedAt
+`;

@@ -1,0 +1,79 @@
+// Fresh, migrated databases for tests: a temp-dir SQLite file, or a PostgreSQL database with a random
+// name created on the server at KEYGATE_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+// and dropped by drop(). KEYGATE_TEST_PROVIDERS=sqlite (or postgresql) narrows `providers`.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { DatabaseConfig } from '../../src/config.ts';
+import { type Database, openDatabase, type Provider } from '../../src/db/client.ts';
+import { migrate } from '../../src/db/migrate.ts';
+
+export type { Provider };
+
+export const providers: Provider[] = (process.env.KEYGATE_TEST_PROVIDERS ?? 'sqlite,postgresql')
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name): name is Provider => name === 'sqlite' || name === 'postgresql');
+
+export const pgBaseUrl = process.env.KEYGATE_TEST_PG_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  database: Database;
+  config: DatabaseConfig;
+  /** Closes the client and deletes the database. */
+  drop(): Promise<void>;
+}
+
+async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: pgBaseUrl });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** An empty database (no migrations applied) and a way to remove it. */
+export async function createEmptyDatabase(provider: Provider): Promise<{ config: DatabaseConfig; remove(): Promise<void> }> {
+  if (provider === 'sqlite') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
+    return { config: { provider, dataDir }, remove: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `keygate_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
+  const url = new URL(pgBaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    config: { provider, url: url.toString() },
+    remove: () => withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+/** A fresh database with every migration applied. Pass `{ migrate: false }` to get it empty. */
+export async function createTestDatabase(
+  provider: Provider,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  const { config, remove } = await createEmptyDatabase(provider);
+  let database: Database | undefined;
+  try {
+    database = await openDatabase(config);
+    if (options.migrate !== false) await migrate(database);
+  } catch (error) {
+    await database?.close();
+    await remove();
+    throw error;
+  }
+  const opened = database;
+  return {
+    database: opened,
+    config,
+    async drop() {
+      await opened.close();
+      await remove();
+    },
+  };
+}
