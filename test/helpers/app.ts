@@ -5,6 +5,7 @@ import { LastUsedRecorder } from '../../src/auth/last-used.ts';
 import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
+import { openDatabase } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
 
@@ -75,13 +76,14 @@ let counter = 0;
 export async function createTestApp(provider: Provider, options: { onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
   const db = await createTestDatabase(provider);
   await seedRoles(db.database.prisma);
-  const catalogue = await loadRoleCatalogue(db.database.prisma);
+  // With onQuery, the app gets its own client on the same database that reports every SQL statement.
+  const database = options.onQuery ? await openDatabase(db.config, { onQuery: options.onQuery }) : db.database;
+  const catalogue = await loadRoleCatalogue(database.prisma);
   const clock = createClock();
-  const domain: Domain = { db: db.database.prisma, catalogue, now: clock.now };
-  const lastUsed = new LastUsedRecorder(db.database.prisma);
+  const domain: Domain = { db: database.prisma, catalogue, now: clock.now };
+  const lastUsed = new LastUsedRecorder(database.prisma);
   const logger = createLogger('silent');
-  const app = createApp({ domain, database: db.database, config: { corsOrigins: [], production: false }, logger, lastUsed });
-  void options;
+  const app = createApp({ domain, database, config: { corsOrigins: [], production: false }, logger, lastUsed });
 
   async function gql<T>(token: string | null, query: string, variables?: Record<string, unknown>) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -132,6 +134,7 @@ export async function createTestApp(provider: Provider, options: { onQuery?: (sq
     org,
     async close() {
       await lastUsed.close();
+      if (database !== db.database) await database.close();
       await db.drop();
     },
   };
