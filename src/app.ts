@@ -1,7 +1,7 @@
 // createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
 import { randomUUID } from 'node:crypto';
-import { GraphQLError } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { authenticate, bearerToken } from './auth/authenticate.ts';
 import type { LastUsedRecorder } from './auth/last-used.ts';
@@ -53,7 +53,8 @@ export function createApp({ domain, database, config, logger, lastUsed }: AppOpt
     graphiql: {
       title: 'Keygate',
       headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
-      defaultQuery: '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
+      defaultQuery:
+        '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
     },
     cors: config.corsOrigins.length
       ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }

@@ -5,7 +5,14 @@ import { ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrate.ts';
 import { createApiKey, type Domain } from './domain/api-keys.ts';
 import { KeygateError } from './domain/errors.ts';
-import { createOrganization, createTeam, createUser, findOrganization, findTeams, findUserByEmail } from './domain/organizations.ts';
+import {
+  createOrganization,
+  createTeam,
+  createUser,
+  findOrganization,
+  findTeams,
+  findUserByEmail,
+} from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
 import { openRuntime } from './runtime.ts';
 
@@ -36,21 +43,34 @@ function parse(argv: string[], spec: Spec, usage: string): Record<string, string
   const options = Object.fromEntries(Object.entries(spec).map(([name, o]) => [name, { type: o.type }]));
   let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\nusage: ${usage}`);
   }
   if (values.help) {
-    const lines = Object.entries(spec).map(([name, o]) => `  --${name.padEnd(16)} ${o.help}${o.required ? ' (required)' : ''}`);
+    const lines = Object.entries(spec).map(
+      ([name, o]) => `  --${name.padEnd(16)} ${o.help}${o.required ? ' (required)' : ''}`,
+    );
     process.stdout.write(`usage: ${usage}\n${lines.join('\n')}\n`);
     return null;
   }
-  const missing = Object.entries(spec).filter(([name, o]) => o.required && !values[name]).map(([name]) => `--${name}`);
+  const missing = Object.entries(spec)
+    .filter(([name, o]) => o.required && !values[name])
+    .map(([name]) => `--${name}`);
   if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}\nusage: ${usage}`);
   return values as Record<string, string>;
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** The same shape a GraphQL query selecting every field of ApiKey returns. */
 export async function presentApiKey(domain: Domain, key: ApiKeyRecord) {
@@ -58,9 +78,11 @@ export async function presentApiKey(domain: Domain, key: ApiKeyRecord) {
     const r = domain.catalogue.get(name);
     return { name, description: r?.description ?? '', scopes: [...(r?.scopes ?? [])] };
   };
-  const teams = await findTeams(domain.db, key.organizationId, key.grants.teamIds);
   const user = key.creatorUserId
-    ? await domain.db.user.findUnique({ where: { id: key.creatorUserId }, select: { id: true, email: true, name: true, role: true, slackUserId: true } })
+    ? await domain.db.user.findUnique({
+        where: { id: key.creatorUserId },
+        select: { id: true, email: true, name: true, role: true, slackUserId: true },
+      })
     : null;
   return {
     id: key.id,
@@ -72,7 +94,7 @@ export async function presentApiKey(domain: Domain, key: ApiKeyRecord) {
     },
     roles: key.grants.roleNames.map(role),
     teamIds: [...key.grants.teamIds],
-    teams,
+    teams: key.teams,
     teamRoles: key.grants.teamRoleNames.map(role),
     tokenLastIssuedAt: key.tokenLastIssuedAt.toISOString(),
     lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
@@ -116,7 +138,11 @@ async function main(argv: string[]): Promise<unknown> {
       return undefined;
     }
     case 'org create': {
-      const v = parse(args, { name: { type: 'string', required: true, help: 'organization name' } }, 'keygate org create --name N');
+      const v = parse(
+        args,
+        { name: { type: 'string', required: true, help: 'organization name' } },
+        'keygate org create --name N',
+      );
       if (!v) return undefined;
       return withRuntime((domain) => createOrganization(domain.db, { name: v.name as string }));
     }
@@ -180,7 +206,12 @@ async function main(argv: string[]): Promise<unknown> {
         const { apiKey, token } = await createApiKey(
           domain,
           { kind: 'user', organizationId: org.id, userId: user.id },
-          { name: v.name as string, roleNames: list(v.roles), teamIds: teams.map((t) => t.id), teamRoleNames: list(v['team-roles']) },
+          {
+            name: v.name as string,
+            roleNames: list(v.roles),
+            teamIds: teams.map((t) => t.id),
+            teamRoleNames: list(v['team-roles']),
+          },
         );
         return { apiKey: await presentApiKey(domain, apiKey), token };
       });
@@ -194,13 +225,20 @@ try {
   const result = await main(process.argv.slice(2));
   if (result !== undefined) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } catch (error) {
-  if (error instanceof UsageError || error instanceof KeygateError || error instanceof ConfigError || error instanceof MigrationError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof KeygateError ||
+    error instanceof ConfigError ||
+    error instanceof MigrationError
+  ) {
     process.stderr.write(`keygate: ${error.message}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   } else {
     // No stack, no SQL, no connection string: the cause is named by its class only.
-    process.stderr.write(`keygate: unexpected ${(error as Error)?.name ?? 'error'}; nothing was changed. Set LOG_LEVEL=debug for details.\n`);
-    if (process.env.KEYGATE_DEBUG === "1") process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+    process.stderr.write(
+      `keygate: unexpected ${(error as Error)?.name ?? 'error'}; nothing was changed. Set LOG_LEVEL=debug for details.\n`,
+    );
+    if (process.env.KEYGATE_DEBUG === '1') process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
     process.exitCode = 1;
   }
 }

@@ -20,9 +20,7 @@ const envSchema = z.object({
   KEYGATE_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
 });
 
-export type DatabaseConfig =
-  | { provider: 'sqlite'; dataDir: string }
-  | { provider: 'postgresql'; url: string };
+export type DatabaseConfig = { provider: 'sqlite'; dataDir: string } | { provider: 'postgresql'; url: string };
 
 export interface Config {
   port: number;

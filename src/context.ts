@@ -1,11 +1,10 @@
 // One new context per request: the caller (authenticated once) and per-request dataloaders.
 import DataLoader from 'dataloader';
 import type { Caller, Domain } from './domain/api-keys.ts';
-import type { TeamRecord, UserRecord } from './domain/organizations.ts';
+import type { UserRecord } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
 
 export interface Loaders {
-  team: DataLoader<string, TeamRecord | null>;
   user: DataLoader<string, UserRecord | null>;
 }
 
@@ -26,12 +25,6 @@ const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
 export function createLoaders(domain: Domain, organizationId: string): Loaders {
   const db = domain.db;
   return {
-    team: new DataLoader(async (ids) =>
-      byId(
-        ids,
-        await db.team.findMany({ where: { organizationId, id: { in: [...ids] } }, select: { id: true, name: true } }),
-      ),
-    ),
     user: new DataLoader(async (ids) =>
       byId(
         ids,

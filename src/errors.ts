@@ -10,9 +10,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   while (current && typeof current === 'object' && !seen.has(current)) {
     seen.add(current);
     const { code, name, message } = current as { code?: unknown; name?: unknown; message?: unknown };
-    if (typeof code === 'string' && /^(P1001|P1002|P1017|P2024|ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P01|57P03|08006|08001|08003)$/.test(code))
+    if (
+      typeof code === 'string' &&
+      /^(P1001|P1002|P1017|P2024|ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P01|57P03|08006|08001|08003)$/.test(code)
+    )
       return true;
-    if (name === 'DriverAdapterError' && typeof message === 'string' && /connect|terminat|closed/i.test(message)) return true;
+    if (name === 'DriverAdapterError' && typeof message === 'string' && /connect|terminat|closed/i.test(message))
+      return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
@@ -30,7 +34,13 @@ export function toClientError(error: GraphQLError, errorId: string, log: (error:
   }
   if (original === undefined || original instanceof GraphQLError) {
     const code = error.extensions.code ?? 'BAD_USER_INPUT';
-    return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { ...error.extensions, code },
+    });
   }
   if (isDatabaseUnavailable(original)) {
     log(original);

@@ -2,7 +2,7 @@
 // missing header, a malformed token (rejected by its checksum before any lookup), an unknown, expired
 // or deleted one.
 import { type Caller, callerFor, type Domain } from '../domain/api-keys.ts';
-import { grantsInclude, toRecord } from '../domain/store.ts';
+import { loadGrants } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
 
 export function bearerToken(header: string | null | undefined): string | null {
@@ -15,9 +15,9 @@ export async function authenticate(domain: Domain, token: string | null): Promis
   if (token === null || !isWellFormedToken(token)) return null;
   const row = await domain.db.apiKeyToken.findUnique({
     where: { hash: hashToken(token) },
-    select: { expiresAt: true, apiKey: { include: grantsInclude } },
+    select: { expiresAt: true, apiKey: true },
   });
   if (!row || (row.expiresAt !== null && row.expiresAt.getTime() <= domain.now().getTime())) return null;
-  const position = new Map(domain.catalogue.roles.map((role, index) => [role.name, index]));
-  return callerFor(domain.catalogue, toRecord(row.apiKey, (name) => position.get(name) ?? 0));
+  const [key] = await loadGrants(domain.db, [row.apiKey], domain.catalogue);
+  return key ? callerFor(domain.catalogue, key) : null;
 }

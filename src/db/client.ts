@@ -46,9 +46,8 @@ export async function openDatabase(
   }
   if (options.onQuery) {
     const listener = options.onQuery;
-    (prisma as unknown as { $on(event: 'query', cb: (e: { query: string }) => void): void }).$on(
-      'query',
-      (event) => listener(event.query),
+    (prisma as unknown as { $on(event: 'query', cb: (e: { query: string }) => void): void }).$on('query', (event) =>
+      listener(event.query),
     );
   }
   return {

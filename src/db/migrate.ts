@@ -150,7 +150,9 @@ function postgresStep(prisma: Db): Step {
         // then reads what the first applied (a snapshot taken before the wait would not show it).
         await tx.$executeRawUnsafe('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
         await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${PG_ADVISORY_LOCK_KEY})`);
-        await tx.$executeRawUnsafe(CREATE_MIGRATIONS_TABLE.postgresql.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
+        await tx.$executeRawUnsafe(
+          CREATE_MIGRATIONS_TABLE.postgresql.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'),
+        );
         const rows = await tx.$queryRawUnsafe<MigrationRow[]>('SELECT * FROM _prisma_migrations ORDER BY started_at');
         const next = nextPending(migrations, rows);
         if (next) await applyOne(tx, 'postgresql', next);
@@ -173,8 +175,12 @@ function sqliteStep(prisma: Db): Step {
       // all run on it.
       await prisma.$executeRawUnsafe('BEGIN IMMEDIATE');
       try {
-        await prisma.$executeRawUnsafe(CREATE_MIGRATIONS_TABLE.sqlite.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
-        const rows = await prisma.$queryRawUnsafe<MigrationRow[]>('SELECT * FROM "_prisma_migrations" ORDER BY "started_at"');
+        await prisma.$executeRawUnsafe(
+          CREATE_MIGRATIONS_TABLE.sqlite.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'),
+        );
+        const rows = await prisma.$queryRawUnsafe<MigrationRow[]>(
+          'SELECT * FROM "_prisma_migrations" ORDER BY "started_at"',
+        );
         const next = nextPending(migrations, rows);
         if (next) {
           await applyOne(prisma, 'sqlite', next);

@@ -17,13 +17,12 @@ import {
 import type { RoleCatalogue } from './roles.ts';
 import {
   type ApiKeyRecord,
-  grantsInclude,
   insertGrants,
+  loadGrants,
   lockApiKey,
   missingTeams,
   replaceGrants,
   type Tx,
-  toRecord,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
@@ -56,19 +55,16 @@ export interface KeyInput extends GrantsInput {
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */
 export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
 
-const rolePosition = (catalogue: RoleCatalogue) => {
-  const position = new Map(catalogue.roles.map((role, index) => [role.name, index]));
-  return (name: string) => position.get(name) ?? Number.MAX_SAFE_INTEGER;
-};
-
 export async function loadApiKey(
   domain: Domain,
   tx: Tx,
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const row = await tx.apiKey.findFirst({ where: { id, organizationId }, include: grantsInclude });
-  return row ? toRecord(row, rolePosition(domain.catalogue)) : null;
+  const row = await tx.apiKey.findFirst({ where: { id, organizationId } });
+  if (!row) return null;
+  const [record] = await loadGrants(tx, [row], domain.catalogue);
+  return record ?? null;
 }
 
 export function requireManager(caller: Caller): void {
@@ -157,10 +153,9 @@ export async function listApiKeys(
     where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
     orderBy: { id: 'desc' },
     take: first + 1,
-    include: grantsInclude,
   });
-  const position = rolePosition(domain.catalogue);
-  return { keys: rows.slice(0, first).map((row) => toRecord(row, position)), hasNextPage: rows.length > first };
+  const keys = await loadGrants(domain.db, rows.slice(0, first), domain.catalogue);
+  return { keys, hasNextPage: rows.length > first };
 }
 
 // ---- create ------------------------------------------------------------------------------------
@@ -201,7 +196,9 @@ export async function createApiKey(
       },
     });
     await insertGrants(tx, id, grants);
-    await tx.apiKeyToken.create({ data: { id: newId(now.getTime()), apiKeyId: id, hash: hashToken(token), createdAt: now } });
+    await tx.apiKeyToken.create({
+      data: { id: newId(now.getTime()), apiKeyId: id, hash: hashToken(token), createdAt: now },
+    });
     const apiKey = await loadApiKey(domain, tx, organizationId, id);
     if (!apiKey) throw new Error('created key vanished inside its transaction');
     return { apiKey, token };
@@ -235,7 +232,8 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
     const { target, name, grants } = await checkUpdate(domain, caller, input, tx);
     await tx.apiKey.update({ where: { id: target.id }, data: { name } });
     await replaceGrants(tx, target.id, grants);
-    return { ...target, name, grants };
+    const [updated] = await loadGrants(tx, [{ ...target, name }], domain.catalogue);
+    return updated as ApiKeyRecord;
   });
   domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
   return apiKey;

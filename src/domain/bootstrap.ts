@@ -1,6 +1,6 @@
 // First start on an empty database: an organization, an admin user, and an admin key holding every
 // account-level role, so that a new operator can call the API straight away.
-import { type Domain, createApiKey } from './api-keys.ts';
+import { createApiKey, type Domain } from './api-keys.ts';
 import { createOrganization, createUser } from './organizations.ts';
 
 export const BOOTSTRAP = {

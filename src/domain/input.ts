@@ -68,12 +68,10 @@ export function parseGrants(catalogue: RoleCatalogue, input: GrantsInput): Grant
         : 'teamIds were given without teamRoleNames: give both, or neither.',
     );
   }
-  const position = new Map(catalogue.roles.map((role, index) => [role.name, index]));
-  const byPosition = (a: string, b: string) => (position.get(a) ?? 0) - (position.get(b) ?? 0);
   return {
-    roleNames: roleNames.sort(byPosition),
+    roleNames: roleNames.sort(catalogue.compare),
     teamIds: teamIds.sort(),
-    teamRoleNames: teamRoleNames.sort(byPosition),
+    teamRoleNames: teamRoleNames.sort(catalogue.compare),
   };
 }
 

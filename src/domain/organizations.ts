@@ -35,7 +35,11 @@ export async function findOrganization(db: Db, idOrName: string): Promise<Organi
     ? await db.organization.findUnique({ where: { id: idOrName }, select: { id: true, name: true } })
     : null;
   if (byId) return byId;
-  const byName = await db.organization.findMany({ where: { name: idOrName }, select: { id: true, name: true }, take: 2 });
+  const byName = await db.organization.findMany({
+    where: { name: idOrName },
+    select: { id: true, name: true },
+    take: 2,
+  });
   if (byName.length > 1) throw badInput(`organization name ${JSON.stringify(idOrName)} is ambiguous; use its id.`);
   const [found] = byName;
   if (!found) throw badInput(`unknown organization ${JSON.stringify(idOrName)}.`);
@@ -69,7 +73,8 @@ export async function createUser(
   input: { email: string; name: string; role?: string | undefined; slackUserId?: string | undefined },
 ): Promise<UserRecord> {
   const email = input.email.trim().toLowerCase();
-  if (!EMAIL_PATTERN.test(email) || email.length > 320) throw badInput(`email: ${JSON.stringify(input.email)} is not an email address.`);
+  if (!EMAIL_PATTERN.test(email) || email.length > 320)
+    throw badInput(`email: ${JSON.stringify(input.email)} is not an email address.`);
   const name = parseName(input.name);
   const role = parseName(input.role ?? DEFAULT_USER_ROLE, 'role');
   const slackUserId = input.slackUserId?.trim() || null;

@@ -5,9 +5,7 @@ import { DEFAULT_ROLES, RoleCatalogue, type RoleDefinition } from './roles.ts';
 
 export async function seedRoles(prisma: Db, roles: readonly RoleDefinition[] = DEFAULT_ROLES): Promise<void> {
   const existing = new Set((await prisma.role.findMany({ select: { name: true } })).map((r) => r.name));
-  const missing = roles
-    .map((role, position) => ({ role, position }))
-    .filter(({ role }) => !existing.has(role.name));
+  const missing = roles.map((role, position) => ({ role, position })).filter(({ role }) => !existing.has(role.name));
   if (missing.length === 0) return;
   await prisma.role.createMany({
     data: missing.map(({ role, position }) => ({

@@ -37,15 +37,26 @@ export const DEFAULT_ROLES: readonly RoleDefinition[] = [
   role('incident_editor', 'See, declare and edit incidents.', ['incidents.view', 'incidents.create', 'incidents.edit']),
   role('incident_memberships_editor', 'Change who is a member of an incident.', ['incident_memberships.edit']),
   role('global_access', 'See and edit private incidents.', ['incidents.private.view', 'incidents.private.edit']),
-  role('manage_settings', 'See and change organisation settings.', ['organisation_settings.view', 'organisation_settings.edit']),
+  role('manage_settings', 'See and change organisation settings.', [
+    'organisation_settings.view',
+    'organisation_settings.edit',
+  ]),
   role('security_settings_editor', 'Change security settings.', ['security_settings.edit']),
   role('catalog_viewer', 'See the catalog.', ['catalog.view']),
   role('catalog_editor', 'See and edit the catalog.', ['catalog.view', 'catalog.edit']),
   role('workflows_editor', 'See and edit workflows.', ['workflows.view', 'workflows.edit']),
-  role('private_workflows_editor', 'See workflows and edit private ones.', ['workflows.view', 'workflows.private.edit']),
+  role('private_workflows_editor', 'See workflows and edit private ones.', [
+    'workflows.view',
+    'workflows.private.edit',
+  ]),
   role('schedules_reader', 'See on-call schedules.', ['schedules.view'], team),
   role('schedules_editor', 'See and edit on-call schedules.', ['schedules.view', 'schedules.edit'], team),
-  role('schedule_overrides_editor', 'See schedules and create overrides.', ['schedules.view', 'schedule_overrides.edit'], team),
+  role(
+    'schedule_overrides_editor',
+    'See schedules and create overrides.',
+    ['schedules.view', 'schedule_overrides.edit'],
+    team,
+  ),
   role('on_call_editor', 'See and edit escalation paths.', ['escalation_paths.view', 'escalation_paths.edit'], team),
   role('escalation_creator', 'Create escalations.', ['escalations.create'], team),
   role('post_incident_flow_opt_out', 'Opt incidents out of the post-incident flow.', ['post_incident_flow.opt_out']),
@@ -65,11 +76,17 @@ export const DEFAULT_ROLES: readonly RoleDefinition[] = [
 export class RoleCatalogue {
   readonly roles: readonly RoleDefinition[];
   readonly #byName: ReadonlyMap<string, RoleDefinition>;
+  readonly #position: ReadonlyMap<string, number>;
 
   constructor(roles: readonly RoleDefinition[]) {
     this.roles = roles;
     this.#byName = new Map(roles.map((r) => [r.name, r]));
+    this.#position = new Map(roles.map((r, index) => [r.name, index]));
   }
+
+  /** Orders role names as the catalogue does (unknown names last), so grants read the same everywhere. */
+  readonly compare = (a: string, b: string): number =>
+    (this.#position.get(a) ?? Number.MAX_SAFE_INTEGER) - (this.#position.get(b) ?? Number.MAX_SAFE_INTEGER);
 
   get(name: string): RoleDefinition | undefined {
     return this.#byName.get(name);

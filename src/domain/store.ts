@@ -1,8 +1,10 @@
 // Reading and writing API keys with their grants. Every function takes a client that may be a
 // transaction, so the operations can compose them inside one.
-import type { Prisma } from '../generated/sqlite/client.ts';
+
 import type { Db } from '../db/client.ts';
+import { Prisma } from '../generated/sqlite/client.ts';
 import type { Grants } from './access.ts';
+import type { RoleCatalogue } from './roles.ts';
 
 export type Tx = Db | Prisma.TransactionClient;
 
@@ -17,27 +19,69 @@ export interface ApiKeyRecord {
   creatorKeyName: string | null;
   creatorUserId: string | null;
   grants: Grants;
+  /** The teams of grants.teamIds, same order. */
+  teams: Array<{ id: string; name: string }>;
 }
 
-export const grantsInclude = {
-  roles: { select: { roleName: true } },
-  teams: { select: { teamId: true } },
-  teamRoles: { select: { roleName: true } },
-} as const;
+export type ApiKeyRow = Omit<ApiKeyRecord, 'grants' | 'teams'>;
 
-type Row = Prisma.ApiKeyGetPayload<{ include: typeof grantsInclude }>;
+interface GrantRow {
+  apiKeyId: string;
+  kind: 'role' | 'team' | 'team_role';
+  value: string;
+  teamName: string | null;
+}
 
-export function toRecord(row: Row, rolePosition: (name: string) => number): ApiKeyRecord {
-  const { roles, teams, teamRoles, ...key } = row;
-  const byPosition = (a: string, b: string) => rolePosition(a) - rolePosition(b);
-  return {
-    ...key,
-    grants: {
-      roleNames: roles.map((r) => r.roleName).sort(byPosition),
-      teamIds: teams.map((t) => t.teamId).sort(),
-      teamRoleNames: teamRoles.map((r) => r.roleName).sort(byPosition),
-    },
-  };
+/**
+ * The grants of many keys, with their team names, in one statement (a UNION over the three grant
+ * tables), whatever the number of keys: a page of 250 keys costs the same as a page of one.
+ */
+export async function loadGrants(
+  tx: Tx,
+  keys: readonly ApiKeyRow[],
+  catalogue: RoleCatalogue,
+): Promise<ApiKeyRecord[]> {
+  if (keys.length === 0) return [];
+  const ids = Prisma.join(keys.map((key) => key.id));
+  const rows = await tx.$queryRaw<GrantRow[]>`
+    SELECT r."apiKeyId", 'role' AS kind, r."roleName" AS value, NULL AS "teamName"
+      FROM "ApiKeyRole" r WHERE r."apiKeyId" IN (${ids})
+    UNION ALL
+    SELECT t."apiKeyId", 'team' AS kind, t."teamId" AS value, tm."name" AS "teamName"
+      FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" IN (${ids})
+    UNION ALL
+    SELECT tr."apiKeyId", 'team_role' AS kind, tr."roleName" AS value, NULL AS "teamName"
+      FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" IN (${ids})`;
+  const byKey = new Map(
+    keys.map((key) => [
+      key.id,
+      { roleNames: [] as string[], teams: [] as Array<{ id: string; name: string }>, teamRoleNames: [] as string[] },
+    ]),
+  );
+  for (const row of rows) {
+    const grants = byKey.get(row.apiKeyId);
+    if (!grants) continue;
+    if (row.kind === 'role') grants.roleNames.push(row.value);
+    else if (row.kind === 'team_role') grants.teamRoleNames.push(row.value);
+    else grants.teams.push({ id: row.value, name: row.teamName ?? '' });
+  }
+  return keys.map((key) => {
+    const found = byKey.get(key.id) as {
+      roleNames: string[];
+      teams: Array<{ id: string; name: string }>;
+      teamRoleNames: string[];
+    };
+    const teams = found.teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return {
+      ...key,
+      teams,
+      grants: {
+        roleNames: found.roleNames.sort(catalogue.compare),
+        teamIds: teams.map((team) => team.id),
+        teamRoleNames: found.teamRoleNames.sort(catalogue.compare),
+      },
+    };
+  });
 }
 
 /**

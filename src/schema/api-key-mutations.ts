@@ -33,12 +33,14 @@ const DeleteApiKeyInput = builder.inputType('DeleteApiKeyInput', {
   fields: (t) => ({ id: t.id({ required: true }) }),
 });
 
-const CreateApiKeyPayload = builder.objectRef<{ apiKey: ApiKeyRecord; token: string }>('CreateApiKeyPayload').implement({
-  fields: (t) => ({
-    apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
-    token: t.exposeString('token', { description: 'The new token. It is never shown again.' }),
-  }),
-});
+const CreateApiKeyPayload = builder
+  .objectRef<{ apiKey: ApiKeyRecord; token: string }>('CreateApiKeyPayload')
+  .implement({
+    fields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
+      token: t.exposeString('token', { description: 'The new token. It is never shown again.' }),
+    }),
+  });
 
 const UpdateApiKeyPayload = builder.objectRef<{ apiKey: ApiKeyRecord }>('UpdateApiKeyPayload').implement({
   fields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }),

@@ -17,16 +17,11 @@ export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
     roles: t.field({
       type: [RoleRef],
       description: 'Account-level roles.',
-      resolve: (key, _args, { domain }) => rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.roleNames),
+      resolve: (key, _args, { domain }) =>
+        rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.roleNames),
     }),
     teamIds: t.idList({ resolve: (key) => [...key.grants.teamIds] }),
-    teams: t.field({
-      type: [TeamRef],
-      resolve: async (key, _args, { loaders }) =>
-        (await loaders.team.loadMany([...key.grants.teamIds])).filter(
-          (team): team is { id: string; name: string } => team !== null && !(team instanceof Error),
-        ),
-    }),
+    teams: t.field({ type: [TeamRef], resolve: (key) => key.teams }),
     teamRoles: t.field({
       type: [RoleRef],
       description: 'Roles that apply in every team of teamIds.',
@@ -49,7 +44,10 @@ function rolesNamed(get: (name: string) => RoleDefinition | undefined, names: re
   return names.map((name) => get(name)).filter((role): role is RoleDefinition => role !== undefined);
 }
 
-const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' });
+const ApiKeyConnection = builder.connectionObject(
+  { type: ApiKeyRef, name: 'ApiKeyConnection' },
+  { name: 'ApiKeyEdge' },
+);
 
 builder.queryFields((t) => ({
   currentApiKey: t.field({
@@ -64,8 +62,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ mayShowApiKey: args.id }),
     // The scope loader loaded and checked the key; reuse what it found.
-    resolve: (_root, args, { domain, caller, checked }) =>
-      checked.get(args.id) ?? checkShow(domain, caller, args.id),
+    resolve: (_root, args, { domain, caller, checked }) => checked.get(args.id) ?? checkShow(domain, caller, args.id),
   }),
   apiKeys: t.field({
     description: 'List the API keys visible to the caller, newest first (Relay cursor connection).',

@@ -7,7 +7,6 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
-import { decodeCursor, parsePageSize } from '../domain/input.ts';
 import {
   checkCreate,
   checkDelete,
@@ -19,12 +18,16 @@ import {
   requireManager,
   type UpdateInput,
 } from '../domain/api-keys.ts';
+import { decodeCursor, parsePageSize } from '../domain/input.ts';
 
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   description: 'A point in time, RFC 3339 in UTC, e.g. "2021-08-17T13:28:57.801Z".',
   specifiedByURL: null,
 });
+
+/** A scope passes when the domain check resolves; a failed check rejects with its KeygateError. */
+const passes = (check: Promise<unknown>) => check.then(() => true);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -61,10 +64,10 @@ export const builder = new SchemaBuilder<{
         checked.set(id, await checkShow(domain, caller, id));
         return true;
       },
-      mayCreateApiKey: async (input) => (await checkCreate(domain, caller, input), true),
-      mayUpdateApiKey: async (input) => (await checkUpdate(domain, caller, input), true),
-      mayRotateApiKey: async (input) => (await checkRotate(domain, caller, input), true),
-      mayDeleteApiKey: async (id) => (await checkDelete(domain, caller, id), true),
+      mayCreateApiKey: (input) => passes(checkCreate(domain, caller, input)),
+      mayUpdateApiKey: (input) => passes(checkUpdate(domain, caller, input)),
+      mayRotateApiKey: (input) => passes(checkRotate(domain, caller, input)),
+      mayDeleteApiKey: (id) => passes(checkDelete(domain, caller, id)),
     }),
   },
   relay: {

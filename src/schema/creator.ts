@@ -1,5 +1,5 @@
-import type { ApiKeyRecord } from '../domain/store.ts';
 import type { UserRecord } from '../domain/organizations.ts';
+import type { ApiKeyRecord } from '../domain/store.ts';
 import { builder } from './builder.ts';
 
 export const UserRef = builder.objectRef<UserRecord>('User').implement({
@@ -27,8 +27,7 @@ export const CreatorRef = builder.objectRef<ApiKeyRecord>('Creator').implement({
     apiKey: t.field({
       type: CreatorApiKeyRef,
       nullable: true,
-      resolve: (key) =>
-        key.creatorKeyId !== null ? { id: key.creatorKeyId, name: key.creatorKeyName ?? '' } : null,
+      resolve: (key) => (key.creatorKeyId !== null ? { id: key.creatorKeyId, name: key.creatorKeyName ?? '' } : null),
     }),
     user: t.field({
       type: UserRef,
