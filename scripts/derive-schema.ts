@@ -5,9 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const sqliteSchemaPath = fileURLToPath(new URL('../prisma/schema.prisma', import.meta.url));
-export const postgresSchemaPath = fileURLToPath(
-  new URL('../prisma/postgresql/schema.prisma', import.meta.url),
-);
+export const postgresSchemaPath = fileURLToPath(new URL('../prisma/postgresql/schema.prisma', import.meta.url));
 
 export function derivePostgresSchema(sqliteSchema: string): string {
   const header = [
@@ -18,7 +16,10 @@ export function derivePostgresSchema(sqliteSchema: string): string {
   ].join('\n');
   const body = sqliteSchema
     .replace(/^(\/\/.*\n)+\n/, '')
-    .replace('output                 = "../src/generated/sqlite"', 'output                 = "../../src/generated/postgresql"')
+    .replace(
+      'output                 = "../src/generated/sqlite"',
+      'output                 = "../../src/generated/postgresql"',
+    )
     .replace(/datasource db \{\n {2}provider = "sqlite"\n\}/, 'datasource db {\n  provider = "postgresql"\n}');
   if (!body.includes('"postgresql"') || !body.includes('generated/postgresql')) {
     throw new Error('prisma/schema.prisma no longer has the generator/datasource shape derive-schema expects');

@@ -1,14 +1,17 @@
 // createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { authenticate, bearerToken } from './auth/authenticate.ts';
+import { bearerToken } from './auth/bearer.ts';
 import type { LastUsedRecorder } from './auth/last-used.ts';
+import { createTokenLookup } from './auth/token-lookup.ts';
+import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
 import { type Context, createContext } from './context.ts';
 import type { Database } from './db/client.ts';
-import type { Domain } from './domain/api-keys.ts';
+import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { isDatabaseUnavailable, toClientError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -20,6 +23,10 @@ export interface AppOptions {
   config: Pick<Config, 'corsOrigins' | 'production'>;
   logger: Logger;
   lastUsed?: LastUsedRecorder;
+  /** Shared with the HTTP server; one is made from the database when not given. */
+  verifier?: TokenVerifier;
+  /** Callers the HTTP server already authenticated (see src/http/server.ts). */
+  preAuthenticated?: WeakMap<IncomingMessage, Caller>;
 }
 
 const json = (status: number, body: unknown) =>
@@ -42,8 +49,18 @@ function probes(database: Database): Plugin {
   };
 }
 
-export function createApp({ domain, database, config, logger, lastUsed }: AppOptions) {
-  return createYoga<Record<string, unknown>, Context>({
+export function createApp(options: AppOptions) {
+  const { database, config, logger, lastUsed, preAuthenticated } = options;
+  const verifier = options.verifier ?? new TokenVerifier(options.domain, createTokenLookup(database.raw));
+  // Changes made through this app drop the changed key's cached tokens at once.
+  const domain: Domain = {
+    ...options.domain,
+    onChange: (change) => {
+      verifier.invalidateKey(change.apiKeyId);
+      options.domain.onChange?.(change);
+    },
+  };
+  return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -77,10 +94,10 @@ export function createApp({ domain, database, config, logger, lastUsed }: AppOpt
       },
     },
     plugins: [probes(database)],
-    context: async ({ request }) => {
-      let caller: Awaited<ReturnType<typeof authenticate>>;
+    context: async ({ request, req }) => {
+      let caller = req ? (preAuthenticated?.get(req) ?? null) : null;
       try {
-        caller = await authenticate(domain, bearerToken(request.headers.get('authorization')));
+        caller ??= await verifier.verify(bearerToken(request.headers.get('authorization')));
       } catch (error) {
         if (isDatabaseUnavailable(error)) {
           logger.warn('database unavailable during authentication');

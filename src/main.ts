@@ -1,10 +1,13 @@
 // `keygate serve`: open and migrate the database, bootstrap an empty one, listen, and shut down
 // gracefully (stop accepting, drain requests, flush lastUsedAt, close the database).
-import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { LastUsedRecorder } from './auth/last-used.ts';
+import { type InvalidationListener, listenForInvalidations } from './auth/pg-invalidation.ts';
+import { createTokenLookup } from './auth/token-lookup.ts';
+import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
+import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { createLogger } from './logger.ts';
 import { openRuntime } from './runtime.ts';
 
@@ -20,8 +23,14 @@ export async function serve(config: Config): Promise<void> {
     flushMs: config.lastUsedFlushMs,
     onError: (err) => logger.warn({ err }, 'could not record lastUsedAt; will retry'),
   });
-  const app = createApp({ domain, database, config, logger, lastUsed });
-  const server = createServer(app);
+  const verifier = new TokenVerifier(domain, createTokenLookup(database.raw));
+  let listener: InvalidationListener | null = null;
+  if (config.database.provider === 'postgresql') {
+    listener = listenForInvalidations(config.database.url, verifier, logger);
+    await listener.ready.catch((err) => logger.warn({ err: err?.message }, 'invalidation channel not up yet'));
+  }
+  const app = createApp({ domain, database, config, logger, lastUsed, verifier, preAuthenticated });
+  const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'));
   server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -71,6 +80,7 @@ export async function serve(config: Config): Promise<void> {
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearTimeout(forced);
+    await listener?.close();
     await lastUsed.close();
     await database.close();
     logger.info('stopped');

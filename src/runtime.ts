@@ -1,9 +1,22 @@
 // Opening everything a process needs: database (migrated, roles seeded) and the domain.
+
+import { announceChange } from './auth/pg-invalidation.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import type { Domain } from './domain/api-keys.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
+import type { RoleCatalogue } from './domain/roles.ts';
+
+/** The domain on a database; on PostgreSQL, changes are announced to other Keygate processes. */
+export function createDomain(database: Database, catalogue: RoleCatalogue, now: () => Date = () => new Date()): Domain {
+  return {
+    db: database.prisma,
+    catalogue,
+    now,
+    ...(database.provider === 'postgresql' ? { announce: (tx, change) => announceChange(tx, change.apiKeyId) } : {}),
+  };
+}
 
 export async function openRuntime(config: Pick<Config, 'database'>): Promise<{
   database: Database;
@@ -15,7 +28,7 @@ export async function openRuntime(config: Pick<Config, 'database'>): Promise<{
     const { applied } = await migrate(database);
     await seedRoles(database.prisma);
     const catalogue = await loadRoleCatalogue(database.prisma);
-    return { database, applied, domain: { db: database.prisma, catalogue, now: () => new Date() } };
+    return { database, applied, domain: createDomain(database, catalogue) };
   } catch (error) {
     await database.close();
     throw error;

@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
@@ -11,9 +13,18 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 export type Db = SqliteClient;
 export type Provider = DatabaseConfig['provider'];
 
+/**
+ * The driver under Prisma, for the one hot path that needs raw prepared statements (token lookup):
+ * a read-only better-sqlite3 connection to the same file, or the very pool Prisma's adapter uses.
+ */
+export type RawDriver =
+  | { provider: 'sqlite'; connection: BetterSqlite3.Database }
+  | { provider: 'postgresql'; pool: pg.Pool };
+
 export interface Database {
   provider: Provider;
   prisma: Db;
+  raw: RawDriver;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +44,7 @@ export async function openDatabase(
 ): Promise<Database> {
   const log = options.onQuery ? [{ emit: 'event' as const, level: 'query' as const }] : [];
   let prisma: Db;
+  let raw: RawDriver;
   if (config.provider === 'sqlite') {
     mkdirSync(resolve(config.dataDir), { recursive: true });
     // better-sqlite3 waits up to `timeout` ms for a lock instead of failing with SQLITE_BUSY.
@@ -40,9 +52,15 @@ export async function openDatabase(
     prisma = new SqliteClient({ adapter, log }) as Db;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+    const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), { timeout: 10_000 });
+    connection.pragma('query_only = ON');
+    raw = { provider: 'sqlite', connection };
   } else {
-    const adapter = new PrismaPg({ connectionString: config.url, max: 10 });
-    prisma = new PostgresClient({ adapter, log }) as unknown as Db;
+    const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+    // Idle clients can be terminated by the server; the pool replaces them, so this is not fatal.
+    pool.on('error', () => {});
+    prisma = new PostgresClient({ adapter: new PrismaPg(pool), log }) as unknown as Db;
+    raw = { provider: 'postgresql', pool };
   }
   if (options.onQuery) {
     const listener = options.onQuery;
@@ -53,11 +71,14 @@ export async function openDatabase(
   return {
     provider: config.provider,
     prisma,
+    raw,
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
     async close() {
       await prisma.$disconnect();
+      if (raw.provider === 'sqlite') raw.connection.close();
+      else await raw.pool.end();
     },
   };
 }

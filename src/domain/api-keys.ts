@@ -34,8 +34,10 @@ export interface Domain {
   db: Db;
   catalogue: RoleCatalogue;
   now: () => Date;
-  /** Called after a change has committed (cache invalidation). */
+  /** Called after a change has committed (cache invalidation in this process). */
   onChange?: (change: ApiKeyChange) => void;
+  /** Called inside the transaction of an update, rotation or deletion (tells other processes). */
+  announce?: (tx: Tx, change: ApiKeyChange) => Promise<void>;
 }
 
 /** The authenticated key of a request and what it may do. */
@@ -232,6 +234,7 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
     const { target, name, grants } = await checkUpdate(domain, caller, input, tx);
     await tx.apiKey.update({ where: { id: target.id }, data: { name } });
     await replaceGrants(tx, target.id, grants);
+    await domain.announce?.(tx, { kind: 'updated', apiKeyId: target.id });
     const [updated] = await loadGrants(tx, [{ ...target, name }], domain.catalogue);
     return updated as ApiKeyRecord;
   });
@@ -277,6 +280,7 @@ export async function rotateApiKey(
       data: { id: newId(now.getTime()), apiKeyId: target.id, hash: hashToken(token), createdAt: now },
     });
     await tx.apiKey.update({ where: { id: target.id }, data: { tokenLastIssuedAt: now } });
+    await domain.announce?.(tx, { kind: 'rotated', apiKeyId: target.id });
     return { apiKey: { ...target, tokenLastIssuedAt: now }, token, previousTokenExpiresAt };
   });
   domain.onChange?.({ kind: 'rotated', apiKeyId: result.apiKey.id });
@@ -298,6 +302,7 @@ export async function deleteApiKey(domain: Domain, caller: Caller, id: string): 
     const target = await checkDelete(domain, caller, id, tx);
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     await tx.apiKey.delete({ where: { id: target.id } });
+    await domain.announce?.(tx, { kind: 'deleted', apiKeyId: target.id });
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });
   return id;

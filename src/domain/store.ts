@@ -25,11 +25,33 @@ export interface ApiKeyRecord {
 
 export type ApiKeyRow = Omit<ApiKeyRecord, 'grants' | 'teams'>;
 
-interface GrantRow {
-  apiKeyId: string;
+/** One grant of a key as the grant tables hold it: an account role, a team (with its name), a team role. */
+export interface GrantRow {
   kind: 'role' | 'team' | 'team_role';
   value: string;
   teamName: string | null;
+}
+
+/** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
+export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalogue: RoleCatalogue): ApiKeyRecord {
+  const roleNames: string[] = [];
+  const teamRoleNames: string[] = [];
+  const teams: Array<{ id: string; name: string }> = [];
+  for (const row of rows) {
+    if (row.kind === 'role') roleNames.push(row.value);
+    else if (row.kind === 'team_role') teamRoleNames.push(row.value);
+    else teams.push({ id: row.value, name: row.teamName ?? '' });
+  }
+  teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    ...key,
+    teams,
+    grants: {
+      roleNames: roleNames.sort(catalogue.compare),
+      teamIds: teams.map((team) => team.id),
+      teamRoleNames: teamRoleNames.sort(catalogue.compare),
+    },
+  };
 }
 
 /**
@@ -43,7 +65,7 @@ export async function loadGrants(
 ): Promise<ApiKeyRecord[]> {
   if (keys.length === 0) return [];
   const ids = Prisma.join(keys.map((key) => key.id));
-  const rows = await tx.$queryRaw<GrantRow[]>`
+  const rows = await tx.$queryRaw<Array<GrantRow & { apiKeyId: string }>>`
     SELECT r."apiKeyId", 'role' AS kind, r."roleName" AS value, NULL AS "teamName"
       FROM "ApiKeyRole" r WHERE r."apiKeyId" IN (${ids})
     UNION ALL
@@ -52,36 +74,9 @@ export async function loadGrants(
     UNION ALL
     SELECT tr."apiKeyId", 'team_role' AS kind, tr."roleName" AS value, NULL AS "teamName"
       FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" IN (${ids})`;
-  const byKey = new Map(
-    keys.map((key) => [
-      key.id,
-      { roleNames: [] as string[], teams: [] as Array<{ id: string; name: string }>, teamRoleNames: [] as string[] },
-    ]),
-  );
-  for (const row of rows) {
-    const grants = byKey.get(row.apiKeyId);
-    if (!grants) continue;
-    if (row.kind === 'role') grants.roleNames.push(row.value);
-    else if (row.kind === 'team_role') grants.teamRoleNames.push(row.value);
-    else grants.teams.push({ id: row.value, name: row.teamName ?? '' });
-  }
-  return keys.map((key) => {
-    const found = byKey.get(key.id) as {
-      roleNames: string[];
-      teams: Array<{ id: string; name: string }>;
-      teamRoleNames: string[];
-    };
-    const teams = found.teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return {
-      ...key,
-      teams,
-      grants: {
-        roleNames: found.roleNames.sort(catalogue.compare),
-        teamIds: teams.map((team) => team.id),
-        teamRoleNames: found.teamRoleNames.sort(catalogue.compare),
-      },
-    };
-  });
+  const byKey = new Map<string, GrantRow[]>(keys.map((key) => [key.id, []]));
+  for (const row of rows) byKey.get(row.apiKeyId)?.push(row);
+  return keys.map((key) => assembleRecord(key, byKey.get(key.id) ?? [], catalogue));
 }
 
 /**

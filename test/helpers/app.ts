@@ -2,11 +2,12 @@
 // organizations, teams and keys with given grants (created through the administration path).
 import { createApp } from '../../src/app.ts';
 import { LastUsedRecorder } from '../../src/auth/last-used.ts';
+import { openDatabase } from '../../src/db/client.ts';
 import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
-import { openDatabase } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createDomain } from '../../src/runtime.ts';
 import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -73,14 +74,17 @@ export interface TestApp {
 
 let counter = 0;
 
-export async function createTestApp(provider: Provider, options: { onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
+export async function createTestApp(
+  provider: Provider,
+  options: { onQuery?: (sql: string) => void } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase(provider);
   await seedRoles(db.database.prisma);
   // With onQuery, the app gets its own client on the same database that reports every SQL statement.
   const database = options.onQuery ? await openDatabase(db.config, { onQuery: options.onQuery }) : db.database;
   const catalogue = await loadRoleCatalogue(database.prisma);
   const clock = createClock();
-  const domain: Domain = { db: database.prisma, catalogue, now: clock.now };
+  const domain: Domain = createDomain(database, catalogue, clock.now);
   const lastUsed = new LastUsedRecorder(database.prisma);
   const logger = createLogger('silent');
   const app = createApp({ domain, database, config: { corsOrigins: [], production: false }, logger, lastUsed });
@@ -104,7 +108,10 @@ export async function createTestApp(provider: Provider, options: { onQuery?: (sq
 
   async function org(name = `Org ${++counter}`): Promise<Org> {
     const organization = await createOrganization(domain.db, { name });
-    const user = await createUser(domain.db, organization.id, { email: `admin${++counter}@example.com`, name: 'Admin' });
+    const user = await createUser(domain.db, organization.id, {
+      email: `admin${++counter}@example.com`,
+      name: 'Admin',
+    });
     return {
       id: organization.id,
       name: organization.name,
@@ -113,7 +120,12 @@ export async function createTestApp(provider: Provider, options: { onQuery?: (sq
         const { apiKey, token } = await createApiKey(
           domain,
           { kind: 'user', organizationId: organization.id, userId: user.id },
-          { name: keyName, roleNames: grants.roles ?? [], teamIds: grants.teams ?? [], teamRoleNames: grants.teamRoles ?? [] },
+          {
+            name: keyName,
+            roleNames: grants.roles ?? [],
+            teamIds: grants.teams ?? [],
+            teamRoleNames: grants.teamRoles ?? [],
+          },
         );
         return { id: apiKey.id, token };
       },

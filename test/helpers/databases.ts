@@ -37,7 +37,9 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
 }
 
 /** An empty database (no migrations applied) and a way to remove it. */
-export async function createEmptyDatabase(provider: Provider): Promise<{ config: DatabaseConfig; remove(): Promise<void> }> {
+export async function createEmptyDatabase(
+  provider: Provider,
+): Promise<{ config: DatabaseConfig; remove(): Promise<void> }> {
   if (provider === 'sqlite') {
     const dataDir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
     return { config: { provider, dataDir }, remove: async () => rmSync(dataDir, { recursive: true, force: true }) };

@@ -1,0 +1,136 @@
+// Token → caller, near free on the hot path:
+// 1. the checksum rejects malformed tokens without a lookup;
+// 2. a bounded cache of verified tokens (with their key and grants) answers repeat callers without
+//    the database; an entry is dropped the moment its key is updated, rotated or deleted (in this
+//    process directly, in other processes through PostgreSQL LISTEN/NOTIFY) and is never used past
+//    the token's own expiry;
+// 3. a bounded cache of unknown token hashes answers repeated bad tokens. Tokens are random and made
+//    only by the server, so a hash that was unknown never becomes valid: no invalidation is needed.
+// While cross-process invalidation is down, the positive cache is bypassed and emptied.
+import { type Caller, callerFor, type Domain } from '../domain/api-keys.ts';
+import { assembleRecord } from '../domain/store.ts';
+import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
+import type { TokenLookup } from './token-lookup.ts';
+
+interface Entry {
+  caller: Caller;
+  expiresAt: number | null;
+  cachedAt: number;
+}
+
+export interface VerifierOptions {
+  /** Verified tokens kept (least recently used dropped first). */
+  maxEntries?: number;
+  /** Unknown token hashes kept. */
+  maxUnknown?: number;
+  /**
+   * How long a verified entry is used before it is read again. Invalidation does not depend on it;
+   * it bounds how stale the non-security fields of the caller's own key (lastUsedAt) may get.
+   */
+  maxAgeMs?: number;
+}
+
+export class TokenVerifier {
+  readonly #domain: Domain;
+  readonly #lookup: TokenLookup;
+  readonly #maxEntries: number;
+  readonly #maxUnknown: number;
+  readonly #maxAgeMs: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #hashesByKey = new Map<string, Set<string>>();
+  readonly #unknown = new Set<string>();
+  #cacheEnabled = true;
+  /** Bumped by every invalidation: a lookup that raced with one must not be cached. */
+  #generation = 0;
+
+  constructor(domain: Domain, lookup: TokenLookup, options: VerifierOptions = {}) {
+    this.#domain = domain;
+    this.#lookup = lookup;
+    this.#maxEntries = options.maxEntries ?? 50_000;
+    this.#maxUnknown = options.maxUnknown ?? 50_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 5_000;
+  }
+
+  /** Cheap, synchronous: false means the request can be refused without any lookup. */
+  mayBeValid(token: string | null): token is string {
+    return token !== null && isWellFormedToken(token) && !this.#unknown.has(hashToken(token));
+  }
+
+  async verify(token: string | null): Promise<Caller | null> {
+    if (token === null || !isWellFormedToken(token)) return null;
+    const hash = hashToken(token);
+    const now = this.#domain.now().getTime();
+    const cached = this.#entries.get(hash);
+    if (cached) {
+      if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < this.#maxAgeMs) {
+        // Refresh its place in the LRU order.
+        this.#entries.delete(hash);
+        this.#entries.set(hash, cached);
+        return cached.caller;
+      }
+      this.#forget(hash, cached.caller.key.id);
+    }
+    if (this.#unknown.has(hash)) return null;
+
+    const generation = this.#generation;
+    const match = await this.#lookup.find(hash);
+    const expiresAt = match?.expiresAt?.getTime() ?? null;
+    if (!match || (expiresAt !== null && expiresAt <= now)) {
+      this.#rememberUnknown(hash);
+      return null;
+    }
+    const caller = callerFor(this.#domain.catalogue, assembleRecord(match.key, match.grants, this.#domain.catalogue));
+    if (this.#cacheEnabled && generation === this.#generation)
+      this.#remember(hash, { caller, expiresAt, cachedAt: now });
+    return caller;
+  }
+
+  /** Drops every cached token of a key (after an update, rotation or deletion). */
+  invalidateKey(apiKeyId: string): void {
+    this.#generation++;
+    for (const hash of this.#hashesByKey.get(apiKeyId) ?? []) this.#entries.delete(hash);
+    this.#hashesByKey.delete(apiKeyId);
+  }
+
+  /** Empties the cache of verified tokens and stops or resumes using it. */
+  setCacheEnabled(enabled: boolean): void {
+    this.#generation++;
+    this.#cacheEnabled = enabled;
+    this.#entries.clear();
+    this.#hashesByKey.clear();
+  }
+
+  get size(): { verified: number; unknown: number } {
+    return { verified: this.#entries.size, unknown: this.#unknown.size };
+  }
+
+  #remember(hash: string, entry: Entry): void {
+    if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.entries().next().value;
+      if (oldest) this.#forget(oldest[0], oldest[1].caller.key.id);
+    }
+    this.#entries.set(hash, entry);
+    const keyId = entry.caller.key.id;
+    let hashes = this.#hashesByKey.get(keyId);
+    if (!hashes) {
+      hashes = new Set();
+      this.#hashesByKey.set(keyId, hashes);
+    }
+    hashes.add(hash);
+  }
+
+  #forget(hash: string, apiKeyId: string): void {
+    this.#entries.delete(hash);
+    const hashes = this.#hashesByKey.get(apiKeyId);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) this.#hashesByKey.delete(apiKeyId);
+  }
+
+  #rememberUnknown(hash: string): void {
+    if (this.#unknown.size >= this.#maxUnknown) {
+      const oldest = this.#unknown.values().next().value;
+      if (oldest !== undefined) this.#unknown.delete(oldest);
+    }
+    this.#unknown.add(hash);
+  }
+}
