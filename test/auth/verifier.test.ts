@@ -1,0 +1,160 @@
+// The verification cache: what it answers without the database, and when it must not.
+import { describe, expect, it } from 'vitest';
+import type { TokenLookup, TokenMatch } from '../../src/auth/token-lookup.ts';
+import { TokenVerifier } from '../../src/auth/verifier.ts';
+import type { Domain } from '../../src/domain/api-keys.ts';
+import { DEFAULT_ROLES, RoleCatalogue } from '../../src/domain/roles.ts';
+import { generateToken, hashToken } from '../../src/domain/tokens.ts';
+
+const catalogue = new RoleCatalogue(DEFAULT_ROLES);
+
+function setup(options: ConstructorParameters<typeof TokenVerifier>[2] = {}) {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const rows = new Map<string, TokenMatch>();
+  const lookups: string[] = [];
+  const lookup: TokenLookup = {
+    async find(hash) {
+      lookups.push(hash);
+      return rows.get(hash) ?? null;
+    },
+  };
+  const domain = { catalogue, now: () => new Date(now) } as unknown as Domain;
+  const verifier = new TokenVerifier(domain, lookup, options);
+  const issue = (keyId: string, expiresAt: number | null = null, roles = ['viewer']) => {
+    const token = generateToken();
+    rows.set(hashToken(token), {
+      key: {
+        id: keyId,
+        organizationId: 'org',
+        name: `key ${keyId}`,
+        createdAt: new Date(now),
+        tokenLastIssuedAt: new Date(now),
+        lastUsedAt: null,
+        creatorKeyId: null,
+        creatorKeyName: null,
+        creatorUserId: 'user',
+      },
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
+      grants: roles.map((value) => ({ kind: 'role' as const, value, teamName: null })),
+    });
+    return token;
+  };
+  return {
+    verifier,
+    rows,
+    lookups,
+    issue,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => now,
+  };
+}
+
+describe('token verification cache', () => {
+  it('rejects malformed tokens without a lookup', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    const broken = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    expect(t.verifier.mayBeValid(broken)).toBe(false);
+    expect(await t.verifier.verify(broken)).toBeNull();
+    expect(await t.verifier.verify(null)).toBeNull();
+    expect(t.lookups).toHaveLength(0);
+  });
+
+  it('answers a repeat caller from the cache, with its grants', async () => {
+    const t = setup();
+    const token = t.issue('K1', null, ['viewer', 'api_keys_manage']);
+    const first = await t.verifier.verify(token);
+    const second = await t.verifier.verify(token);
+    expect(second?.key.id).toBe('K1');
+    expect(second?.access.isAccountManager).toBe(true);
+    expect(second).toBe(first);
+    expect(t.lookups).toHaveLength(1);
+  });
+
+  it('drops every cached token of a key when the key changes', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    await t.verifier.verify(token);
+    t.rows.clear(); // the key was deleted
+    t.verifier.invalidateKey('K1');
+    expect(await t.verifier.verify(token)).toBeNull();
+    expect(t.lookups).toHaveLength(2);
+  });
+
+  it('never uses a cached token past its own expiry', async () => {
+    const t = setup();
+    const token = t.issue('K1', t.now() + 60_000);
+    expect(await t.verifier.verify(token)).not.toBeNull();
+    t.advance(59_999);
+    expect(await t.verifier.verify(token)).not.toBeNull();
+    t.advance(1);
+    expect(await t.verifier.verify(token)).toBeNull();
+  });
+
+  it('reads an entry again after maxAgeMs', async () => {
+    const t = setup({ maxAgeMs: 1_000 });
+    const token = t.issue('K1');
+    await t.verifier.verify(token);
+    t.advance(999);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(1);
+    t.advance(1);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(2);
+  });
+
+  it('remembers unknown tokens, so a repeated bad token costs no lookup', async () => {
+    const t = setup();
+    const unknown = generateToken();
+    expect(await t.verifier.verify(unknown)).toBeNull();
+    expect(t.verifier.mayBeValid(unknown)).toBe(false);
+    expect(await t.verifier.verify(unknown)).toBeNull();
+    expect(t.lookups).toHaveLength(1);
+  });
+
+  it('does not cache a lookup that raced with an invalidation', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow: TokenLookup = {
+      async find(hash) {
+        const row = t.rows.get(hash) ?? null;
+        await gate;
+        return row;
+      },
+    };
+    const domain = { catalogue, now: () => new Date(t.now()) } as unknown as Domain;
+    const verifier = new TokenVerifier(domain, slow);
+    const pending = verifier.verify(token);
+    verifier.invalidateKey('K1'); // e.g. a rotation committed while the lookup was in flight
+    release();
+    expect(await pending).not.toBeNull();
+    expect(verifier.size.verified).toBe(0);
+  });
+
+  it('with the cache switched off (invalidation channel down), every call looks up', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    await t.verifier.verify(token);
+    t.verifier.setCacheEnabled(false);
+    await t.verifier.verify(token);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(3);
+    t.verifier.setCacheEnabled(true);
+    await t.verifier.verify(token);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(4);
+  });
+
+  it('stays within its bounds', async () => {
+    const t = setup({ maxEntries: 3, maxUnknown: 2 });
+    for (let i = 0; i < 5; i++) await t.verifier.verify(t.issue(`K${i}`));
+    for (let i = 0; i < 5; i++) await t.verifier.verify(generateToken());
+    expect(t.verifier.size).toEqual({ verified: 3, unknown: 2 });
+  });
+});
