@@ -52,6 +52,8 @@ export async function openDatabase(
     prisma = new SqliteClient({ adapter, log }) as Db;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+    // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
+    await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
     const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), { timeout: 10_000 });
     connection.pragma('query_only = ON');
     raw = { provider: 'sqlite', connection };
