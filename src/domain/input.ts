@@ -8,7 +8,7 @@ export const NAME_MAX_LENGTH = 200;
 export const GRACE_PERIOD = { min: 0, max: 60, default: 30 } as const;
 export const PAGE_SIZE = { min: 1, max: 250, default: 25 } as const;
 
-const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
 export function isUlid(value: string): boolean {
   return ULID_PATTERN.test(value);
