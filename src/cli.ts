@@ -14,6 +14,7 @@ import {
   findUserByEmail,
 } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
+import { isDatabaseUnavailable } from './errors.ts';
 import { openRuntime } from './runtime.ts';
 
 class UsageError extends Error {}
@@ -233,10 +234,16 @@ try {
   ) {
     process.stderr.write(`keygate: ${error.message}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
+  } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    process.stderr.write('keygate: the address is already in use; set PORT (or HOST) to a free one.\n');
+    process.exitCode = 1;
+  } else if (isDatabaseUnavailable(error)) {
+    process.stderr.write('keygate: the database is not reachable; check DATABASE_URL and that the server is up.\n');
+    process.exitCode = 1;
   } else {
     // No stack, no SQL, no connection string: the cause is named by its class only.
     process.stderr.write(
-      `keygate: unexpected ${(error as Error)?.name ?? 'error'}; nothing was changed. Set LOG_LEVEL=debug for details.\n`,
+      `keygate: unexpected ${(error as Error)?.name ?? 'error'}; nothing was changed. Set KEYGATE_DEBUG=1 for details.\n`,
     );
     if (process.env.KEYGATE_DEBUG === '1') process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
     process.exitCode = 1;

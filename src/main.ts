@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
 import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { createLogger } from './logger.ts';
-import { openRuntime } from './runtime.ts';
+import { openRuntime, withStartupLock } from './runtime.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -18,7 +18,7 @@ export async function serve(config: Config): Promise<void> {
   const { database, domain, applied } = await openRuntime(config);
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
 
-  const created = await bootstrapIfEmpty(domain);
+  const created = await withStartupLock(database, () => bootstrapIfEmpty(domain));
   const lastUsed = new LastUsedRecorder(database.prisma, {
     flushMs: config.lastUsedFlushMs,
     onError: (err) => logger.warn({ err }, 'could not record lastUsedAt; will retry'),

@@ -25,12 +25,35 @@ export async function openRuntime(config: Pick<Config, 'database'>): Promise<{
 }> {
   const database = await openDatabase(config.database);
   try {
-    const { applied } = await migrate(database);
-    await seedRoles(database.prisma);
+    const { applied } = await withStartupLock(database, async () => {
+      const result = await migrate(database);
+      await seedRoles(database.prisma);
+      return result;
+    });
     const catalogue = await loadRoleCatalogue(database.prisma);
     return { database, applied, domain: createDomain(database, catalogue) };
   } catch (error) {
     await database.close();
     throw error;
+  }
+}
+
+/**
+ * Runs `fn` while holding a lock that other Keygate processes on the same database take for the same
+ * purpose (a PostgreSQL advisory lock on a connection of its own), so that two processes starting on
+ * an empty database bootstrap it once. The embedded database serves one process; no lock is needed.
+ */
+export async function withStartupLock<T>(database: Database, fn: () => Promise<T>): Promise<T> {
+  if (database.raw.provider !== 'postgresql') return fn();
+  const client = await database.raw.pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(72707370)');
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(72707370)');
+    }
+  } finally {
+    client.release();
   }
 }
