@@ -2,6 +2,8 @@
 // organizations, teams and keys with given grants (created through the administration path).
 import { createApp } from '../../src/app.ts';
 import { LastUsedRecorder } from '../../src/auth/last-used.ts';
+import { createTokenLookup } from '../../src/auth/token-lookup.ts';
+import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
@@ -63,6 +65,8 @@ export interface TestApp {
   app: ReturnType<typeof createApp>;
   clock: Clock;
   lastUsed: LastUsedRecorder;
+  /** How many token lookups reached the database. */
+  lookups: { count: number };
   gql<T = Record<string, unknown>>(
     token: string | null,
     query: string,
@@ -87,7 +91,23 @@ export async function createTestApp(
   const domain: Domain = createDomain(database, catalogue, clock.now);
   const lastUsed = new LastUsedRecorder(database.prisma);
   const logger = createLogger('silent');
-  const app = createApp({ domain, database, config: { corsOrigins: [], production: false }, logger, lastUsed });
+  // The token lookups the verifier makes (raw driver statements, not seen by onQuery) are counted too.
+  const rawLookup = createTokenLookup(database.raw);
+  const lookups = { count: 0 };
+  const verifier = new TokenVerifier(domain, {
+    find: (hash) => {
+      lookups.count++;
+      return rawLookup.find(hash);
+    },
+  });
+  const app = createApp({
+    domain,
+    database,
+    config: { corsOrigins: [], production: false },
+    logger,
+    lastUsed,
+    verifier,
+  });
 
   async function gql<T>(token: string | null, query: string, variables?: Record<string, unknown>) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -142,6 +162,7 @@ export async function createTestApp(
     app,
     clock,
     lastUsed,
+    lookups,
     gql,
     org,
     async close() {
