@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrate.ts';
 import { createApiKey, type Domain } from './domain/api-keys.ts';
+import { encodeAuditCursor, listOrganizationAuditEvents } from './domain/audit.ts';
 import { KeygateError } from './domain/errors.ts';
 import {
   createOrganization,
@@ -33,6 +34,8 @@ Commands:
   key create --org ORG --as EMAIL --name N [--roles a,b] [--teams t1,t2] [--team-roles r1,r2]
                                           create an API key as that user; the only way to grant
                                           api_keys_manage. Teams by id or name. Prints the token once.
+  audit list --org ORG [--first N] [--after CURSOR]
+                                          the organization's audit events, newest first
   print-schema                            print the GraphQL schema (SDL)
 
 Every command honours DATABASE_URL (PostgreSQL) or KEYGATE_DATA_DIR (embedded database, default ./data).
@@ -215,6 +218,29 @@ async function main(argv: string[]): Promise<unknown> {
           },
         );
         return { apiKey: await presentApiKey(domain, apiKey), token };
+      });
+    }
+    case 'audit list': {
+      const v = parse(
+        args,
+        {
+          org: { type: 'string', required: true, help: 'organization id or name' },
+          first: { type: 'string', help: 'how many events, 1 to 250 (default 25)' },
+          after: { type: 'string', help: 'the endCursor printed by the previous page' },
+        },
+        'keygate audit list --org ORG [--first N] [--after CURSOR]',
+      );
+      if (!v) return undefined;
+      if (v.first !== undefined && !/^\d+$/.test(v.first)) throw new UsageError('--first must be a whole number');
+      return withRuntime(async (domain) => {
+        const org = await findOrganization(domain.db, v.org as string);
+        const { events, hasNextPage } = await listOrganizationAuditEvents(domain, org.id, {
+          first: v.first === undefined ? undefined : Number(v.first),
+          after: v.after,
+        });
+        const last = events.at(-1);
+        // Events have the shape of auditEvents' nodes in GraphQL (dates print as RFC 3339 strings).
+        return { events, pageInfo: { hasNextPage, endCursor: last ? encodeAuditCursor(last.id) : null } };
       });
     }
     default:

@@ -4,6 +4,7 @@
 import { monotonicFactory } from 'ulidx';
 import type { Db } from '../db/client.ts';
 import { Access, adminOnlyPlaces, type Grants } from './access.ts';
+import { recordAuditEvent } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
 import {
   decodeCursor,
@@ -201,6 +202,15 @@ export async function createApiKey(
     await tx.apiKeyToken.create({
       data: { id: newId(now.getTime()), apiKeyId: id, hash: hashToken(token), createdAt: now },
     });
+    await recordAuditEvent(tx, {
+      action: 'api_key.created',
+      organizationId,
+      actor: creator,
+      target: { id, name },
+      grantsBefore: null,
+      grantsAfter: grants,
+      at: now,
+    });
     const apiKey = await loadApiKey(domain, tx, organizationId, id);
     if (!apiKey) throw new Error('created key vanished inside its transaction');
     return { apiKey, token };
@@ -234,6 +244,16 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
     const { target, name, grants } = await checkUpdate(domain, caller, input, tx);
     await tx.apiKey.update({ where: { id: target.id }, data: { name } });
     await replaceGrants(tx, target.id, grants);
+    await recordAuditEvent(tx, {
+      action: 'api_key.updated',
+      organizationId: target.organizationId,
+      actor: { kind: 'key', caller },
+      target: { id: target.id, name },
+      grantsBefore: target.grants,
+      grantsAfter: grants,
+      details: { previousName: target.name },
+      at: domain.now(),
+    });
     await domain.announce?.(tx, { kind: 'updated', apiKeyId: target.id });
     const [updated] = await loadGrants(tx, [{ ...target, name }], domain.catalogue);
     return updated as ApiKeyRecord;
@@ -280,6 +300,16 @@ export async function rotateApiKey(
       data: { id: newId(now.getTime()), apiKeyId: target.id, hash: hashToken(token), createdAt: now },
     });
     await tx.apiKey.update({ where: { id: target.id }, data: { tokenLastIssuedAt: now } });
+    await recordAuditEvent(tx, {
+      action: 'api_key.rotated',
+      organizationId: target.organizationId,
+      actor: { kind: 'key', caller },
+      target,
+      grantsBefore: target.grants,
+      grantsAfter: target.grants,
+      details: { gracePeriodMinutes, previousTokenExpiresAt },
+      at: now,
+    });
     await domain.announce?.(tx, { kind: 'rotated', apiKeyId: target.id });
     return { apiKey: { ...target, tokenLastIssuedAt: now }, token, previousTokenExpiresAt };
   });
@@ -302,6 +332,15 @@ export async function deleteApiKey(domain: Domain, caller: Caller, id: string): 
     const target = await checkDelete(domain, caller, id, tx);
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     await tx.apiKey.delete({ where: { id: target.id } });
+    await recordAuditEvent(tx, {
+      action: 'api_key.deleted',
+      organizationId: target.organizationId,
+      actor: { kind: 'key', caller },
+      target,
+      grantsBefore: target.grants,
+      grantsAfter: null,
+      at: domain.now(),
+    });
     await domain.announce?.(tx, { kind: 'deleted', apiKeyId: target.id });
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });

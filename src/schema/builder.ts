@@ -18,6 +18,7 @@ import {
   requireManager,
   type UpdateInput,
 } from '../domain/api-keys.ts';
+import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
 import { decodeCursor, parsePageSize } from '../domain/input.ts';
 
 const DateTime = new GraphQLScalarType({
@@ -44,6 +45,7 @@ export const builder = new SchemaBuilder<{
     mayUpdateApiKey: UpdateInput;
     mayRotateApiKey: RotateInput;
     mayDeleteApiKey: string;
+    mayListAuditEvents: { first?: number | null; after?: string | null };
   };
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin],
@@ -68,6 +70,12 @@ export const builder = new SchemaBuilder<{
       mayUpdateApiKey: (input) => passes(checkUpdate(domain, caller, input)),
       mayRotateApiKey: (input) => passes(checkRotate(domain, caller, input)),
       mayDeleteApiKey: (id) => passes(checkDelete(domain, caller, id)),
+      mayListAuditEvents: (args) => {
+        parsePageSize(args.first);
+        if (args.after != null) decodeAuditCursor(args.after);
+        requireAuditReader(caller);
+        return true;
+      },
     }),
   },
   relay: {

@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import './api-key.ts';
 import './api-key-mutations.ts';
+import './audit.ts';
 import './role.ts';
 import './team.ts';
 import { builder } from './builder.ts';

@@ -1,0 +1,222 @@
+// The audit log: who created, updated, rotated or deleted which key, with its grants before and after.
+// recordAuditEvent runs inside the transaction of the change it describes, so an event exists exactly
+// when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
+import { monotonicFactory } from 'ulidx';
+import type { Grants } from './access.ts';
+import type { Caller, Creator, Domain } from './api-keys.ts';
+import { badInput, forbidden } from './errors.ts';
+import { isUlid, parsePageSize } from './input.ts';
+import type { Tx } from './store.ts';
+
+const newEventId = monotonicFactory();
+
+export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
+
+/** Facts only some actions have; null where they do not apply. */
+export interface AuditDetails {
+  /** Updates: the name the key had before. */
+  previousName: string | null;
+  /** Rotations: how long the token that was current keeps working, and until when. */
+  gracePeriodMinutes: number | null;
+  previousTokenExpiresAt: Date | null;
+}
+
+export interface AuditEventRecord {
+  id: string;
+  action: AuditAction;
+  createdAt: Date;
+  /** Exactly one is set: the calling key as it was then, or the user of the administration CLI. */
+  actor: {
+    apiKey: { id: string; name: string } | null;
+    user: { id: string; email: string; name: string } | null;
+  };
+  /** The key changed, with its name after the change (at deletion, for a deletion). */
+  target: { id: string; name: string };
+  /** null for a creation. */
+  grantsBefore: Grants | null;
+  /** null for a deletion. */
+  grantsAfter: Grants | null;
+  /** null for creations and deletions. */
+  details: AuditDetails | null;
+}
+
+export interface AuditChange {
+  action: AuditAction;
+  organizationId: string;
+  actor: Creator;
+  target: { id: string; name: string };
+  grantsBefore: Grants | null;
+  grantsAfter: Grants | null;
+  details?: Partial<AuditDetails>;
+  at: Date;
+}
+
+// Field by field, so that nothing but grants (and never a secret) can reach the stored text.
+const grantsJson = (grants: Grants | null) =>
+  grants &&
+  JSON.stringify({ roleNames: grants.roleNames, teamIds: grants.teamIds, teamRoleNames: grants.teamRoleNames });
+
+function detailsJson(details: Partial<AuditDetails> | undefined): string | null {
+  if (!details) return null;
+  return JSON.stringify({
+    previousName: details.previousName ?? null,
+    gracePeriodMinutes: details.gracePeriodMinutes ?? null,
+    previousTokenExpiresAt: details.previousTokenExpiresAt?.toISOString() ?? null,
+  });
+}
+
+async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
+  if (actor.kind === 'key') {
+    return { actorKeyId: actor.caller.key.id, actorKeyName: actor.caller.key.name };
+  }
+  const user = await tx.user.findFirst({
+    where: { id: actor.userId, organizationId },
+    select: { id: true, email: true, name: true },
+  });
+  if (!user) throw new Error('the acting user is not a user of the organization');
+  return { actorUserId: user.id, actorUserEmail: user.email, actorUserName: user.name };
+}
+
+/** Writes the event of one change; call it inside the change's transaction. */
+export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<void> {
+  // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
+  const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
+  await tx.auditEvent.create({
+    data: {
+      id: newEventId(change.at.getTime()),
+      organizationId: change.organizationId,
+      action: change.action,
+      createdAt: change.at,
+      ...(await actorColumns(tx, change.organizationId, change.actor)),
+      targetKeyId: change.target.id,
+      targetKeyName: change.target.name,
+      grantsBefore: grantsJson(change.grantsBefore),
+      grantsAfter: grantsJson(change.grantsAfter),
+      details: detailsJson(change.details),
+      targetHasAccountRoles: visibleAs.roleNames.length > 0,
+      targetTeams: { create: visibleAs.teamIds.map((teamId) => ({ teamId })) },
+    },
+  });
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+const CURSOR_PREFIX = 'audit:';
+
+/** Cursors are opaque to clients: base64url of a versioned event id. */
+export function encodeAuditCursor(id: string): string {
+  return Buffer.from(`${CURSOR_PREFIX}${id}`).toString('base64url');
+}
+
+export function decodeAuditCursor(cursor: string): string {
+  const decoded = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  const id = decoded.startsWith(CURSOR_PREFIX) ? decoded.slice(CURSOR_PREFIX.length) : '';
+  if (!isUlid(id)) {
+    throw badInput('after: malformed cursor; pass an endCursor or edge cursor from an earlier page of audit events.');
+  }
+  return id;
+}
+
+export function requireAuditReader(caller: Caller): void {
+  if (!caller.access.isManager) {
+    throw forbidden(
+      'This API key cannot read the audit log: it needs the api_keys_manage role, at account level or as a team role.',
+    );
+  }
+}
+
+/**
+ * Prisma filter for the events a caller may read: an account manager reads every event of its
+ * organization; a team manager reads an event when its target, after the change (before it, for a
+ * deletion), was a key of its teams: no account-level roles, a non-empty set of teams, all managed by it.
+ */
+export function visibleEventsWhere(caller: Caller) {
+  const organizationId = caller.key.organizationId;
+  if (caller.access.isAccountManager) return { organizationId };
+  return {
+    organizationId,
+    targetHasAccountRoles: false,
+    targetTeams: { some: {}, every: { teamId: { in: [...caller.access.managedTeamIds] } } },
+  };
+}
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface AuditPage {
+  events: AuditEventRecord[];
+  hasNextPage: boolean;
+}
+
+/** The audit events visible to an API caller, newest first. */
+export async function listAuditEvents(domain: Domain, caller: Caller, args: PageArgs): Promise<AuditPage> {
+  const first = parsePageSize(args.first);
+  const afterId = args.after == null ? null : decodeAuditCursor(args.after);
+  requireAuditReader(caller);
+  return page(domain, visibleEventsWhere(caller), first, afterId);
+}
+
+/** Every audit event of an organization, newest first: the administration CLI's view. */
+export async function listOrganizationAuditEvents(
+  domain: Domain,
+  organizationId: string,
+  args: PageArgs,
+): Promise<AuditPage> {
+  const first = parsePageSize(args.first);
+  const afterId = args.after == null ? null : decodeAuditCursor(args.after);
+  return page(domain, { organizationId }, first, afterId);
+}
+
+type EventWhere = ReturnType<typeof visibleEventsWhere>;
+
+async function page(domain: Domain, where: EventWhere, first: number, afterId: string | null): Promise<AuditPage> {
+  const rows = await domain.db.auditEvent.findMany({
+    where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
+    orderBy: { id: 'desc' },
+    take: first + 1,
+  });
+  return { events: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
+}
+
+type EventRow = Awaited<ReturnType<Domain['db']['auditEvent']['findMany']>>[number];
+
+function parseGrants(text: string | null): Grants | null {
+  if (text === null) return null;
+  const { roleNames, teamIds, teamRoleNames } = JSON.parse(text) as Grants;
+  return { roleNames, teamIds, teamRoleNames };
+}
+
+function parseDetails(text: string | null): AuditDetails | null {
+  if (text === null) return null;
+  const stored = JSON.parse(text) as {
+    previousName?: string;
+    gracePeriodMinutes?: number;
+    previousTokenExpiresAt?: string;
+  };
+  return {
+    previousName: stored.previousName ?? null,
+    gracePeriodMinutes: stored.gracePeriodMinutes ?? null,
+    previousTokenExpiresAt: stored.previousTokenExpiresAt ? new Date(stored.previousTokenExpiresAt) : null,
+  };
+}
+
+function toRecord(row: EventRow): AuditEventRecord {
+  return {
+    id: row.id,
+    action: row.action as AuditAction,
+    createdAt: row.createdAt,
+    actor: {
+      apiKey: row.actorKeyId !== null ? { id: row.actorKeyId, name: row.actorKeyName ?? '' } : null,
+      user:
+        row.actorUserId !== null
+          ? { id: row.actorUserId, email: row.actorUserEmail ?? '', name: row.actorUserName ?? '' }
+          : null,
+    },
+    target: { id: row.targetKeyId, name: row.targetKeyName },
+    grantsBefore: parseGrants(row.grantsBefore),
+    grantsAfter: parseGrants(row.grantsAfter),
+    details: parseDetails(row.details),
+  };
+}
