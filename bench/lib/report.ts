@@ -1,0 +1,248 @@
+// Summaries (medians over the measured runs), issue 3's targets as ratios of the same run, and the
+// stdout tables.
+import type { RunResult } from './load.ts';
+
+export type Provider = 'sqlite' | 'postgresql';
+
+export interface ScenarioSummary {
+  name: string;
+  label: string;
+  expectedStatus: number;
+  /** Medians over the measured runs. */
+  rps: number;
+  p50: number;
+  p99: number;
+  responses: number;
+  unexpected: number;
+  /** Median over the runs of the CPU other processes of the machine took (cores). */
+  otherCores: number;
+  statuses: Record<string, number>;
+  /** The single request sent before the warm-up, with its answer when it was not the expected one. */
+  probe: { ok: boolean; status: number; bytes?: number; body?: string };
+  runs: RunResult[];
+}
+
+export interface ServerSummary {
+  server: string;
+  provider: Provider | null;
+  /** Keys in the database when the reads were measured. */
+  keys: number | null;
+  seedSeconds: number | null;
+  maxRssMb: number;
+  scenarios: ScenarioSummary[];
+}
+
+export interface TargetResult {
+  target: string;
+  where: string;
+  value: number | null;
+  unit: string;
+  needed: string;
+  pass: boolean | null;
+  note?: string;
+}
+
+export function median(values: number[]): number {
+  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export function summarize(
+  scenario: { name: string; label: string; spec: { expectedStatus: number } },
+  runs: RunResult[],
+  probe: ScenarioSummary['probe'],
+): ScenarioSummary {
+  const statuses: Record<string, number> = {};
+  for (const run of runs) {
+    for (const [status, count] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  }
+  return {
+    name: scenario.name,
+    label: scenario.label,
+    expectedStatus: scenario.spec.expectedStatus,
+    rps: median(runs.map((run) => run.rps)),
+    p50: median(runs.map((run) => run.p50)),
+    p99: median(runs.map((run) => run.p99)),
+    otherCores: median(runs.map((run) => run.otherCores ?? Number.NaN)),
+    responses: runs.reduce((sum, run) => sum + run.responses, 0),
+    unexpected: runs.reduce((sum, run) => sum + run.unexpected, 0),
+    statuses,
+    probe,
+    runs,
+  };
+}
+
+const sizeLabel = (keys: number) =>
+  keys >= 1_000_000 ? `${keys / 1_000_000}M` : keys >= 1000 ? `${keys / 1000}k` : `${keys}`;
+const providerLabel = (provider: Provider) => (provider === 'sqlite' ? 'embedded' : 'postgresql');
+
+export function serverLabel(provider: Provider, keys: number): string {
+  return `keygate ${providerLabel(provider)} ${sizeLabel(keys)}`;
+}
+
+/** Issue 3's targets, from the figures of this run. Only what was measured is judged. */
+export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
+  const find = (server: string, scenario: string) =>
+    servers.find((s) => s.server === server)?.scenarios.find((s) => s.name === scenario);
+  const raw = find('baselines', 'raw-http');
+  const yoga = find('baselines', 'yoga-minimal');
+  const targets: TargetResult[] = [];
+  // A fast wrong answer proves nothing: a scenario with unexpected responses fails its targets.
+  const clean = (...summaries: Array<ScenarioSummary | undefined>) =>
+    summaries.every((summary) => summary && summary.unexpected === 0 && summary.probe.ok);
+  const ratio = (
+    target: string,
+    where: string,
+    scenario: ScenarioSummary | undefined,
+    base: ScenarioSummary | undefined,
+    min: number,
+  ) => {
+    if (!scenario || !base) return;
+    const value = scenario.rps / base.rps;
+    const ok = clean(scenario, base);
+    targets.push({
+      target,
+      where,
+      value,
+      unit: '×',
+      needed: `≥ ${min}`,
+      pass: value >= min && ok,
+      ...(ok ? {} : { note: 'unexpected responses' }),
+    });
+  };
+
+  const keygate = servers.filter((s) => s.provider !== null && s.keys !== null);
+  for (const server of keygate) {
+    const get = (name: string) => server.scenarios.find((s) => s.name === name);
+    const where = server.server.replace(/^keygate /, '');
+    ratio('currentApiKey valid / Yoga', where, get('valid'), yoga, 0.85);
+    ratio('malformed 401 / raw http', where, get('malformed'), raw, 0.5);
+    ratio('unknown 401 / Yoga', where, get('unknown'), yoga, 0.8);
+    ratio('apiKeys(50) / Yoga', where, get('apiKeys50'), yoga, 0.5);
+    const list = get('apiKeys50');
+    if (list) {
+      targets.push({
+        target: 'apiKeys(50) p99',
+        where,
+        value: list.p99,
+        unit: 'ms',
+        needed: '≤ 50',
+        pass: list.p99 <= 50 && clean(list),
+      });
+    }
+    const minWrites = server.provider === 'sqlite' ? 500 : 300;
+    for (const [name, label] of [
+      ['create', 'createApiKey'],
+      ['rotate', 'rotateApiKey'],
+    ] as const) {
+      const summary = get(name);
+      if (!summary) continue;
+      targets.push({
+        target: `${label} req/s`,
+        where,
+        value: summary.rps,
+        unit: 'req/s',
+        needed: `≥ ${minWrites}`,
+        pass: summary.rps >= minWrites && clean(summary),
+        ...(clean(summary) ? {} : { note: 'unexpected responses' }),
+      });
+    }
+  }
+
+  for (const provider of ['sqlite', 'postgresql'] as const) {
+    const sized = keygate.filter((s) => s.provider === provider).sort((a, b) => (a.keys ?? 0) - (b.keys ?? 0));
+    const small = sized[0];
+    const large = sized.at(-1);
+    if (small && large && large !== small) {
+      const where = `${providerLabel(provider)} ${sizeLabel(large.keys ?? 0)} vs ${sizeLabel(small.keys ?? 0)}`;
+      for (const [name, label] of [
+        ['valid', 'verification'],
+        ['apiKeys50', 'apiKeys(50)'],
+      ] as const) {
+        const a = small.scenarios.find((s) => s.name === name);
+        const b = large.scenarios.find((s) => s.name === name);
+        if (!a || !b) continue;
+        // "Within 1.2× of the 1k figure": the small database may be at most 1.2× faster.
+        const value = a.rps / b.rps;
+        targets.push({
+          target: `${label}: small req/s ÷ large req/s`,
+          where,
+          value,
+          unit: '×',
+          needed: '≤ 1.2',
+          pass: value <= 1.2 && clean(a, b),
+          note: `p99 ${a.p99.toFixed(2)} → ${b.p99.toFixed(2)} ms`,
+        });
+      }
+    }
+    if (large) {
+      const isMillion = (large.keys ?? 0) >= 1_000_000;
+      targets.push({
+        target: 'max server RSS',
+        where: `${providerLabel(provider)} ${sizeLabel(large.keys ?? 0)}`,
+        value: large.maxRssMb,
+        unit: 'MB',
+        needed: '≤ 300',
+        pass: isMillion ? large.maxRssMb <= 300 : null,
+        ...(isMillion ? {} : { note: 'target is for 1M keys; not judged' }),
+      });
+    }
+  }
+  return targets;
+}
+
+function table(header: string[], rows: string[][], rightAligned: Set<number>): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) =>
+        rightAligned.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+export function measurementsTable(servers: ServerSummary[]): string {
+  const rows: string[][] = [];
+  for (const server of servers) {
+    for (const s of server.scenarios) {
+      const odd = s.unexpected > 0 || !s.probe.ok;
+      rows.push([
+        server.server,
+        s.label,
+        fixed(s.rps, 0),
+        fixed(s.p50, 2),
+        fixed(s.p99, 2),
+        `${s.unexpected}/${s.responses}${odd ? ' !' : ''}`,
+        fixed(server.maxRssMb, 0),
+        fixed(s.otherCores, 2),
+      ]);
+    }
+  }
+  return table(
+    ['server', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'unexpected/responses', 'max RSS MB', 'other CPU'],
+    rows,
+    new Set([2, 3, 4, 5, 6, 7]),
+  );
+}
+
+export function targetsTable(targets: TargetResult[]): string {
+  const rows = targets.map((t) => [
+    t.target,
+    t.where,
+    t.value === null ? '-' : `${fixed(t.value, t.unit === '×' ? 2 : t.unit === 'ms' ? 2 : 0)} ${t.unit}`,
+    t.needed,
+    t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL',
+    t.note ?? '',
+  ]);
+  return table(['target', 'where', 'value', 'needed', 'result', 'note'], rows, new Set([2]));
+}

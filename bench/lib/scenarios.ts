@@ -1,0 +1,172 @@
+// What is measured: the two baselines and Keygate's scenarios of issue 3, each a request, the status it
+// must get and a check of its body.
+import { generateToken } from '../../src/domain/tokens.ts';
+import type { LoadSpec } from './load.ts';
+
+export interface Scenario {
+  name: string;
+  /** What the table shows. */
+  label: string;
+  /** Writes: measured after every read scenario of the same server, so reads see the seeded size. */
+  writes: boolean;
+  spec: LoadSpec;
+}
+
+/** Every field of API.md's ApiKey type. */
+export const API_KEY_FIELDS = `id name createdAt
+  creator { apiKey { id name } user { id email name role slackUserId } }
+  roles { name description scopes } teamIds teams { id name } teamRoles { name description scopes }
+  tokenLastIssuedAt lastUsedAt`;
+
+export const CURRENT_API_KEY_QUERY = '{ currentApiKey { id name roles { name } } }';
+
+const jsonHeaders = {
+  'content-type': 'application/json',
+  accept: 'application/graphql-response+json, application/json',
+};
+
+function graphql(url: string, token: string | null, query: string, variables?: Record<string, unknown>) {
+  const headers: Record<string, string> = { ...jsonHeaders };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return { url, request: { path: '/graphql', headers, body: JSON.stringify({ query, variables }) } };
+}
+
+const hasData = (field: string) => (body: string) => body.includes(`"${field}"`) && !body.includes('"errors"');
+const isUnauthenticated = (body: string) => body.includes('"UNAUTHENTICATED"');
+
+/** A token whose checksum no longer matches: its last character changed. */
+export function withBadChecksum(token: string): string {
+  const last = token.at(-1);
+  return token.slice(0, -1) + (last === 'A' ? 'B' : 'A');
+}
+
+export function baselineScenarios(urls: { raw: string; yoga: string }): Scenario[] {
+  return [
+    {
+      name: 'raw-http',
+      label: 'raw node:http, fixed JSON',
+      writes: false,
+      spec: {
+        url: urls.raw,
+        request: { path: '/graphql', headers: jsonHeaders, body: JSON.stringify({ query: CURRENT_API_KEY_QUERY }) },
+        expectedStatus: 200,
+        checkBody: hasData('currentApiKey'),
+      },
+    },
+    {
+      name: 'yoga-minimal',
+      label: 'graphql-yoga { __typename }',
+      writes: false,
+      spec: { ...graphql(urls.yoga, null, '{ __typename }'), expectedStatus: 200, checkBody: hasData('__typename') },
+    },
+  ];
+}
+
+export interface KeygateContext {
+  url: string;
+  adminToken: string;
+  /** A seeded key, for apiKey(id). */
+  sampleKeyId: string;
+  /** A key made for rotateApiKey, so the admin token stays valid. */
+  rotateKeyId: string;
+}
+
+export function keygateScenarios(context: KeygateContext): Scenario[] {
+  const { url, adminToken } = context;
+  const currentKey = (token: string) => graphql(url, token, CURRENT_API_KEY_QUERY);
+  const unknownToken = generateToken();
+  return [
+    {
+      name: 'valid',
+      label: 'currentApiKey, valid token',
+      writes: false,
+      spec: { ...currentKey(adminToken), expectedStatus: 200, checkBody: hasData('currentApiKey') },
+    },
+    {
+      name: 'malformed',
+      label: 'malformed token (bad checksum) → 401',
+      writes: false,
+      spec: { ...currentKey(withBadChecksum(adminToken)), expectedStatus: 401, checkBody: isUnauthenticated },
+    },
+    {
+      name: 'unknown',
+      label: 'unknown well-formed token → 401',
+      writes: false,
+      spec: { ...currentKey(unknownToken), expectedStatus: 401, checkBody: isUnauthenticated },
+    },
+    {
+      name: 'unknown-fresh',
+      label: 'unknown token, new each request → 401 (info)',
+      writes: false,
+      spec: {
+        ...currentKey(unknownToken),
+        request: {
+          ...currentKey(unknownToken).request,
+          setup: () => ({
+            headers: { ...jsonHeaders, authorization: `Bearer ${generateToken()}` },
+            body: JSON.stringify({ query: CURRENT_API_KEY_QUERY }),
+          }),
+        },
+        expectedStatus: 401,
+        checkBody: isUnauthenticated,
+      },
+    },
+    {
+      name: 'apiKey',
+      label: 'apiKey(id), every field',
+      writes: false,
+      spec: {
+        ...graphql(url, adminToken, `query ($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`, {
+          id: context.sampleKeyId,
+        }),
+        expectedStatus: 200,
+        checkBody: hasData('apiKey'),
+      },
+    },
+    {
+      name: 'apiKeys50',
+      label: 'apiKeys(first: 50), every field',
+      writes: false,
+      spec: {
+        ...graphql(
+          url,
+          adminToken,
+          `{ apiKeys(first: 50) { edges { cursor node { ${API_KEY_FIELDS} } }
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
+        ),
+        expectedStatus: 200,
+        checkBody: hasData('apiKeys'),
+      },
+    },
+    {
+      name: 'create',
+      label: 'createApiKey (viewer)',
+      writes: true,
+      spec: {
+        ...graphql(
+          url,
+          adminToken,
+          'mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id name createdAt roles { name } } } }',
+          { input: { name: 'bench created key', roleNames: ['viewer'] } },
+        ),
+        expectedStatus: 200,
+        checkBody: hasData('createApiKey'),
+      },
+    },
+    {
+      name: 'rotate',
+      label: 'rotateApiKey (grace 0)',
+      writes: true,
+      spec: {
+        ...graphql(
+          url,
+          adminToken,
+          'mutation ($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id tokenLastIssuedAt } } }',
+          { input: { id: context.rotateKeyId, gracePeriodMinutes: 0 } },
+        ),
+        expectedStatus: 200,
+        checkBody: hasData('rotateApiKey'),
+      },
+    },
+  ];
+}

@@ -1,0 +1,313 @@
+// `npm run bench`: issue 3's benchmark in one self-contained run. Starts the two baselines, then for each
+// provider a fresh database and the real Keygate server at each size (seeded straight into the database),
+// measures every scenario (warm-up, then runs interleaved across scenarios), stops everything, and prints
+// the figures and the targets; the same goes to bench/results/<timestamp>.json. See bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BOOTSTRAP } from '../src/domain/bootstrap.ts';
+import { DEFAULT_ROLES } from '../src/domain/roles.ts';
+import { startCpuMeter, waitForQuiet } from './lib/cpu.ts';
+import { createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
+import { probe, type RunResult, runLoad } from './lib/load.ts';
+import { OptionError, type Options, readOptions } from './lib/options.ts';
+import { freePort, type Pinning, ServerProcess, setUpPinning } from './lib/processes.ts';
+import {
+  evaluateTargets,
+  measurementsTable,
+  type Provider,
+  type ScenarioSummary,
+  type ServerSummary,
+  serverLabel,
+  summarize,
+  targetsTable,
+} from './lib/report.ts';
+import { baselineScenarios, keygateScenarios, type Scenario } from './lib/scenarios.ts';
+import { seedKeys } from './seed.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** CPU taken by other processes above which a run is flagged as disturbed (cores). */
+const BUSY_CORES = 0.2;
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/** Stops servers and drops databases still open when the run ends or is interrupted. */
+const cleanups = new Set<() => Promise<void>>();
+async function cleanUp(): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) {
+    cleanups.delete(cleanup);
+    await cleanup().catch((error) => log(`cleanup failed: ${(error as Error).message}`));
+  }
+}
+async function withCleanup<T>(cleanup: () => Promise<void>, run: () => Promise<T>): Promise<T> {
+  cleanups.add(cleanup);
+  try {
+    return await run();
+  } finally {
+    if (cleanups.delete(cleanup)) await cleanup();
+  }
+}
+
+/**
+ * Probes each scenario, warms it up, then measures: reads interleaved run by run, then writes the same
+ * way, so reads never see the keys that createApiKey adds.
+ */
+async function measure(
+  server: string,
+  scenarios: Scenario[],
+  options: Options,
+  serverPids: () => Promise<number[]>,
+): Promise<ScenarioSummary[]> {
+  const probes = new Map<string, ScenarioSummary['probe']>();
+  for (const scenario of scenarios) {
+    const answer = await probe(scenario.spec).catch((error: Error) => ({
+      ok: false,
+      status: 0,
+      bytes: 0,
+      body: error.message,
+    }));
+    const { body, ...seen } = answer;
+    probes.set(scenario.name, answer.ok ? seen : { ...seen, body: body.slice(0, 500) });
+    if (!answer.ok) log(`  ! ${server} / ${scenario.label}: probe got ${answer.status} ${answer.body.slice(0, 300)}`);
+  }
+  const runs = new Map<string, RunResult[]>(scenarios.map((scenario) => [scenario.name, []]));
+  const load = { connections: options.connections };
+  for (const group of [scenarios.filter((s) => !s.writes), scenarios.filter((s) => s.writes)]) {
+    for (const scenario of group) await runLoad(scenario.spec, { ...load, seconds: options.warmup });
+    for (let round = 1; round <= options.runs; round++) {
+      for (const scenario of group) {
+        const pids = await serverPids();
+        if (options.quietWait > 0) await waitForQuiet(options.quietWait, BUSY_CORES, pids);
+        const meter = startCpuMeter(pids);
+        const run = {
+          ...(await runLoad(scenario.spec, { ...load, seconds: options.duration })),
+          otherCores: meter.stop(),
+        };
+        runs.get(scenario.name)?.push(run);
+        log(
+          `  ${server} | ${scenario.label} | run ${round}/${options.runs}: ${run.rps.toFixed(0)} req/s, ` +
+            `p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms` +
+            (run.unexpected ? `, ${run.unexpected} unexpected ${JSON.stringify(run.statuses)}` : '') +
+            (run.otherCores > BUSY_CORES ? `, machine busy (${run.otherCores.toFixed(2)} cores used by others)` : ''),
+        );
+      }
+    }
+  }
+  return scenarios.map((scenario) =>
+    summarize(scenario, runs.get(scenario.name) ?? [], probes.get(scenario.name) ?? { ok: false, status: 0 }),
+  );
+}
+
+const bytesToMb = (bytes: number) => bytes / 1024 / 1024;
+
+/** The answer the raw baseline sends: shaped and sized like Keygate's currentApiKey answer for the admin key. */
+function sampleCurrentApiKeyAnswer(): string {
+  const roles = DEFAULT_ROLES.filter((role) => role.accountLevel).map((role) => ({ name: role.name }));
+  const currentApiKey = { id: '01KB0000000000000000000000', name: BOOTSTRAP.keyName, roles };
+  return JSON.stringify({ data: { currentApiKey } });
+}
+
+async function benchBaselines(options: Options, pinning: Pinning, body: string): Promise<ServerSummary> {
+  const start = async (name: string, file: string) => {
+    const port = await freePort();
+    const server = new ServerProcess({
+      name,
+      command: process.execPath,
+      args: ['--import', 'tsx', file],
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', BENCH_BODY: body },
+      cwd: ROOT,
+      pinning,
+    });
+    cleanups.add(() => server.stop());
+    await server.waitForLine((line) => (line.includes('listening') ? true : undefined), 60_000);
+    server.sampleRss();
+    return { server, origin: `http://127.0.0.1:${port}` };
+  };
+  const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
+  const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
+  try {
+    log('baselines');
+    const scenarios = await measure(
+      'baselines',
+      baselineScenarios({ raw: raw.origin, yoga: yoga.origin }),
+      options,
+      async () => [raw.server.pid, yoga.server.pid],
+    );
+    return {
+      server: 'baselines',
+      provider: null,
+      keys: null,
+      seedSeconds: null,
+      maxRssMb: bytesToMb(Math.max(raw.server.maxRss, yoga.server.maxRss)),
+      scenarios,
+    };
+  } finally {
+    await cleanUp();
+  }
+}
+
+const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
+
+/** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
+async function benchKeygate(provider: Provider, options: Options, pinning: Pinning, servers: ServerSummary[]) {
+  const database = await createBenchDatabase(provider, options.pgUrl);
+  return withCleanup(database.drop, async () => {
+    const name = `keygate ${provider}`;
+    // First start: bootstrap (organization, admin user, admin key) and the key that rotateApiKey rotates.
+    const first = await startKeygate(database, {
+      cwd: ROOT,
+      pinning,
+      expectBootstrap: true,
+      name,
+      env: options.serverEnv,
+    });
+    const adminToken = first.token as string;
+    const rotateKeyId = await withCleanup(
+      () => first.server.stop(),
+      async () => {
+        const data = await graphqlRequest<{ createApiKey: { apiKey: { id: string } } }>(
+          first.origin,
+          adminToken,
+          CREATE_ROTATE_TARGET,
+          { input: { name: 'bench rotation target', roleNames: ['viewer'] } },
+        );
+        return data.createApiKey.apiKey.id;
+      },
+    );
+
+    let sampleKeyId = rotateKeyId;
+    for (const size of options.sizes) {
+      // Seeded with the server stopped; the restart then reads a database of the measured size.
+      const seed = await seedKeys(database.seedTarget, size);
+      sampleKeyId = seed.sampleKeyId ?? sampleKeyId;
+      const label = serverLabel(provider, seed.total);
+      log(`${label}: seeded ${seed.inserted} keys in ${seed.seconds.toFixed(1)} s (${seed.total} in the database)`);
+      const running = await startKeygate(database, {
+        cwd: ROOT,
+        pinning,
+        expectBootstrap: false,
+        name,
+        env: options.serverEnv,
+      });
+      running.server.sampleRss();
+      const scenarios = await withCleanup(
+        () => running.server.stop(),
+        async () => {
+          const all = keygateScenarios({ url: running.origin, adminToken, sampleKeyId, rotateKeyId });
+          const chosen = options.scenarios ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
+          const pids = async () => [running.server.pid, ...(await database.backendPids())];
+          return measure(label, chosen, options, pids);
+        },
+      );
+      servers.push({
+        server: label,
+        provider,
+        keys: seed.total,
+        seedSeconds: seed.seconds,
+        maxRssMb: bytesToMb(running.server.maxRss),
+        scenarios,
+      });
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2), process.env);
+  const pinning = setUpPinning();
+  const startedAt = new Date();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`\n${signal}: stopping servers and dropping databases`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+
+  const keygateScenarioCount = options.scenarios?.length ?? 8;
+  const perScenario = options.warmup + options.runs * options.duration;
+  const estimate = perScenario * (2 + keygateScenarioCount * options.providers.length * options.sizes.length);
+  log(
+    `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
+      `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +
+      `≈ ${Math.ceil(estimate / 60)} min of load plus seeding`,
+  );
+  log(
+    pinning.enabled
+      ? `pinned: servers on CPU ${pinning.serverCpu}, load generator on CPU ${pinning.loadCpu}`
+      : `NOT pinned: ${pinning.note}`,
+  );
+
+  const rawBody = sampleCurrentApiKeyAnswer();
+  const servers: ServerSummary[] = [];
+  const errors: Array<{ where: string; message: string }> = [];
+  try {
+    servers.push(await benchBaselines(options, pinning, rawBody));
+    for (const provider of options.providers) {
+      try {
+        await benchKeygate(provider, options, pinning, servers);
+      } catch (error) {
+        const message = (error as Error).stack ?? String(error);
+        errors.push({ where: provider, message });
+        log(`! ${provider} failed: ${message}`);
+      }
+    }
+  } finally {
+    await cleanUp();
+  }
+
+  const targets = evaluateTargets(servers);
+  const keygateAnswer = servers
+    .flatMap((server) => server.scenarios)
+    .find((s) => s.name === 'valid' && s.probe.ok)?.probe;
+  const lines = [
+    '',
+    measurementsTable(servers),
+    '',
+    targetsTable(targets),
+    '',
+    pinning.enabled
+      ? `Server on CPU ${pinning.serverCpu}, autocannon on CPU ${pinning.loadCpu} (PostgreSQL itself is not pinned).`
+      : `NOT pinned (${pinning.note}): figures are noisier and lower.`,
+    `Keygate environment: ${Object.entries(options.serverEnv)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ')}, LOG_LEVEL=warn, NODE_ENV=production.`,
+    `Medians of ${options.runs} runs × ${options.duration} s, ${options.connections} connections. ` +
+      `Raw baseline body ${rawBody.length} bytes` +
+      (keygateAnswer ? `; Keygate currentApiKey body ${keygateAnswer.bytes} bytes.` : '.'),
+  ];
+  const busy = servers.flatMap((server) =>
+    server.scenarios.flatMap((s) => s.runs.filter((run) => (run.otherCores ?? 0) > BUSY_CORES)),
+  );
+  const measured = servers.reduce((sum, server) => sum + server.scenarios.reduce((n, s) => n + s.runs.length, 0), 0);
+  if (busy.length) {
+    lines.push(
+      `WARNING: other processes used more than ${BUSY_CORES} of a core during ${busy.length} of ${measured} runs ` +
+        '("other CPU" column): those figures are lower than on a quiet machine.',
+    );
+  }
+  if (errors.length) lines.push(`Errors: ${errors.map((e) => e.where).join(', ')} (see above and the JSON).`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const file = join(ROOT, 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, pinning },
+    options,
+    rawBaselineBodyBytes: rawBody.length,
+    servers,
+    targets,
+    errors,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results: ${file}`);
+  if (errors.length) process.exitCode = 1;
+}
+
+await main().catch((error: unknown) => {
+  // A bad option is the user's to fix: its message says how; anything else keeps its stack.
+  log(error instanceof OptionError ? `bench: ${error.message}` : String((error as Error).stack ?? error));
+  process.exitCode = 2;
+});
