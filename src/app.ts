@@ -1,32 +1,39 @@
 // createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { bearerToken } from './auth/bearer.ts';
 import type { LastUsedRecorder } from './auth/last-used.ts';
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
-import type { Config } from './config.ts';
+import { type Config, DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from './config.ts';
 import { type Context, createContext } from './context.ts';
 import type { Database } from './db/client.ts';
 import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
-import { isDatabaseUnavailable, toClientError } from './errors.ts';
+import { apiErrorCodesPlugin, toClientError } from './errors.ts';
+import { authenticationPlugin } from './http/authentication.ts';
+import { graphqlLimits } from './limits/graphql-limits.ts';
+import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppOptions {
   domain: Domain;
   database: Database;
-  config: Pick<Config, 'corsOrigins' | 'production'>;
+  /** `limits` default to DEFAULT_LIMITS; `rateLimits.clientAddressHeader` to none. */
+  config: Pick<Config, 'corsOrigins' | 'production'> & {
+    limits?: Config['limits'];
+    rateLimits?: Pick<Config['rateLimits'], 'clientAddressHeader'>;
+  };
   logger: Logger;
   lastUsed?: LastUsedRecorder;
   /** Shared with the HTTP server; one is made from the database when not given. */
   verifier?: TokenVerifier;
   /** Callers the HTTP server already authenticated (see src/http/server.ts). */
   preAuthenticated?: WeakMap<IncomingMessage, Caller>;
+  /** Shared with the HTTP server; in-memory limits with the default numbers when not given. */
+  rateLimits?: RateLimits;
 }
 
 const json = (status: number, body: unknown) =>
@@ -60,12 +67,24 @@ export function createApp(options: AppOptions) {
       options.domain.onChange?.(change);
     },
   };
+  const authentication = authenticationPlugin({
+    domain,
+    verifier,
+    lastUsed,
+    preAuthenticated,
+    onLookupError: () => logger.warn('database unavailable during authentication'),
+    onUnexpectedError: (err, errorId) => logger.error({ err, errorId }, 'authentication failed unexpectedly'),
+    rateLimits: options.rateLimits ?? new RateLimits({ ...DEFAULT_RATE_LIMITS, now: domain.now }),
+    clientAddressHeader: config.rateLimits?.clientAddressHeader,
+  });
+  const limits = config.limits ?? DEFAULT_LIMITS;
   return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // GraphiQL's assets are bundled, not fetched from a CDN: it works on machines without Internet.
-    renderGraphiQL,
+    // The bundle (9 MB of script, ~80 MB once loaded) is loaded on the first page view, not at start.
+    renderGraphiQL: async (graphiql) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiql),
     healthCheckEndpoint: null as unknown as string,
     graphiql: {
       title: 'Keygate',
@@ -86,34 +105,23 @@ export function createApp(options: AppOptions) {
       // Every masked error gets an id that is in the response and in the log line, never the details.
       maskError: (error) => {
         const errorId = randomUUID();
-        const graphQLError =
-          error instanceof GraphQLError ? error : new GraphQLError('error', { originalError: error as Error });
-        return toClientError(graphQLError, errorId, (original) =>
-          logger.error({ err: original, errorId }, 'request failed'),
-        );
+        return toClientError(error, errorId, (original) => logger.error({ err: original, errorId }, 'request failed'));
       },
     },
-    plugins: [probes(database)],
-    context: async ({ request, req }) => {
-      let caller = req ? (preAuthenticated?.get(req) ?? null) : null;
-      try {
-        caller ??= await verifier.verify(bearerToken(request.headers.get('authorization')));
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) {
-          logger.warn('database unavailable during authentication');
-          throw new GraphQLError('The database is unavailable; try again shortly.', {
-            extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
-          });
-        }
-        throw error;
-      }
-      if (!caller) {
-        const failure = unauthenticated();
-        throw new GraphQLError(failure.message, {
-          extensions: { code: failure.code, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
-        });
-      }
-      lastUsed?.record(caller.key.id, domain.now());
+    // Stated although they are Yoga's defaults: one operation per request, and a body limit that also
+    // cuts off bodies sent without a Content-Length.
+    batching: false,
+    maxRequestBodySize: limits.maxBodyBytes,
+    plugins: [
+      probes(database),
+      authentication.plugin,
+      ...graphqlLimits(limits, { production: config.production }),
+      apiErrorCodesPlugin(),
+    ],
+    context: ({ request }) => {
+      const caller = authentication.callerOf(request);
+      // The authentication plugin answered 401 already; this only guards against a wiring mistake.
+      if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
       return createContext(domain, caller);
     },
   });

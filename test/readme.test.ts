@@ -30,7 +30,7 @@ describe('README GraphiQL walkthrough', () => {
   it('every example runs without errors, in order', async () => {
     let createdId: string | null = null;
     for (const block of blocks) {
-      const query = createdId ? block.replaceAll('01J...', createdId) : block;
+      const query: string = createdId ? block.replaceAll('01J...', createdId) : block;
       const response = await t.gql<Record<string, { apiKey?: { id: string } }>>(token, query);
       expect(response.errors, query).toBeUndefined();
       createdId ??= response.data?.createApiKey?.apiKey?.id ?? null;

@@ -19,6 +19,8 @@ export function parseName(name: string, field = 'name'): string {
   const trimmed = name.trim();
   const length = [...trimmed].length;
   if (length === 0) throw badInput(`${field} must not be empty.`);
+  // PostgreSQL text cannot hold U+0000 (it would fail as an unexpected error there); refuse it everywhere.
+  if (trimmed.includes('\u0000')) throw badInput(`${field} must not contain the NUL character (U+0000).`);
   if (length > NAME_MAX_LENGTH) {
     throw badInput(`${field} is ${length} characters long; the maximum is ${NAME_MAX_LENGTH}.`);
   }

@@ -8,57 +8,71 @@ import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
-import { unauthenticated } from '../domain/errors.ts';
+import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
+import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
 
-const UNAUTHENTICATED_BODY = JSON.stringify({
-  errors: [{ message: unauthenticated().message, extensions: { code: 'UNAUTHENTICATED' } }],
-});
-
 function judgedHere(req: IncomingMessage): boolean {
   if (req.headers.origin !== undefined) return false; // CORS headers are Yoga's business
-  const path = req.url?.split('?', 1)[0];
-  if (path !== '/graphql') return false;
-  if (req.method === 'POST') return true;
-  return req.method === 'GET' && !(req.headers.accept ?? '').includes('text/html');
+  return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse): void {
-  const accept = req.headers.accept ?? '';
-  const type = accept.includes('application/graphql-response+json')
-    ? 'application/graphql-response+json; charset=utf-8'
-    : 'application/json; charset=utf-8';
   res.writeHead(401, {
-    'content-type': type,
+    'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
-    'www-authenticate': 'Bearer',
+    ...UNAUTHENTICATED_HEADERS,
   });
   res.end(UNAUTHENTICATED_BODY);
 }
 
-export function createHttpServer(app: App, verifier: TokenVerifier, onError: (error: unknown) => void): Server {
+export interface HttpServerOptions {
+  /** Per-key and failed-authentication limits, shared with the app; none when not given. */
+  rateLimits?: RateLimits;
+  /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
+  clientAddressHeader?: string | undefined;
+}
+
+function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
+  const body = rateLimitedBody(outcome);
+  res.writeHead(429, {
+    'content-type': errorContentType(req.headers.accept),
+    'content-length': Buffer.byteLength(body),
+    'retry-after': String(outcome.retryAfterSeconds),
+  });
+  res.end(body);
+}
+
+export function createHttpServer(
+  app: App,
+  verifier: TokenVerifier,
+  onError: (error: unknown) => void,
+  options: HttpServerOptions = {},
+): Server {
+  const rateLimits = options.rateLimits ?? RateLimits.off();
+  // A malformed token, or one already known to be unknown, is refused without a lookup.
+  const verify = (token: string | null) =>
+    verifier.mayBeValid(token) ? verifier.verify(token) : Promise.resolve(null);
   return createServer((req, res) => {
     if (!judgedHere(req)) {
       void app(req, res);
       return;
     }
     const token = bearerToken(req.headers.authorization);
-    if (!verifier.mayBeValid(token)) {
-      req.resume(); // discard the body
-      refuse(req, res);
-      return;
-    }
-    verifier.verify(token).then(
-      (caller) => {
-        if (!caller) {
-          req.resume();
-          refuse(req, res);
+    const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
+    rateLimits.authenticate(token, address, verify).then(
+      (outcome) => {
+        if (outcome.kind === 'authenticated') {
+          preAuthenticated.set(req, outcome.caller);
+          void app(req, res);
           return;
         }
-        preAuthenticated.set(req, caller);
-        void app(req, res);
+        req.resume(); // discard the body
+        if (outcome.kind === 'rate-limited') tooMany(req, res, outcome);
+        else refuse(req, res);
       },
       (error) => {
         // A lookup failure (database down) is Yoga's to report, with its SERVICE_UNAVAILABLE answer.

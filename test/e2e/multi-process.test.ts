@@ -77,7 +77,7 @@ describe('two server processes on one PostgreSQL database', () => {
       admin,
       `mutation { rotateApiKey(input: { id: "${key.id}", gracePeriodMinutes: 0 }) { token } }`,
     );
-    const fresh = (rotated.body.data?.rotateApiKey as { token: string }).token;
+    const fresh = (rotated.body.data?.rotateApiKey as { token: string } | undefined)?.token as string;
     await eventually(async () => (await graphql(b.url, key.token, CURRENT)).status === 401, 1_000);
     expect((await graphql(b.url, fresh, CURRENT)).status).toBe(200);
   });
@@ -95,7 +95,7 @@ describe('two server processes on one PostgreSQL database', () => {
     expect(updated.body.errors).toBeUndefined();
     await eventually(async () => {
       const seen = await graphql(b.url, key.token, CURRENT);
-      return (seen.body.data?.currentApiKey as { name: string }).name === 'updated';
+      return (seen.body.data?.currentApiKey as { name: string } | undefined)?.name === 'updated';
     }, 1_000);
     expect((await graphql(b.url, key.token, CURRENT)).body.data).toMatchObject({
       currentApiKey: { name: 'updated', roles: [{ name: 'catalog_viewer' }] },

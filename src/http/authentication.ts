@@ -1,0 +1,126 @@
+// Authentication comes first (RULES.md: "authentication, input validity, …"): every request to
+// /graphql except the GraphiQL page and CORS preflights needs a valid token before its document is
+// even parsed. The same answers are given by the node:http fast path (src/http/server.ts) and by the
+// Yoga plugin below (which is what app.fetch exercises).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Plugin } from 'graphql-yoga';
+import { bearerToken } from '../auth/bearer.ts';
+import type { LastUsedRecorder } from '../auth/last-used.ts';
+import type { TokenVerifier } from '../auth/verifier.ts';
+import type { Caller, Domain } from '../domain/api-keys.ts';
+import { unauthenticated } from '../domain/errors.ts';
+import { isDatabaseUnavailable } from '../errors.ts';
+import { clientAddress } from '../limits/client-address.ts';
+import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** GraphiQL (a browser GET asking for HTML) and preflights load without a token; nothing else does. */
+export function needsToken(method: string | undefined, pathname: string, accept: string | null | undefined): boolean {
+  if (pathname !== GRAPHQL_PATH) return false;
+  if (method === 'OPTIONS') return false;
+  return !(method === 'GET' && (accept ?? '').includes('text/html'));
+}
+
+function errorBody(message: string, code: string, extra: Record<string, string> = {}): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code, ...extra } }] });
+}
+
+export const UNAUTHENTICATED_BODY = errorBody(unauthenticated().message, 'UNAUTHENTICATED');
+export const UNAVAILABLE_BODY = errorBody('The database is unavailable; try again shortly.', 'SERVICE_UNAVAILABLE');
+
+export function errorContentType(accept: string | null | undefined): string {
+  return (accept ?? '').includes('application/graphql-response+json')
+    ? 'application/graphql-response+json; charset=utf-8'
+    : 'application/json; charset=utf-8';
+}
+
+export const UNAUTHENTICATED_HEADERS = { 'www-authenticate': 'Bearer' } as const;
+
+export interface AuthenticationOptions {
+  domain: Domain;
+  verifier: TokenVerifier;
+  lastUsed?: LastUsedRecorder | undefined;
+  /** Callers the node:http layer already authenticated. */
+  preAuthenticated?: WeakMap<IncomingMessage, Caller> | undefined;
+  onLookupError?: (error: unknown) => void;
+  /** Logs an unexpected failure while authenticating; the client sees only the error id. */
+  onUnexpectedError?: (error: unknown, errorId: string) => void;
+  /** Per-key and failed-authentication limits (src/limits/rate-limit.ts); none when not given. */
+  rateLimits?: RateLimits | undefined;
+  /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
+  clientAddressHeader?: string | undefined;
+}
+
+/** Authenticates in Yoga's onRequest, before parsing; the context factory reads `callerOf`. */
+export function authenticationPlugin(options: AuthenticationOptions): {
+  plugin: Plugin<{ req?: IncomingMessage }>;
+  callerOf(request: Request): Caller | undefined;
+} {
+  const callers = new WeakMap<Request, Caller>();
+  const rateLimits = options.rateLimits ?? RateLimits.off();
+  const plugin: Plugin<{ req?: IncomingMessage }> = {
+    async onRequest({ request, serverContext, url, endResponse }) {
+      if (!needsToken(request.method, url.pathname, request.headers.get('accept'))) return;
+      const accept = request.headers.get('accept');
+      const req = (serverContext as { req?: IncomingMessage }).req;
+      let caller = req ? options.preAuthenticated?.get(req) : undefined;
+      if (!caller) {
+        try {
+          const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
+          const outcome = await rateLimits.authenticate(
+            bearerToken(request.headers.get('authorization')),
+            address,
+            (token) => options.verifier.verify(token),
+          );
+          if (outcome.kind === 'rate-limited') {
+            endResponse(
+              new Response(rateLimitedBody(outcome), {
+                status: 429,
+                headers: { 'content-type': errorContentType(accept), 'retry-after': String(outcome.retryAfterSeconds) },
+              }),
+            );
+            return;
+          }
+          caller = outcome.kind === 'authenticated' ? outcome.caller : undefined;
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            options.onLookupError?.(error);
+            endResponse(
+              new Response(UNAVAILABLE_BODY, {
+                status: 503,
+                headers: { 'content-type': errorContentType(accept), 'retry-after': '1' },
+              }),
+            );
+            return;
+          }
+          // Anything else is masked like an unexpected error during execution: an id, no details.
+          const errorId = randomUUID();
+          options.onUnexpectedError?.(error, errorId);
+          endResponse(
+            new Response(
+              errorBody(`Unexpected error; quote error id ${errorId} when reporting it.`, 'INTERNAL_SERVER_ERROR', {
+                errorId,
+              }),
+              { status: 500, headers: { 'content-type': errorContentType(accept) } },
+            ),
+          );
+          return;
+        }
+      }
+      if (!caller) {
+        endResponse(
+          new Response(UNAUTHENTICATED_BODY, {
+            status: 401,
+            headers: { 'content-type': errorContentType(accept), ...UNAUTHENTICATED_HEADERS },
+          }),
+        );
+        return;
+      }
+      callers.set(request, caller);
+      options.lastUsed?.record(caller.key.id, options.domain.now());
+    },
+  };
+  return { plugin, callerOf: (request) => callers.get(request) };
+}

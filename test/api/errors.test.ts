@@ -1,0 +1,253 @@
+// Errors (API.md "GraphQL", RULES.md "Input rules"): every error carries an extensions.code from API.md's
+// list; requests the client got wrong (syntax, unknown fields, wrong variable types) are BAD_USER_INPUT;
+// unexpected errors are masked: no stack, no SQL, no token in any response.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { providers } from '../helpers/databases.ts';
+
+const API_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+];
+const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+
+interface ErrorBody {
+  data?: unknown;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+interface Sent {
+  status: number;
+  text: string;
+  body: ErrorBody;
+}
+
+/** Every error has a code of API.md and a message; nothing in the body looks like a stack, SQL or Prisma. */
+function expectCleanErrors(sent: Sent, secrets: string[] = []) {
+  expect(sent.body.errors?.length).toBeGreaterThan(0);
+  for (const error of sent.body.errors ?? []) {
+    expect(API_CODES).toContain(error.extensions?.code);
+    expect(error.message.length).toBeGreaterThan(0);
+    expect(Object.keys(error.extensions ?? {})).not.toContain('stacktrace');
+    expect(Object.keys(error.extensions ?? {})).not.toContain('originalError');
+  }
+  expect(sent.text).not.toMatch(/prisma/i);
+  expect(sent.text).not.toMatch(/\bSELECT\b|\bINSERT\b|\bUPDATE\s+"|\bDELETE\s+FROM\b|\bFROM\s+"/);
+  expect(sent.text).not.toMatch(/\bat \S+ \(|\bat (file:\/\/|\/)\S+:\d+:\d+|\.ts:\d+:\d+/);
+  expect(sent.text).not.toMatch(/"stack"|node_modules|KeygateError|\bsqlite\b|postgres/i);
+  for (const secret of secrets) expect(sent.text).not.toContain(secret);
+}
+
+describe.each(providers)('errors on %s', (provider) => {
+  let t: TestApp;
+  let org: Org;
+  let admin: { id: string; token: string };
+  let plain: { id: string; token: string };
+
+  beforeAll(async () => {
+    t = await createTestApp(provider);
+    org = await t.org();
+    admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
+    plain = await org.key({ roles: ['viewer'] });
+  });
+  afterAll(() => t.close());
+
+  async function send(init: { method?: string; body?: string; query?: string; token?: string | null }): Promise<Sent> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const token = init.token === undefined ? admin.token : init.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const url = `http://keygate.test/graphql${init.query === undefined ? '' : `?query=${encodeURIComponent(init.query)}`}`;
+    const response = await t.app.fetch(url, { method: init.method ?? 'POST', headers, body: init.body });
+    const text = await response.text();
+    return { status: response.status, text, body: JSON.parse(text) as ErrorBody };
+  }
+
+  const post = (query: string, variables?: object, token?: string | null) =>
+    send({ body: JSON.stringify({ query, variables }), token });
+
+  describe('requests the client got wrong are BAD_USER_INPUT, never a server error', () => {
+    const cases: Array<[string, string, object | undefined]> = [
+      ['a syntax error', '{ currentApiKey { id ', undefined],
+      ['an unterminated string', '{ apiKey(id: "01ARZ) { id } }', undefined],
+      ['an unknown field on Query', '{ noSuchField }', undefined],
+      ['an unknown field on ApiKey (token is never readable)', '{ currentApiKey { id token } }', undefined],
+      ['an unknown argument', '{ currentApiKey(id: "x") { id } }', undefined],
+      ['a missing required argument', '{ apiKey { id } }', undefined],
+      ['an object field without a selection', '{ currentApiKey }', undefined],
+      ['a selection on a scalar', '{ currentApiKey { id { x } } }', undefined],
+      ['a literal of the wrong type', '{ apiKeys(first: "ten") { edges { cursor } } }', undefined],
+      [
+        'an unknown input field',
+        'mutation { deleteApiKey(input: { id: "x", force: true }) { deletedApiKeyId } }',
+        undefined,
+      ],
+      ['an unknown type', 'query($x: NoSuchType) { currentApiKey { id } }', undefined],
+      ['an undefined variable', '{ apiKeys(first: $first) { edges { cursor } } }', undefined],
+      [
+        'a variable of the wrong type',
+        'query($first: Int) { apiKeys(first: $first) { edges { cursor } } }',
+        { first: 'ten' },
+      ],
+      [
+        'a fractional Int variable',
+        'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }',
+        { input: { id: MISSING_ID, gracePeriodMinutes: 1.5 } },
+      ],
+      [
+        'a missing required variable',
+        'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }',
+        undefined,
+      ],
+      [
+        'a variable with an unknown input field',
+        'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }',
+        { input: { id: MISSING_ID, force: true } },
+      ],
+      [
+        'a null for a required input field',
+        'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token } }',
+        { input: { name: null } },
+      ],
+      ['two operations and no operationName', 'query A { currentApiKey { id } } query B { roles { name } }', undefined],
+      ['a subscription (there are none)', 'subscription { currentApiKey { id } }', undefined],
+    ];
+
+    it.each(cases)('answers %s with BAD_USER_INPUT', async (_label, query, variables) => {
+      const sent = await post(query, variables);
+      expect(sent.status).toBeLessThan(500);
+      expect(sent.body.data ?? null).toBeNull();
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('answers an operationName that is not in the document with BAD_USER_INPUT', async () => {
+      const sent = await send({
+        body: JSON.stringify({ query: 'query A { currentApiKey { id } }', operationName: 'B' }),
+      });
+      expect(sent.status).toBeLessThan(500);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('answers a body that is not JSON with BAD_USER_INPUT', async () => {
+      const sent = await send({ body: '{"query": "{ currentApiKey { id } }"' });
+      expect(sent.status).toBeLessThan(500);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('answers a request without a query with BAD_USER_INPUT', async () => {
+      const sent = await send({ body: JSON.stringify({ variables: {} }) });
+      expect(sent.status).toBeLessThan(500);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('answers a mutation sent over GET with BAD_USER_INPUT', async () => {
+      const target = await org.key({});
+      const sent = await send({
+        method: 'GET',
+        query: `mutation { deleteApiKey(input: { id: "${target.id}" }) { deletedApiKeyId } }`,
+      });
+      expect(sent.status).toBeLessThan(500);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+      expect(await t.domain.db.apiKey.count({ where: { id: target.id } })).toBe(1);
+    });
+  });
+
+  describe('rule violations keep their own code and an actionable message', () => {
+    const rotate = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
+    const create = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token } }';
+
+    it('BAD_USER_INPUT for an invalid id, naming the field', async () => {
+      const sent = await post('query($id: ID!) { apiKey(id: $id) { id } }', { id: 'nope' });
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(sent.body.errors?.[0]?.message).toContain('"nope"');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('BAD_USER_INPUT for an out-of-range grace period, naming the field', async () => {
+      const sent = await post(rotate, { input: { id: plain.id, gracePeriodMinutes: 61 } });
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(sent.body.errors?.[0]?.message).toContain('gracePeriodMinutes');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('BAD_USER_INPUT for an unknown role, naming it', async () => {
+      const sent = await post(create, { input: { name: 'k', roleNames: ['wizard'] } });
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(sent.body.errors?.[0]?.message).toContain('wizard');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('BAD_USER_INPUT for a malformed cursor', async () => {
+      const sent = await post('{ apiKeys(after: "garbage!") { edges { cursor } } }');
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('NOT_FOUND for a missing key', async () => {
+      const sent = await post('query($id: ID!) { apiKey(id: $id) { id } }', { id: MISSING_ID });
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      expect(sent.body.errors?.[0]?.message).toBe(`API key "${MISSING_ID}" was not found.`);
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('FORBIDDEN for a key that is not a manager, saying what it lacks', async () => {
+      const sent = await post('{ apiKeys { edges { cursor } } }', undefined, plain.token);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(sent.body.errors?.[0]?.message).toContain('api_keys_manage');
+      expectCleanErrors(sent, [admin.token, plain.token]);
+    });
+
+    it('FORBIDDEN for api_keys_manage through the API, pointing at the administration CLI', async () => {
+      const sent = await post(create, { input: { name: 'k', roleNames: ['api_keys_manage'] } });
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(sent.body.errors?.[0]?.message).toMatch(/administration CLI/);
+      expectCleanErrors(sent, [admin.token]);
+    });
+
+    it('UNAUTHENTICATED without a token', async () => {
+      const sent = await post('{ currentApiKey { id } }', undefined, null);
+      expect(sent.status).toBe(401);
+      expect(sent.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expectCleanErrors(sent);
+    });
+  });
+
+  // Runs last in this file: it takes a table away (and puts it back) to make the database fail.
+  describe('unexpected errors are masked', () => {
+    it('answers a database failure with INTERNAL_SERVER_ERROR and an error id, without SQL or stack', async () => {
+      const fresh = await org.key({ roles: ['viewer'] });
+      await post('{ currentApiKey { id } }');
+      const rename = (from: string, to: string) =>
+        t.domain.db.$executeRawUnsafe(`ALTER TABLE "${from}" RENAME TO "${to}"`);
+      const answers: Array<[string, Sent]> = [];
+      await rename('ApiKeyTeamRole', 'ApiKeyTeamRole_away');
+      try {
+        // A failure while resolving (the admin's token is already verified) and while authenticating.
+        answers.push(['resolving', await post('{ apiKeys { edges { node { id teamRoles { name } } } } }')]);
+        answers.push(['authenticating', await post('{ currentApiKey { id } }', undefined, fresh.token)]);
+      } finally {
+        await rename('ApiKeyTeamRole_away', 'ApiKeyTeamRole');
+      }
+      for (const [label, sent] of answers) {
+        expect(sent.body.data ?? null, label).toBeNull();
+        const [error] = sent.body.errors ?? [];
+        expect(error?.extensions?.code, label).toBe('INTERNAL_SERVER_ERROR');
+        expect(typeof error?.extensions?.errorId, label).toBe('string');
+        expect(error?.message, label).toContain(error?.extensions?.errorId as string);
+        expectCleanErrors(sent, [admin.token, fresh.token]);
+        expect(sent.text, label).not.toContain('ApiKeyTeamRole');
+      }
+      expect((await post('{ apiKeys { edges { node { id } } } }')).body.errors).toBeUndefined();
+      expect((await post('{ currentApiKey { id } }', undefined, fresh.token)).status).toBe(200);
+    });
+  });
+});
