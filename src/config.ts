@@ -2,6 +2,56 @@
 // values are never echoed back (DATABASE_URL may hold a password).
 import { z } from 'zod';
 
+/** GraphQL abuse limits: every request document and body is held to these. */
+export interface Limits {
+  /** Deepest selection nesting (the schema's deepest useful path is 6). */
+  maxDepth: number;
+  /** Aliases in one document. */
+  maxAliases: number;
+  /** Lexical tokens in one document (GraphiQL's introspection query has under 200). */
+  maxTokens: number;
+  /** Directives in one document. */
+  maxDirectives: number;
+  /**
+   * graphql-armor's cost estimate of one operation (a literal `first: N` multiplies its field's cost by
+   * N): the largest page, apiKeys(first: 250) with every field, costs about 45,000.
+   */
+  maxCost: number;
+  /** Bytes of one request body. */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxDepth: 8,
+  maxAliases: 15,
+  maxTokens: 1_000,
+  maxDirectives: 10,
+  maxCost: 50_000,
+  maxBodyBytes: 100 * 1_024,
+};
+
+export interface RateLimitConfig {
+  /** Requests per API key per minute; 0 means no limit. */
+  perKeyPerMinute: number;
+  /** Failed authentications per client address per minute; 0 means no limit. */
+  failedAuthPerMinute: number;
+  /** Shared counters across processes when set; in-memory (per process) otherwise. */
+  redisUrl?: string;
+  /** Prefix of every Redis key the limits write. */
+  prefix: string;
+  /**
+   * Header that carries the client address, set by a trusted reverse proxy (e.g. x-forwarded-for: its
+   * last entry is used). Unset: the TCP peer address, and no header is trusted.
+   */
+  clientAddressHeader?: string;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
+  perKeyPerMinute: 1_200,
+  failedAuthPerMinute: 60,
+  prefix: 'keygate:rl:',
+};
+
 const port = z.coerce.number().int().min(0).max(65_535);
 
 const envSchema = z.object({
@@ -18,6 +68,27 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
   KEYGATE_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  // GraphQL abuse limits (graphql-armor and Yoga); see README "Limits and rate limits".
+  KEYGATE_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(DEFAULT_LIMITS.maxDepth),
+  KEYGATE_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_LIMITS.maxAliases),
+  KEYGATE_MAX_TOKENS: z.coerce.number().int().min(10).max(100_000).default(DEFAULT_LIMITS.maxTokens),
+  KEYGATE_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_LIMITS.maxDirectives),
+  KEYGATE_MAX_COST: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_LIMITS.maxCost),
+  KEYGATE_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100_000_000).default(DEFAULT_LIMITS.maxBodyBytes),
+  // Rate limits (rate-limiter-flexible); 0 turns one off.
+  KEYGATE_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.perKeyPerMinute),
+  KEYGATE_FAILED_AUTH_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.failedAuthPerMinute),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || url === '' || /^rediss?:\/\//.test(url), {
+      message: 'must be a redis:// or rediss:// URL (leave it unset for in-memory rate limits)',
+    }),
+  KEYGATE_REDIS_PREFIX: z.string().min(1).default(DEFAULT_RATE_LIMITS.prefix),
+  KEYGATE_CLIENT_ADDRESS_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name, e.g. x-forwarded-for')
+    .optional(),
 });
 
 export type DatabaseConfig = { provider: 'sqlite'; dataDir: string } | { provider: 'postgresql'; url: string };
@@ -30,6 +101,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
   lastUsedFlushMs: number;
+  limits: Limits;
+  rateLimits: RateLimitConfig;
 }
 
 export class ConfigError extends Error {}
@@ -54,5 +127,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
     lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
+    limits: {
+      maxDepth: e.KEYGATE_MAX_DEPTH,
+      maxAliases: e.KEYGATE_MAX_ALIASES,
+      maxTokens: e.KEYGATE_MAX_TOKENS,
+      maxDirectives: e.KEYGATE_MAX_DIRECTIVES,
+      maxCost: e.KEYGATE_MAX_COST,
+      maxBodyBytes: e.KEYGATE_MAX_BODY_BYTES,
+    },
+    rateLimits: {
+      perKeyPerMinute: e.KEYGATE_RATE_LIMIT_PER_KEY,
+      failedAuthPerMinute: e.KEYGATE_FAILED_AUTH_LIMIT,
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+      prefix: e.KEYGATE_REDIS_PREFIX,
+      ...(e.KEYGATE_CLIENT_ADDRESS_HEADER
+        ? { clientAddressHeader: e.KEYGATE_CLIENT_ADDRESS_HEADER.toLowerCase() }
+        : {}),
+    },
   };
 }

@@ -8,6 +8,7 @@ import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
 import { createHttpServer, preAuthenticated } from './http/server.ts';
+import { RateLimits } from './limits/rate-limit.ts';
 import { createLogger } from './logger.ts';
 import { openRuntime, withStartupLock } from './runtime.ts';
 
@@ -29,8 +30,14 @@ export async function serve(config: Config): Promise<void> {
     listener = listenForInvalidations(config.database.url, verifier, logger);
     await listener.ready.catch((err) => logger.warn({ err: err?.message }, 'invalidation channel not up yet'));
   }
-  const app = createApp({ domain, database, config, logger, lastUsed, verifier, preAuthenticated });
-  const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'));
+  const rateLimits = new RateLimits({ ...config.rateLimits, logger });
+  // Shared counters from the first request when Redis is up; a warning is logged when it is not.
+  if (config.rateLimits.redisUrl) await rateLimits.ready();
+  const app = createApp({ domain, database, config, logger, lastUsed, verifier, preAuthenticated, rateLimits });
+  const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
+    rateLimits,
+    clientAddressHeader: config.rateLimits.clientAddressHeader,
+  });
   server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +89,7 @@ export async function serve(config: Config): Promise<void> {
     clearTimeout(forced);
     await listener?.close();
     await lastUsed.close();
+    await rateLimits.close();
     await database.close();
     logger.info('stopped');
     process.exit(0);

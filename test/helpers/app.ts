@@ -4,11 +4,13 @@ import { createApp } from '../../src/app.ts';
 import { LastUsedRecorder } from '../../src/auth/last-used.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
+import { DEFAULT_LIMITS, type Limits } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
-import { createLogger } from '../../src/logger.ts';
+import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDomain } from '../../src/runtime.ts';
 import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
 
@@ -26,6 +28,8 @@ export interface Clock {
   advance(ms: number): void;
   /** Uses real time again. */
   real(): void;
+  /** Stops time where it is now; advance() still moves it. */
+  freeze(): void;
 }
 
 function createClock(): Clock {
@@ -39,6 +43,9 @@ function createClock(): Clock {
     real() {
       offset = 0;
       frozen = null;
+    },
+    freeze() {
+      frozen = new Date();
     },
   };
 }
@@ -76,12 +83,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  onQuery?: (sql: string) => void;
+  logger?: Logger;
+  /** GraphQL abuse limits; DEFAULT_LIMITS for what is not given. */
+  limits?: Partial<Limits>;
+  /** Behave as with NODE_ENV=production. */
+  production?: boolean;
+  /** Rate limits, counted on the test clock; off unless given (other tests send many bad tokens). */
+  rateLimits?: Omit<RateLimitsOptions, 'now'>;
+  clientAddressHeader?: string;
+}
+
 let counter = 0;
 
-export async function createTestApp(
-  provider: Provider,
-  options: { onQuery?: (sql: string) => void } = {},
-): Promise<TestApp> {
+export async function createTestApp(provider: Provider, options: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(provider);
   await seedRoles(db.database.prisma);
   // With onQuery, the app gets its own client on the same database that reports every SQL statement.
@@ -90,7 +106,7 @@ export async function createTestApp(
   const clock = createClock();
   const domain: Domain = createDomain(database, catalogue, clock.now);
   const lastUsed = new LastUsedRecorder(database.prisma);
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   // The token lookups the verifier makes (raw driver statements, not seen by onQuery) are counted too.
   const rawLookup = createTokenLookup(database.raw);
   const lookups = { count: 0 };
@@ -100,13 +116,20 @@ export async function createTestApp(
       return rawLookup.find(hash);
     },
   });
+  const rateLimits = options.rateLimits ? new RateLimits({ ...options.rateLimits, now: clock.now }) : RateLimits.off();
   const app = createApp({
     domain,
     database,
-    config: { corsOrigins: [], production: false },
+    config: {
+      corsOrigins: [],
+      production: options.production ?? false,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      rateLimits: { clientAddressHeader: options.clientAddressHeader },
+    },
     logger,
     lastUsed,
     verifier,
+    rateLimits,
   });
 
   async function gql<T>(token: string | null, query: string, variables?: Record<string, unknown>) {
@@ -166,6 +189,7 @@ export async function createTestApp(
     gql,
     org,
     async close() {
+      await rateLimits.close();
       await lastUsed.close();
       if (database !== db.database) await database.close();
       await db.drop();
