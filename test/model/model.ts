@@ -1,0 +1,393 @@
+// An independent model of RULES.md, written from its text alone: nothing here is imported from src/.
+// It holds the keys, grants and tokens that the API should have after each operation, and decides
+// what each operation should answer (allowed, UNAUTHENTICATED, BAD_USER_INPUT, FORBIDDEN, NOT_FOUND).
+// Time is counted in whole minutes from the start of a run (the test app's clock is frozen and moved
+// only in whole minutes), so token expiry is exact.
+
+export type Outcome = 'ok' | 'UNAUTHENTICATED' | 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND';
+
+export const MANAGE = 'api_keys_manage';
+
+interface RoleRow {
+  scopes: readonly string[];
+  /** Also assignable as a team role. */
+  team: boolean;
+  /** May be granted through the API (api_keys_manage may not). */
+  viaApi: boolean;
+}
+
+/** RULES.md "Role catalogue (default)", transcribed by hand. Every role is assignable at account level. */
+export const CATALOGUE: ReadonlyMap<string, RoleRow> = new Map<string, RoleRow>([
+  ['viewer', { scopes: ['incidents.view', 'organisation_settings.view'], team: false, viaApi: true }],
+  ['incident_creator', { scopes: ['incidents.view', 'incidents.create'], team: false, viaApi: true }],
+  ['incident_editor', { scopes: ['incidents.view', 'incidents.create', 'incidents.edit'], team: false, viaApi: true }],
+  ['incident_memberships_editor', { scopes: ['incident_memberships.edit'], team: false, viaApi: true }],
+  ['global_access', { scopes: ['incidents.private.view', 'incidents.private.edit'], team: false, viaApi: true }],
+  [
+    'manage_settings',
+    { scopes: ['organisation_settings.view', 'organisation_settings.edit'], team: false, viaApi: true },
+  ],
+  ['security_settings_editor', { scopes: ['security_settings.edit'], team: false, viaApi: true }],
+  ['catalog_viewer', { scopes: ['catalog.view'], team: false, viaApi: true }],
+  ['catalog_editor', { scopes: ['catalog.view', 'catalog.edit'], team: false, viaApi: true }],
+  ['workflows_editor', { scopes: ['workflows.view', 'workflows.edit'], team: false, viaApi: true }],
+  ['private_workflows_editor', { scopes: ['workflows.view', 'workflows.private.edit'], team: false, viaApi: true }],
+  ['schedules_reader', { scopes: ['schedules.view'], team: true, viaApi: true }],
+  ['schedules_editor', { scopes: ['schedules.view', 'schedules.edit'], team: true, viaApi: true }],
+  ['schedule_overrides_editor', { scopes: ['schedules.view', 'schedule_overrides.edit'], team: true, viaApi: true }],
+  ['on_call_editor', { scopes: ['escalation_paths.view', 'escalation_paths.edit'], team: true, viaApi: true }],
+  ['escalation_creator', { scopes: ['escalations.create'], team: true, viaApi: true }],
+  ['post_incident_flow_opt_out', { scopes: ['post_incident_flow.opt_out'], team: false, viaApi: true }],
+  ['investigation_download', { scopes: ['investigations.download'], team: false, viaApi: true }],
+  ['team_memberships_manage', { scopes: ['team_memberships.edit'], team: false, viaApi: true }],
+  ['status_page_publisher', { scopes: ['status_pages.publish'], team: false, viaApi: true }],
+  ['postmortems_manage', { scopes: ['postmortems.edit'], team: false, viaApi: true }],
+  [
+    MANAGE,
+    {
+      scopes: ['api_keys.view', 'api_keys.create', 'api_keys.edit', 'api_keys.rotate', 'api_keys.delete'],
+      team: true,
+      viaApi: false,
+    },
+  ],
+]);
+
+export const ACCOUNT_ROLES: readonly string[] = [...CATALOGUE.keys()];
+export const TEAM_ROLES: readonly string[] = ACCOUNT_ROLES.filter((name) => CATALOGUE.get(name)?.team);
+
+export interface Grants {
+  roles: string[];
+  teams: string[];
+  teamRoles: string[];
+}
+
+export type CreatorState = { kind: 'user'; userId: string } | { kind: 'key'; id: string; name: string };
+
+export interface TokenState {
+  value: string;
+  keyId: string;
+  /** Model minute from which the token no longer works; null while it is the current token. */
+  expiresAt: number | null;
+}
+
+export interface KeyState {
+  id: string;
+  orgId: string;
+  name: string;
+  grants: Grants;
+  creator: CreatorState;
+  createdAt: number;
+  tokenLastIssuedAt: number;
+  deleted: boolean;
+  /** Never used as a caller or a target: it reads the organization's keys for the comparison. */
+  observer: boolean;
+  /** A label for failure reports (the role the key plays in the scenario). */
+  label: string;
+}
+
+/** What the model expects from one operation. */
+export interface Decision {
+  outcome: Outcome;
+  /** Which rule decided a FORBIDDEN (for the statistics). */
+  reason?: string;
+  /** For BAD_USER_INPUT and NOT_FOUND: words one of which the error message should contain. */
+  hints?: string[];
+  caller?: KeyState;
+  target?: KeyState;
+  name?: string;
+  grants?: Grants;
+  gracePeriodMinutes?: number;
+  visibleIds?: string[];
+}
+
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+const INT32_MAX = 2 ** 31 - 1;
+
+const dedupe = (values: readonly string[]) => [...new Set(values)];
+const isSubset = (small: Iterable<string>, big: ReadonlySet<string>) => [...small].every((item) => big.has(item));
+
+function scopesOf(roleNames: readonly string[]): Set<string> {
+  const scopes = new Set<string>();
+  for (const name of roleNames) for (const scope of CATALOGUE.get(name)?.scopes ?? []) scopes.add(scope);
+  return scopes;
+}
+
+/** RULES.md "Managers". */
+export function isAccountManager(grants: Grants): boolean {
+  return grants.roles.includes(MANAGE);
+}
+
+export function isTeamManager(grants: Grants): boolean {
+  return !isAccountManager(grants) && grants.teamRoles.includes(MANAGE);
+}
+
+export function isManager(grants: Grants): boolean {
+  return isAccountManager(grants) || isTeamManager(grants);
+}
+
+/** RULES.md "Visibility": whether a key with `target` grants in the caller's organization is visible. */
+export function sees(caller: Grants, target: Grants): boolean {
+  if (isAccountManager(caller)) return true;
+  if (!isTeamManager(caller)) return false;
+  return target.roles.length === 0 && target.teams.length > 0 && isSubset(target.teams, new Set(caller.teams));
+}
+
+/** RULES.md "Covering". */
+export function covers(caller: Grants, grants: Grants): boolean {
+  const accountScopes = scopesOf(caller.roles);
+  for (const role of grants.roles) if (!isSubset(scopesOf([role]), accountScopes)) return false;
+  for (const team of grants.teams) {
+    const inTeam = caller.teams.includes(team)
+      ? new Set([...accountScopes, ...scopesOf(caller.teamRoles)])
+      : accountScopes;
+    for (const role of grants.teamRoles) if (!isSubset(scopesOf([role]), inTeam)) return false;
+  }
+  return true;
+}
+
+/** Where grants hand out roles that only the administration CLI may grant: "role@account", "role@team". */
+function adminOnlyPlaces(grants: Grants): Set<string> {
+  const places = new Set<string>();
+  for (const role of grants.roles) if (CATALOGUE.get(role)?.viaApi === false) places.add(`${role}@account`);
+  for (const role of grants.teamRoles) {
+    if (CATALOGUE.get(role)?.viaApi === false) for (const team of grants.teams) places.add(`${role}@${team}`);
+  }
+  return places;
+}
+
+/** Collects every input problem of a request, each named by words its error message may contain. */
+class Problems {
+  readonly hints: string[] = [];
+
+  add(...hints: string[]): void {
+    this.hints.push(...hints);
+  }
+}
+
+function stringList(problems: Problems, raw: unknown, field: string, required: boolean): string[] {
+  if (raw === undefined || raw === null) {
+    if (required) problems.add(field);
+    return [];
+  }
+  if (!Array.isArray(raw) || raw.some((item) => typeof item !== 'string')) {
+    problems.add(field);
+    return [];
+  }
+  return raw as string[];
+}
+
+/**
+ * Trimmed, 1 to 200 characters (code points). RULES.md is silent on U+0000; PostgreSQL cannot store it,
+ * and the reading taken is that such a name is refused as input on every engine.
+ */
+function parseName(problems: Problems, raw: unknown): string {
+  const trimmed = typeof raw === 'string' ? raw.trim() : '';
+  const length = [...trimmed].length;
+  if (length < 1 || length > 200 || trimmed.includes('\u0000')) problems.add('name');
+  return trimmed;
+}
+
+function parseId(problems: Problems, raw: unknown): string {
+  if (typeof raw !== 'string' || !ULID.test(raw)) problems.add('id');
+  return String(raw);
+}
+
+function parseGrace(problems: Problems, raw: unknown): number {
+  if (raw === undefined || raw === null) return 30;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || Math.abs(raw) > INT32_MAX || raw < 0 || raw > 60) {
+    problems.add('gracePeriodMinutes');
+  }
+  return Number(raw);
+}
+
+export interface RawKeyInput {
+  id?: unknown;
+  name?: unknown;
+  roleNames?: unknown;
+  teamIds?: unknown;
+  teamRoleNames?: unknown;
+}
+
+export class RulesModel {
+  /** Model minutes since the start of the run. */
+  now = 0;
+  readonly keys = new Map<string, KeyState>();
+  readonly tokens: TokenState[] = [];
+  /** team id → organization id */
+  readonly teams = new Map<string, string>();
+
+  addTeam(orgId: string, teamId: string): void {
+    this.teams.set(teamId, orgId);
+  }
+
+  teamsOf(orgId: string): string[] {
+    return [...this.teams].filter(([, org]) => org === orgId).map(([team]) => team);
+  }
+
+  addKey(key: Omit<KeyState, 'deleted' | 'createdAt' | 'tokenLastIssuedAt'>, token: string): KeyState {
+    const state: KeyState = { ...key, deleted: false, createdAt: this.now, tokenLastIssuedAt: this.now };
+    this.keys.set(key.id, state);
+    this.tokens.push({ value: token, keyId: key.id, expiresAt: null });
+    return state;
+  }
+
+  tokenWorks(token: TokenState): boolean {
+    const key = this.keys.get(token.keyId);
+    return key !== undefined && !key.deleted && (token.expiresAt === null || token.expiresAt > this.now);
+  }
+
+  /** RULES.md "Tokens": the key a token authenticates, or null (401). */
+  authenticate(value: string): KeyState | null {
+    const token = this.tokens.find((candidate) => candidate.value === value);
+    return token && this.tokenWorks(token) ? (this.keys.get(token.keyId) ?? null) : null;
+  }
+
+  liveKeys(orgId?: string): KeyState[] {
+    return [...this.keys.values()].filter((key) => !key.deleted && (orgId === undefined || key.orgId === orgId));
+  }
+
+  #parseGrants(problems: Problems, orgId: string, raw: RawKeyInput, required: boolean): Grants {
+    const roles = dedupe(stringList(problems, raw.roleNames, 'roleNames', required));
+    const teams = dedupe(stringList(problems, raw.teamIds, 'teamIds', required));
+    const teamRoles = dedupe(stringList(problems, raw.teamRoleNames, 'teamRoleNames', required));
+    for (const role of roles) if (!CATALOGUE.has(role)) problems.add(role);
+    for (const role of teamRoles) if (!CATALOGUE.get(role)?.team) problems.add(role);
+    for (const team of teams) if (this.teams.get(team) !== orgId) problems.add(team);
+    if ((teams.length === 0) !== (teamRoles.length === 0)) problems.add('teamIds', 'teamRoleNames');
+    return { roles, teams, teamRoles };
+  }
+
+  /**
+   * Runs the checks in RULES.md's order: authentication, then input validity (`input` returns the
+   * parsed input and records problems), then the manager, visibility and permission checks of `rules`.
+   */
+  #decide<T>(
+    token: string,
+    input: (problems: Problems, caller: KeyState) => T,
+    rules: (caller: KeyState, parsed: T) => Decision,
+  ): Decision {
+    const caller = this.authenticate(token);
+    if (!caller) return { outcome: 'UNAUTHENTICATED' };
+    const problems = new Problems();
+    const parsed = input(problems, caller);
+    if (problems.hints.length > 0) return { outcome: 'BAD_USER_INPUT', hints: problems.hints, caller };
+    if (!isManager(caller.grants)) return { outcome: 'FORBIDDEN', reason: 'not a manager', caller };
+    return { caller, ...rules(caller, parsed) };
+  }
+
+  #visibleTarget(caller: KeyState, id: string): KeyState | null {
+    const target = this.keys.get(id);
+    if (!target || target.deleted || target.orgId !== caller.orgId) return null;
+    return sees(caller.grants, target.grants) ? target : null;
+  }
+
+  decideShow(token: string, rawId: unknown): Decision {
+    return this.#decide(
+      token,
+      (problems) => parseId(problems, rawId),
+      (caller, id) => {
+        const target = this.#visibleTarget(caller, id);
+        return target ? { outcome: 'ok', target } : { outcome: 'NOT_FOUND', hints: [id] };
+      },
+    );
+  }
+
+  decideList(token: string): Decision {
+    return this.#decide(
+      token,
+      () => null,
+      (caller) => ({
+        outcome: 'ok',
+        visibleIds: this.liveKeys(caller.orgId)
+          .filter((key) => sees(caller.grants, key.grants))
+          .map((key) => key.id),
+      }),
+    );
+  }
+
+  /** currentApiKey: any valid key. */
+  decideCurrent(token: string): Decision {
+    const caller = this.authenticate(token);
+    return caller ? { outcome: 'ok', caller, target: caller } : { outcome: 'UNAUTHENTICATED' };
+  }
+
+  decideCreate(token: string, raw: RawKeyInput): Decision {
+    return this.#decide(
+      token,
+      (problems, caller) => ({
+        name: parseName(problems, raw.name),
+        grants: this.#parseGrants(problems, caller.orgId, raw, false),
+      }),
+      (caller, { name, grants }) => {
+        if (adminOnlyPlaces(grants).size > 0) return { outcome: 'FORBIDDEN', reason: 'grants api_keys_manage' };
+        if (!sees(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'new key not visible' };
+        if (!covers(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'grants not covered' };
+        return { outcome: 'ok', name, grants };
+      },
+    );
+  }
+
+  decideUpdate(token: string, raw: RawKeyInput): Decision {
+    return this.#decide(
+      token,
+      (problems, caller) => ({
+        id: parseId(problems, raw.id),
+        name: parseName(problems, raw.name),
+        grants: this.#parseGrants(problems, caller.orgId, raw, true),
+      }),
+      (caller, { id, name, grants }) => {
+        const target = this.#visibleTarget(caller, id);
+        if (!target) return { outcome: 'NOT_FOUND', hints: [id] };
+        if (target.id === caller.id) return { outcome: 'FORBIDDEN', reason: 'updates itself' };
+        if (!sees(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'result not visible' };
+        const before = adminOnlyPlaces(target.grants);
+        if ([...adminOnlyPlaces(grants)].some((place) => !before.has(place))) {
+          return { outcome: 'FORBIDDEN', reason: 'adds api_keys_manage' };
+        }
+        if (!covers(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'grants not covered' };
+        return { outcome: 'ok', target, name, grants };
+      },
+    );
+  }
+
+  decideRotate(token: string, rawId: unknown, rawGrace: unknown): Decision {
+    return this.#decide(
+      token,
+      (problems) => ({ id: parseId(problems, rawId), gracePeriodMinutes: parseGrace(problems, rawGrace) }),
+      (caller, { id, gracePeriodMinutes }) => {
+        const target = this.#visibleTarget(caller, id);
+        if (!target) return { outcome: 'NOT_FOUND', hints: [id] };
+        if (!covers(caller.grants, target.grants)) return { outcome: 'FORBIDDEN', reason: 'target not covered' };
+        return { outcome: 'ok', target, gracePeriodMinutes };
+      },
+    );
+  }
+
+  decideDelete(token: string, rawId: unknown): Decision {
+    return this.decideShow(token, rawId);
+  }
+
+  // ---- effects of allowed operations --------------------------------------------------------------
+
+  applyUpdate(target: KeyState, name: string, grants: Grants): void {
+    target.name = name;
+    target.grants = grants;
+  }
+
+  /** The current token expires after the grace period; earlier ones keep their expiry. */
+  applyRotate(target: KeyState, token: string, gracePeriodMinutes: number): void {
+    for (const old of this.tokens) {
+      if (old.keyId === target.id && old.expiresAt === null) old.expiresAt = this.now + gracePeriodMinutes;
+    }
+    this.tokens.push({ value: token, keyId: target.id, expiresAt: null });
+    target.tokenLastIssuedAt = this.now;
+  }
+
+  applyDelete(target: KeyState): void {
+    target.deleted = true;
+  }
+
+  advance(minutes: number): void {
+    this.now += minutes;
+  }
+}
