@@ -19,10 +19,16 @@ describe.each(providers)('smoke on %s', (provider) => {
       { input: { name: 'k', roleNames: ['viewer'], teamIds: [team], teamRoleNames: ['schedules_editor'] } },
     );
     expect(created.errors).toBeUndefined();
-    const list = await t.gql(admin.token, `{ apiKeys(first: 10) { edges { cursor node { ${API_KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`);
+    const list = await t.gql(
+      admin.token,
+      `{ apiKeys(first: 10) { edges { cursor node { ${API_KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+    );
     expect(list.errors).toBeUndefined();
     const id = created.data?.createApiKey.apiKey.id;
-    const rotated = await t.gql(admin.token, `mutation { rotateApiKey(input: { id: "${id}", gracePeriodMinutes: 0 }) { token previousTokenExpiresAt } }`);
+    const rotated = await t.gql(
+      admin.token,
+      `mutation { rotateApiKey(input: { id: "${id}", gracePeriodMinutes: 0 }) { token previousTokenExpiresAt } }`,
+    );
     expect(rotated.errors).toBeUndefined();
     const deleted = await t.gql(admin.token, `mutation { deleteApiKey(input: { id: "${id}" }) { deletedApiKeyId } }`);
     expect(deleted.data).toEqual({ deleteApiKey: { deletedApiKeyId: id } });
