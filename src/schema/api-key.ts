@@ -3,6 +3,7 @@ import { encodeCursor } from '../domain/input.ts';
 import type { RoleDefinition } from '../domain/roles.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { builder } from './builder.ts';
+import { forwardPage } from './connection.ts';
 import { CreatorRef } from './creator.ts';
 import { RoleRef } from './role.ts';
 import { TeamRef } from './team.ts';
@@ -74,16 +75,7 @@ builder.queryFields((t) => ({
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
     resolve: async (_root, args, { domain, caller }) => {
       const { keys, hasNextPage } = await listApiKeys(domain, caller, args);
-      const edges = keys.map((node) => ({ cursor: encodeCursor(node.id), node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage,
-          hasPreviousPage: false,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+      return forwardPage(keys, hasNextPage, encodeCursor);
     },
   }),
 }));

@@ -1,6 +1,7 @@
 import type { Grants } from '../domain/access.ts';
 import { type AuditDetails, type AuditEventRecord, encodeAuditCursor, listAuditEvents } from '../domain/audit.ts';
 import { builder } from './builder.ts';
+import { forwardPage } from './connection.ts';
 
 const GrantsRef = builder.objectRef<Grants>('Grants').implement({
   description: 'The grants of a key at one moment: account-level roles, teams, and roles in every one of those teams.',
@@ -99,16 +100,7 @@ builder.queryField('auditEvents', (t) =>
     authScopes: (_root, args) => ({ mayListAuditEvents: args }),
     resolve: async (_root, args, { domain, caller }) => {
       const { events, hasNextPage } = await listAuditEvents(domain, caller, args);
-      const edges = events.map((node) => ({ cursor: encodeAuditCursor(node.id), node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage,
-          hasPreviousPage: false,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+      return forwardPage(events, hasNextPage, encodeAuditCursor);
     },
   }),
 );
