@@ -113,6 +113,15 @@ function isGraphQLError(error: unknown): error is GraphQLError {
  */
 export function toClientError(error: unknown, errorId: string, log: (error: unknown) => void): GraphQLError {
   const wrapper = isGraphQLError(error) ? error : null;
+  return withLocationsOf(wrapper, clientError(wrapper, error, errorId, log));
+}
+
+function clientError(
+  wrapper: GraphQLError | null,
+  error: unknown,
+  errorId: string,
+  log: (error: unknown) => void,
+): GraphQLError {
   const original = wrapper ? wrapper.originalError : error;
   const at = { nodes: wrapper?.nodes, path: wrapper?.path };
   if (original instanceof KeygateError) {
@@ -126,14 +135,14 @@ export function toClientError(error: unknown, errorId: string, log: (error: unkn
     // Made by graphql or Yoga (parse, validation, variables, request shape): the client's input.
     // Their own codes (GRAPHQL_PARSE_FAILED, BAD_REQUEST, …) become BAD_USER_INPUT; the HTTP status stays.
     const source = isGraphQLError(original) ? original : wrapper;
-    const code = source.extensions.code;
+    const code = source.extensions?.code;
     return new GraphQLError(wrapper.message, {
       nodes: wrapper.nodes,
       source: wrapper.source,
       positions: wrapper.positions,
       path: wrapper.path,
       extensions: {
-        ...source.extensions,
+        ...(source.extensions ?? {}),
         code: typeof code === 'string' && API_ERROR_CODES.has(code) ? code : 'BAD_USER_INPUT',
       },
     });
@@ -150,6 +159,17 @@ export function toClientError(error: unknown, errorId: string, log: (error: unkn
     path: at.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
   });
+}
+
+/**
+ * graphql-jit's errors carry their `locations` but no AST nodes to compute them from: the client error
+ * gets the wrapper's locations when its own constructor could not work them out.
+ */
+function withLocationsOf(wrapper: GraphQLError | null, error: GraphQLError): GraphQLError {
+  if (wrapper?.locations?.length && !error.locations) {
+    (error as { locations: GraphQLError['locations'] }).locations = wrapper.locations;
+  }
+  return error;
 }
 
 type ResultLike = { errors?: readonly unknown[] };
