@@ -1,8 +1,8 @@
 // createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { LastUsedRecorder } from './auth/last-used.ts';
 import { createTokenLookup } from './auth/token-lookup.ts';
@@ -98,8 +98,9 @@ export function createApp(options: AppOptions) {
     cors: config.corsOrigins.length
       ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }
       : false,
+    // Yoga logs at debug on every request: its arguments are only turned into text when that level is on.
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      debug: (...args) => logger.isLevelEnabled('debug') && logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(String).join(' ')),

@@ -53,24 +53,24 @@ export class TokenVerifier {
 
   /** Cheap, synchronous: false means the request can be refused without any lookup. */
   mayBeValid(token: string | null): token is string {
-    return token !== null && isWellFormedToken(token) && !this.#unknown.has(hashToken(token));
+    return this.known(token) !== null;
+  }
+
+  /**
+   * What is known without the database, synchronously: the caller of a cached valid token, null for a
+   * token that is missing, malformed or known to be unknown, or `undefined` when only a lookup can tell.
+   */
+  known(token: string | null): Caller | null | undefined {
+    if (token === null || !isWellFormedToken(token)) return null;
+    return this.#knownByHash(hashToken(token), this.#domain.now().getTime());
   }
 
   async verify(token: string | null): Promise<Caller | null> {
     if (token === null || !isWellFormedToken(token)) return null;
     const hash = hashToken(token);
     const now = this.#domain.now().getTime();
-    const cached = this.#entries.get(hash);
-    if (cached) {
-      if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < this.#maxAgeMs) {
-        // Refresh its place in the LRU order.
-        this.#entries.delete(hash);
-        this.#entries.set(hash, cached);
-        return cached.caller;
-      }
-      this.#forget(hash, cached.caller.key.id);
-    }
-    if (this.#unknown.has(hash)) return null;
+    const known = this.#knownByHash(hash, now);
+    if (known !== undefined) return known;
 
     const generation = this.#generation;
     const match = await this.#lookup.find(hash);
@@ -83,6 +83,20 @@ export class TokenVerifier {
     if (this.#cacheEnabled && generation === this.#generation)
       this.#remember(hash, { caller, expiresAt, cachedAt: now });
     return caller;
+  }
+
+  #knownByHash(hash: string, now: number): Caller | null | undefined {
+    const cached = this.#entries.get(hash);
+    if (cached) {
+      if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < this.#maxAgeMs) {
+        // Refresh its place in the LRU order.
+        this.#entries.delete(hash);
+        this.#entries.set(hash, cached);
+        return cached.caller;
+      }
+      this.#forget(hash, cached.caller.key.id);
+    }
+    return this.#unknown.has(hash) ? null : undefined;
   }
 
   /** Drops every cached token of a key (after an update, rotation or deletion). */

@@ -60,67 +60,78 @@ export function authenticationPlugin(options: AuthenticationOptions): {
 } {
   const callers = new WeakMap<Request, Caller>();
   const rateLimits = options.rateLimits ?? RateLimits.off();
+  const admit = (request: Request, caller: Caller) => {
+    callers.set(request, caller);
+    options.lastUsed?.record(caller.key.id, options.domain.now());
+  };
   const plugin: Plugin<{ req?: IncomingMessage }> = {
-    async onRequest({ request, serverContext, url, endResponse }) {
+    onRequest(payload) {
+      const { request, serverContext, url } = payload;
       if (!needsToken(request.method, url.pathname, request.headers.get('accept'))) return;
-      const accept = request.headers.get('accept');
       const req = (serverContext as { req?: IncomingMessage }).req;
-      let caller = req ? options.preAuthenticated?.get(req) : undefined;
-      if (!caller) {
-        try {
-          const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
-          const outcome = await rateLimits.authenticate(
-            bearerToken(request.headers.get('authorization')),
-            address,
-            (token) => options.verifier.verify(token),
-          );
-          if (outcome.kind === 'rate-limited') {
-            endResponse(
-              new Response(rateLimitedBody(outcome), {
-                status: 429,
-                headers: { 'content-type': errorContentType(accept), 'retry-after': String(outcome.retryAfterSeconds) },
-              }),
-            );
-            return;
-          }
-          caller = outcome.kind === 'authenticated' ? outcome.caller : undefined;
-        } catch (error) {
-          if (isDatabaseUnavailable(error)) {
-            options.onLookupError?.(error);
-            endResponse(
-              new Response(UNAVAILABLE_BODY, {
-                status: 503,
-                headers: { 'content-type': errorContentType(accept), 'retry-after': '1' },
-              }),
-            );
-            return;
-          }
-          // Anything else is masked like an unexpected error during execution: an id, no details.
-          const errorId = randomUUID();
-          options.onUnexpectedError?.(error, errorId);
-          endResponse(
-            new Response(
-              errorBody(`Unexpected error; quote error id ${errorId} when reporting it.`, 'INTERNAL_SERVER_ERROR', {
-                errorId,
-              }),
-              { status: 500, headers: { 'content-type': errorContentType(accept) } },
-            ),
-          );
-          return;
-        }
-      }
-      if (!caller) {
+      // Authenticated by the node:http layer already: settled synchronously.
+      const authenticated = req ? options.preAuthenticated?.get(req) : undefined;
+      if (authenticated) return admit(request, authenticated);
+      return authenticate(payload, req);
+    },
+  };
+  async function authenticate(
+    { request, endResponse }: { request: Request; endResponse: (response: Response) => void },
+    req: IncomingMessage | undefined,
+  ): Promise<void> {
+    const accept = request.headers.get('accept');
+    let caller: Caller | undefined;
+    try {
+      const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
+      const outcome = await rateLimits.authenticate(
+        bearerToken(request.headers.get('authorization')),
+        address,
+        (token) => options.verifier.verify(token),
+      );
+      if (outcome.kind === 'rate-limited') {
         endResponse(
-          new Response(UNAUTHENTICATED_BODY, {
-            status: 401,
-            headers: { 'content-type': errorContentType(accept), ...UNAUTHENTICATED_HEADERS },
+          new Response(rateLimitedBody(outcome), {
+            status: 429,
+            headers: { 'content-type': errorContentType(accept), 'retry-after': String(outcome.retryAfterSeconds) },
           }),
         );
         return;
       }
-      callers.set(request, caller);
-      options.lastUsed?.record(caller.key.id, options.domain.now());
-    },
-  };
+      caller = outcome.kind === 'authenticated' ? outcome.caller : undefined;
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        options.onLookupError?.(error);
+        endResponse(
+          new Response(UNAVAILABLE_BODY, {
+            status: 503,
+            headers: { 'content-type': errorContentType(accept), 'retry-after': '1' },
+          }),
+        );
+        return;
+      }
+      // Anything else is masked like an unexpected error during execution: an id, no details.
+      const errorId = randomUUID();
+      options.onUnexpectedError?.(error, errorId);
+      endResponse(
+        new Response(
+          errorBody(`Unexpected error; quote error id ${errorId} when reporting it.`, 'INTERNAL_SERVER_ERROR', {
+            errorId,
+          }),
+          { status: 500, headers: { 'content-type': errorContentType(accept) } },
+        ),
+      );
+      return;
+    }
+    if (!caller) {
+      endResponse(
+        new Response(UNAUTHENTICATED_BODY, {
+          status: 401,
+          headers: { 'content-type': errorContentType(accept), ...UNAUTHENTICATED_HEADERS },
+        }),
+      );
+      return;
+    }
+    admit(request, caller);
+  }
   return { plugin, callerOf: (request) => callers.get(request) };
 }

@@ -62,6 +62,20 @@ export function createHttpServer(
       return;
     }
     const token = bearerToken(req.headers.authorization);
+    if (!rateLimits.active) {
+      // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
+      const known = verifier.known(token);
+      if (known) {
+        preAuthenticated.set(req, known);
+        void app(req, res);
+        return;
+      }
+      if (known === null) {
+        req.resume();
+        refuse(req, res);
+        return;
+      }
+    }
     const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
     rateLimits.authenticate(token, address, verify).then(
       (outcome) => {

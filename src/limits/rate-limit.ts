@@ -91,6 +91,11 @@ export class RateLimits {
     }
   }
 
+  /** False when both limits are off: authentication then needs no counting at all. */
+  get active(): boolean {
+    return this.#perKey > 0 || this.#failedAuth > 0;
+  }
+
   /** Limits that never refuse (tests that are not about them). */
   static off(): RateLimits {
     return new RateLimits({ perKeyPerMinute: 0, failedAuthPerMinute: 0 });

@@ -157,4 +157,23 @@ describe('token verification cache', () => {
     for (let i = 0; i < 5; i++) await t.verifier.verify(generateToken());
     expect(t.verifier.size).toEqual({ verified: 3, unknown: 2 });
   });
+
+  it('known() answers synchronously only what needs no lookup', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    expect(t.verifier.known(null)).toBeNull();
+    expect(t.verifier.known(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
+    expect(t.verifier.known(token)).toBeUndefined(); // valid, but not verified yet: a lookup decides
+    expect(t.lookups).toHaveLength(0);
+    await t.verifier.verify(token);
+    expect(t.verifier.known(token)?.key.id).toBe('K1');
+    t.verifier.invalidateKey('K1');
+    expect(t.verifier.known(token)).toBeUndefined();
+    const unknown = generateToken();
+    expect(await t.verifier.verify(unknown)).toBeNull();
+    expect(t.verifier.known(unknown)).toBeNull();
+    await t.verifier.verify(token);
+    t.advance(10 * 60_000); // past the entry's maximum age: read again
+    expect(t.verifier.known(token)).toBeUndefined();
+  });
 });
