@@ -127,20 +127,21 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
   };
   const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
   const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
+  const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
   try {
     log('baselines');
     const scenarios = await measure(
       'baselines',
-      baselineScenarios({ raw: raw.origin, yoga: yoga.origin }),
+      baselineScenarios({ raw: raw.origin, yoga: yoga.origin, yogaList: yogaList.origin }),
       options,
-      async () => [raw.server.pid, yoga.server.pid],
+      async () => [raw.server.pid, yoga.server.pid, yogaList.server.pid],
     );
     return {
       server: 'baselines',
       provider: null,
       keys: null,
       seedSeconds: null,
-      maxRssMb: bytesToMb(Math.max(raw.server.maxRss, yoga.server.maxRss)),
+      maxRssMb: bytesToMb(Math.max(raw.server.maxRss, yoga.server.maxRss, yogaList.server.maxRss)),
       scenarios,
     };
   } finally {

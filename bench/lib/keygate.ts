@@ -1,7 +1,7 @@
 // The real Keygate server for the benchmark: `node bin/keygate.js serve` on a fresh database (a temp dir
 // for the embedded default, a new PostgreSQL database otherwise), its bootstrap token read from stdout.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -61,6 +61,13 @@ export async function createBenchDatabase(provider: Provider, pgAdminUrl: string
   };
 }
 
+/** The node flags of a script's `#!/usr/bin/env -S node …` line: the server runs as users run it. */
+export function nodeFlagsOf(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\S*env(?:\s+-S)?\s+node\s*(.*)$/.exec(first);
+  return match?.[1] ? match[1].trim().split(/\s+/) : [];
+}
+
 export interface RunningKeygate {
   server: ServerProcess;
   /** http://host:port, without a path. */
@@ -88,7 +95,7 @@ export async function startKeygate(
   const server = new ServerProcess({
     name: options.name,
     command: process.execPath,
-    args: ['bin/keygate.js', 'serve'],
+    args: [...nodeFlagsOf(join(options.cwd, 'bin/keygate.js')), 'bin/keygate.js', 'serve'],
     env,
     cwd: options.cwd,
     pinning: options.pinning,

@@ -90,6 +90,7 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     servers.find((s) => s.server === server)?.scenarios.find((s) => s.name === scenario);
   const raw = find('baselines', 'raw-http');
   const yoga = find('baselines', 'yoga-minimal');
+  const yogaList = find('baselines', 'yoga-list');
   const targets: TargetResult[] = [];
   // A fast wrong answer proves nothing: a scenario with unexpected responses fails its targets.
   const clean = (...summaries: Array<ScenarioSummary | undefined>) =>
@@ -115,6 +116,19 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     });
   };
 
+  // What the framework itself reaches on the list answer (no auth, no database, no field logic): the
+  // ceiling that apiKeys(50)'s target of 0.5 × Yoga is measured against.
+  if (yogaList && yoga) {
+    targets.push({
+      target: 'Yoga list ceiling / Yoga',
+      where: 'baselines',
+      value: yogaList.rps / yoga.rps,
+      unit: '×',
+      needed: 'info',
+      pass: null,
+      note: 'graphql-yoga answering the same apiKeys(50) from memory',
+    });
+  }
   const keygate = servers.filter((s) => s.provider !== null && s.keys !== null);
   for (const server of keygate) {
     const get = (name: string) => server.scenarios.find((s) => s.name === name);
@@ -124,6 +138,16 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     ratio('unknown 401 / Yoga', where, get('unknown'), yoga, 0.8);
     ratio('apiKeys(50) / Yoga', where, get('apiKeys50'), yoga, 0.5);
     const list = get('apiKeys50');
+    if (list && yogaList) {
+      targets.push({
+        target: 'apiKeys(50) / Yoga list ceiling',
+        where,
+        value: list.rps / yogaList.rps,
+        unit: '×',
+        needed: 'info',
+        pass: null,
+      });
+    }
     if (list) {
       targets.push({
         target: 'apiKeys(50) p99',

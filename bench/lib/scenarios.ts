@@ -20,6 +20,10 @@ export const API_KEY_FIELDS = `id name createdAt
 
 export const CURRENT_API_KEY_QUERY = '{ currentApiKey { id name roles { name } } }';
 
+/** apiKeys(first: 50) with every ApiKey field, cursors and pageInfo (Keygate and the list baseline). */
+export const API_KEYS_50_QUERY = `{ apiKeys(first: 50) { edges { cursor node { ${API_KEY_FIELDS} } }
+  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
+
 const jsonHeaders = {
   'content-type': 'application/json',
   accept: 'application/graphql-response+json, application/json',
@@ -40,7 +44,7 @@ export function withBadChecksum(token: string): string {
   return token.slice(0, -1) + (last === 'A' ? 'B' : 'A');
 }
 
-export function baselineScenarios(urls: { raw: string; yoga: string }): Scenario[] {
+export function baselineScenarios(urls: { raw: string; yoga: string; yogaList: string }): Scenario[] {
   return [
     {
       name: 'raw-http',
@@ -58,6 +62,12 @@ export function baselineScenarios(urls: { raw: string; yoga: string }): Scenario
       label: 'graphql-yoga { __typename }',
       writes: false,
       spec: { ...graphql(urls.yoga, null, '{ __typename }'), expectedStatus: 200, checkBody: hasData('__typename') },
+    },
+    {
+      name: 'yoga-list',
+      label: 'graphql-yoga apiKeys(50) from memory (info)',
+      writes: false,
+      spec: { ...graphql(urls.yogaList, null, API_KEYS_50_QUERY), expectedStatus: 200, checkBody: hasData('apiKeys') },
     },
   ];
 }
@@ -128,12 +138,7 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
       label: 'apiKeys(first: 50), every field',
       writes: false,
       spec: {
-        ...graphql(
-          url,
-          adminToken,
-          `{ apiKeys(first: 50) { edges { cursor node { ${API_KEY_FIELDS} } }
-            pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
-        ),
+        ...graphql(url, adminToken, API_KEYS_50_QUERY),
         expectedStatus: 200,
         checkBody: hasData('apiKeys'),
       },

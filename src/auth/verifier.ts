@@ -7,7 +7,8 @@
 // 3. a bounded cache of unknown token hashes answers repeated bad tokens. Tokens are random and made
 //    only by the server, so a hash that was unknown never becomes valid: no invalidation is needed.
 // While cross-process invalidation is down, the positive cache is bypassed and emptied.
-import { type Caller, callerFor, type Domain } from '../domain/api-keys.ts';
+import { Access, type Grants } from '../domain/access.ts';
+import type { Caller, Domain } from '../domain/api-keys.ts';
 import { assembleRecord } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
 import type { TokenLookup } from './token-lookup.ts';
@@ -39,6 +40,7 @@ export class TokenVerifier {
   readonly #entries = new Map<string, Entry>();
   readonly #hashesByKey = new Map<string, Set<string>>();
   readonly #unknown = new Set<string>();
+  readonly #accessByGrants = new Map<string, Access>();
   #cacheEnabled = true;
   /** Bumped by every invalidation: a lookup that raced with one must not be cached. */
   #generation = 0;
@@ -79,10 +81,26 @@ export class TokenVerifier {
       this.#rememberUnknown(hash);
       return null;
     }
-    const caller = callerFor(this.#domain.catalogue, assembleRecord(match.key, match.grants, this.#domain.catalogue));
+    const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
+    const caller: Caller = { key, access: this.#accessFor(key.grants) };
     if (this.#cacheEnabled && generation === this.#generation)
       this.#remember(hash, { caller, expiresAt, cachedAt: now });
     return caller;
+  }
+
+  /**
+   * Keys with the same grants share one Access (it is immutable and derived from the grants alone):
+   * a cached entry then costs its key record, not a copy of every scope set.
+   */
+  #accessFor(grants: Grants): Access {
+    const signature = `${grants.roleNames.join(',')}|${grants.teamIds.join(',')}|${grants.teamRoleNames.join(',')}`;
+    let access = this.#accessByGrants.get(signature);
+    if (!access) {
+      if (this.#accessByGrants.size >= this.#maxEntries) this.#accessByGrants.clear();
+      access = new Access(this.#domain.catalogue, grants);
+      this.#accessByGrants.set(signature, access);
+    }
+    return access;
   }
 
   #knownByHash(hash: string, now: number): Caller | null | undefined {
