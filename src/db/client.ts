@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import { cacheStatements } from './statement-cache.ts';
 
 export type Db = SqliteClient;
 export type Provider = DatabaseConfig['provider'];
@@ -108,6 +109,24 @@ export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): Sql
   };
 }
 
+/** The adapter's connection keeps its compiled statements (src/db/statement-cache.ts). */
+function withStatementCache(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect() {
+      const adapter = await factory.connect();
+      // The adapter keeps its better-sqlite3 connection in `client` (@prisma/adapter-better-sqlite3).
+      const connection = (adapter as unknown as { client?: BetterSqlite3.Database }).client;
+      if (!connection || typeof connection.prepare !== 'function') {
+        throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its connection as `client`');
+      }
+      cacheStatements(connection);
+      return adapter;
+    },
+  };
+}
+
 export type QueryListener = (sql: string) => void;
 
 /**
@@ -137,7 +156,7 @@ export async function openDatabase(
     // failing with SQLITE_BUSY at once; it waits synchronously, so this also bounds a stall.
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     const adapter = isolateSqliteTransactions(
-      new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: busyTimeoutMs }),
+      withStatementCache(new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: busyTimeoutMs })),
     );
     prisma = new SqliteClient({ adapter, log, transactionOptions }) as Db;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
