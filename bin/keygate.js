@@ -6,7 +6,7 @@
 // The heap cap on the first line (also used by `npm start` and the benchmark, which run this file as
 // its first line says) keeps a busy server near its live size: without it V8 lets garbage pile up to
 // hundreds of MB on a machine with much memory before it collects. 256 MB is about twice the live heap
-// of a server whose token cache is full (≈ 120 MB); NODE_OPTIONS may set another cap.
+// of a server whose token cache is full (≈ 120 MB). Another cap: node --max-old-space-size=N bin/keygate.js.
 import { existsSync } from 'node:fs';
 
 const built = new URL('../dist/cli.js', import.meta.url);
