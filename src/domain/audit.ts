@@ -6,7 +6,7 @@ import type { Grants } from './access.ts';
 import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
 import { isUlid, parsePageSize } from './input.ts';
-import type { Tx } from './store.ts';
+import { pairs, type Tx } from './store.ts';
 
 const newEventId = monotonicFactory();
 
@@ -77,13 +77,18 @@ async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
   return { actorUserId: user.id, actorUserEmail: user.email, actorUserName: user.name };
 }
 
-/** Writes the event of one change; call it inside the change's transaction. */
+/**
+ * Writes the event of one change; call it inside the change's transaction. One INSERT, and one more
+ * for its teams if it has any (a nested create would make Prisma read the event back).
+ */
 export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<void> {
   // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
   const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
+  const id = newEventId(change.at.getTime());
   await tx.auditEvent.create({
+    select: { id: true },
     data: {
-      id: newEventId(change.at.getTime()),
+      id,
       organizationId: change.organizationId,
       action: change.action,
       createdAt: change.at,
@@ -94,9 +99,11 @@ export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<voi
       grantsAfter: grantsJson(change.grantsAfter),
       details: detailsJson(change.details),
       targetHasAccountRoles: visibleAs.roleNames.length > 0,
-      targetTeams: { create: visibleAs.teamIds.map((teamId) => ({ teamId })) },
     },
   });
+  if (visibleAs.teamIds.length > 0) {
+    await tx.$executeRaw`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`;
+  }
 }
 
 // ---- reading -----------------------------------------------------------------------------------
