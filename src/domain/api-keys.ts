@@ -1,6 +1,8 @@
 // The six operations of RULES.md. Each mutation runs in one transaction that re-reads and locks the
 // target and re-applies the rules, so a decision is never taken on state that has since changed.
-// The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth.
+// The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
+// read of the target), the mutations inside their transaction (a locking read). What a mutation returns
+// is built from what it checked and wrote, never read back.
 import { monotonicFactory } from 'ulidx';
 import type { Db } from '../db/client.ts';
 import { Access, adminOnlyPlaces, type Grants } from './access.ts';
@@ -18,10 +20,12 @@ import {
 import type { RoleCatalogue } from './roles.ts';
 import {
   type ApiKeyRecord,
+  type ApiKeyRow,
+  findTeams,
   insertGrants,
   loadGrants,
   lockApiKey,
-  missingTeams,
+  readApiKey,
   replaceGrants,
   type Tx,
 } from './store.ts';
@@ -58,17 +62,18 @@ export interface KeyInput extends GrantsInput {
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */
 export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
 
-export async function loadApiKey(
-  domain: Domain,
-  tx: Tx,
-  organizationId: string,
-  id: string,
-): Promise<ApiKeyRecord | null> {
-  const row = await tx.apiKey.findFirst({ where: { id, organizationId } });
-  if (!row) return null;
-  const [record] = await loadGrants(tx, [row], domain.catalogue);
-  return record ?? null;
-}
+/** How a check reads its target: plainly, or with the row locked inside a mutation's transaction. */
+export type ReadTarget = (organizationId: string, id: string) => Promise<ApiKeyRecord | null>;
+
+const plainRead =
+  (domain: Domain, tx: Tx): ReadTarget =>
+  (organizationId, id) =>
+    readApiKey(tx, domain.catalogue, organizationId, id);
+
+const lockingRead =
+  (domain: Domain, tx: Tx): ReadTarget =>
+  (organizationId, id) =>
+    lockApiKey(tx, domain.catalogue, organizationId, id);
 
 export function requireManager(caller: Caller): void {
   if (!caller.access.isManager) {
@@ -78,16 +83,17 @@ export function requireManager(caller: Caller): void {
   }
 }
 
+/** Name and grants of the input, and the teams of its teamIds (with their names, for the result). */
 async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
   const name = parseName(input.name);
   const grants = parseGrants(domain.catalogue, input);
-  const [missing] = await missingTeams(tx, organizationId, grants.teamIds);
+  const { teams, missing } = await findTeams(tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
-  return { name, grants };
+  return { name, grants, teams };
 }
 
-async function findVisible(domain: Domain, tx: Tx, caller: Caller, id: string): Promise<ApiKeyRecord> {
-  const target = await loadApiKey(domain, tx, caller.key.organizationId, id);
+async function findVisible(caller: Caller, id: string, read: ReadTarget): Promise<ApiKeyRecord> {
+  const target = await read(caller.key.organizationId, id);
   if (!target || !caller.access.canSee(target.grants)) throw apiKeyNotFound(id);
   return target;
 }
@@ -126,10 +132,10 @@ function requireVisibleResult(caller: Caller, grants: Grants, what: string): voi
 
 // ---- show & list -------------------------------------------------------------------------------
 
-export async function checkShow(domain: Domain, caller: Caller, id: string, tx: Tx = domain.db) {
+export async function checkShow(domain: Domain, caller: Caller, id: string) {
   parseId(id);
   requireManager(caller);
-  return findVisible(domain, tx, caller, id);
+  return findVisible(caller, id, plainRead(domain, domain.db));
 }
 
 /** Prisma filter for the keys a caller can see (RULES.md "Visibility"). */
@@ -179,41 +185,39 @@ export async function createApiKey(
 ): Promise<{ apiKey: ApiKeyRecord; token: string }> {
   const organizationId = creator.kind === 'key' ? creator.caller.key.organizationId : creator.organizationId;
   const result = await domain.db.$transaction(async (tx) => {
-    const { name, grants } =
+    const { name, grants, teams } =
       creator.kind === 'key'
         ? await checkCreate(domain, creator.caller, input, tx)
         : await parseKeyInput(domain, tx, organizationId, input);
     const now = domain.now();
-    const id = newId(now.getTime());
     const token = generateToken();
-    await tx.apiKey.create({
-      data: {
-        id,
-        organizationId,
-        name,
-        createdAt: now,
-        tokenLastIssuedAt: now,
-        creatorKeyId: creator.kind === 'key' ? creator.caller.key.id : null,
-        creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
-        creatorUserId: creator.kind === 'user' ? creator.userId : null,
-      },
-    });
-    await insertGrants(tx, id, grants);
+    const row: ApiKeyRow = {
+      id: newId(now.getTime()),
+      organizationId,
+      name,
+      createdAt: now,
+      tokenLastIssuedAt: now,
+      lastUsedAt: null,
+      creatorKeyId: creator.kind === 'key' ? creator.caller.key.id : null,
+      creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
+      creatorUserId: creator.kind === 'user' ? creator.userId : null,
+    };
+    await tx.apiKey.create({ select: { id: true }, data: row });
+    await insertGrants(tx, row.id, grants);
     await tx.apiKeyToken.create({
-      data: { id: newId(now.getTime()), apiKeyId: id, hash: hashToken(token), createdAt: now },
+      select: { id: true },
+      data: { id: newId(now.getTime()), apiKeyId: row.id, hash: hashToken(token), createdAt: now },
     });
     await recordAuditEvent(tx, {
       action: 'api_key.created',
       organizationId,
       actor: creator,
-      target: { id, name },
+      target: row,
       grantsBefore: null,
       grantsAfter: grants,
       at: now,
     });
-    const apiKey = await loadApiKey(domain, tx, organizationId, id);
-    if (!apiKey) throw new Error('created key vanished inside its transaction');
-    return { apiKey, token };
+    return { apiKey: { ...row, grants, teams }, token };
   });
   domain.onChange?.({ kind: 'created', apiKeyId: result.apiKey.id });
   return result;
@@ -225,11 +229,17 @@ export interface UpdateInput extends KeyInput {
   id: string;
 }
 
-export async function checkUpdate(domain: Domain, caller: Caller, input: UpdateInput, tx: Tx = domain.db) {
+export async function checkUpdate(
+  domain: Domain,
+  caller: Caller,
+  input: UpdateInput,
+  tx: Tx = domain.db,
+  read: ReadTarget = plainRead(domain, tx),
+) {
   parseId(input.id);
   const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
   requireManager(caller);
-  const target = await findVisible(domain, tx, caller, input.id);
+  const target = await findVisible(caller, input.id, read);
   if (target.id === caller.key.id) throw forbidden('An API key cannot update itself; use another manager key.');
   requireVisibleResult(caller, parsed.grants, 'The updated key');
   requireNoNewAdminOnlyGrants(domain, parsed.grants, target.grants);
@@ -240,8 +250,9 @@ export async function checkUpdate(domain: Domain, caller: Caller, input: UpdateI
 export async function updateApiKey(domain: Domain, caller: Caller, input: UpdateInput): Promise<ApiKeyRecord> {
   const apiKey = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
-    await lockApiKey(tx, input.id);
-    const { target, name, grants } = await checkUpdate(domain, caller, input, tx);
+    // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
+    const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id);
+    const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
     await tx.apiKey.update({ where: { id: target.id }, data: { name } });
     await replaceGrants(tx, target.id, grants);
     await recordAuditEvent(tx, {
@@ -255,8 +266,7 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
       at: domain.now(),
     });
     await domain.announce?.(tx, { kind: 'updated', apiKeyId: target.id });
-    const [updated] = await loadGrants(tx, [{ ...target, name }], domain.catalogue);
-    return updated as ApiKeyRecord;
+    return { ...target, name, grants, teams };
   });
   domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
   return apiKey;
@@ -269,11 +279,16 @@ export interface RotateInput {
   gracePeriodMinutes?: number | null;
 }
 
-export async function checkRotate(domain: Domain, caller: Caller, input: RotateInput, tx: Tx = domain.db) {
+export async function checkRotate(
+  domain: Domain,
+  caller: Caller,
+  input: RotateInput,
+  read: ReadTarget = plainRead(domain, domain.db),
+) {
   parseId(input.id);
   const gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
   requireManager(caller);
-  const target = await findVisible(domain, tx, caller, input.id);
+  const target = await findVisible(caller, input.id, read);
   requireCovers(caller, target.grants, 'rotate a key that holds');
   return { target, gracePeriodMinutes };
 }
@@ -284,9 +299,8 @@ export async function rotateApiKey(
   input: RotateInput,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
   const result = await domain.db.$transaction(async (tx) => {
-    parseId(input.id);
-    await lockApiKey(tx, input.id);
-    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, tx);
+    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, lockingRead(domain, tx));
+    // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
     // Tokens already expired are of no further use; tokens from earlier rotations keep their expiry.
@@ -297,9 +311,10 @@ export async function rotateApiKey(
     });
     const token = generateToken();
     await tx.apiKeyToken.create({
+      select: { id: true },
       data: { id: newId(now.getTime()), apiKeyId: target.id, hash: hashToken(token), createdAt: now },
     });
-    await tx.apiKey.update({ where: { id: target.id }, data: { tokenLastIssuedAt: now } });
+    await tx.apiKey.update({ select: { id: true }, where: { id: target.id }, data: { tokenLastIssuedAt: now } });
     await recordAuditEvent(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
@@ -319,19 +334,22 @@ export async function rotateApiKey(
 
 // ---- delete ------------------------------------------------------------------------------------
 
-export async function checkDelete(domain: Domain, caller: Caller, id: string, tx: Tx = domain.db) {
+export async function checkDelete(
+  domain: Domain,
+  caller: Caller,
+  id: string,
+  read: ReadTarget = plainRead(domain, domain.db),
+) {
   parseId(id);
   requireManager(caller);
-  return findVisible(domain, tx, caller, id);
+  return findVisible(caller, id, read);
 }
 
 export async function deleteApiKey(domain: Domain, caller: Caller, id: string): Promise<string> {
   await domain.db.$transaction(async (tx) => {
-    parseId(id);
-    await lockApiKey(tx, id);
-    const target = await checkDelete(domain, caller, id, tx);
+    const target = await checkDelete(domain, caller, id, lockingRead(domain, tx));
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
-    await tx.apiKey.delete({ where: { id: target.id } });
+    await tx.apiKey.deleteMany({ where: { id: target.id } });
     await recordAuditEvent(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,

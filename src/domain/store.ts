@@ -79,12 +79,64 @@ export async function loadGrants(
   return keys.map((key) => assembleRecord(key, byKey.get(key.id) ?? [], catalogue));
 }
 
+/** A grant row of a LEFT JOIN: all null for a key without grants. */
+type NullableGrant = { kind: GrantRow['kind'] | null; value: string; teamName: string | null };
+
+const grantsOf = (id: string) => Prisma.sql`
+    SELECT 'role' AS kind, r."roleName" AS value, NULL AS "teamName" FROM "ApiKeyRole" r WHERE r."apiKeyId" = ${id}
+    UNION ALL
+    SELECT 'team' AS kind, t."teamId" AS value, tm."name" AS "teamName"
+      FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = ${id}
+    UNION ALL
+    SELECT 'team_role' AS kind, tr."roleName" AS value, NULL AS "teamName" FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = ${id}`;
+
 /**
- * Takes the write lock on one key for the rest of the transaction (a row lock on PostgreSQL, the
- * database write lock on SQLite), so concurrent changes to the same key run one after the other.
+ * One key of an organization with its grants and team names, in one statement: a row per grant (the
+ * key's columns repeated), or a single row with a null kind for a key without grants.
  */
-export async function lockApiKey(tx: Tx, id: string): Promise<void> {
-  await tx.$executeRaw`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id}`;
+export async function readApiKey(
+  tx: Tx,
+  catalogue: RoleCatalogue,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const rows = await tx.$queryRaw<Array<ApiKeyRow & NullableGrant>>`
+    SELECT k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt", k."lastUsedAt",
+           k."creatorKeyId", k."creatorKeyName", k."creatorUserId", g.kind, g.value, g."teamName"
+      FROM "ApiKey" k LEFT JOIN (${grantsOf(id)}) g ON TRUE
+     WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
+  const [first] = rows;
+  if (!first) return null;
+  const key: ApiKeyRow = {
+    id: first.id,
+    organizationId: first.organizationId,
+    name: first.name,
+    createdAt: first.createdAt,
+    tokenLastIssuedAt: first.tokenLastIssuedAt,
+    lastUsedAt: first.lastUsedAt,
+    creatorKeyId: first.creatorKeyId,
+    creatorKeyName: first.creatorKeyName,
+    creatorUserId: first.creatorUserId,
+  };
+  const grants = rows.flatMap(({ kind, value, teamName }) => (kind === null ? [] : [{ kind, value, teamName }]));
+  return assembleRecord(key, grants, catalogue);
+}
+
+/**
+ * Takes the write lock on one key of an organization for the rest of the transaction (a row lock on
+ * PostgreSQL, the database write lock on SQLite), so concurrent changes to the same key run one after
+ * the other, then reads it as readApiKey does. The lock is taken by an UPDATE before anything is read,
+ * so that on SQLite no read is of a snapshot older than the lock.
+ */
+export async function lockApiKey(
+  tx: Tx,
+  catalogue: RoleCatalogue,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const locked =
+    await tx.$executeRaw`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
+  return locked === 0 ? null : readApiKey(tx, catalogue, organizationId, id);
 }
 
 export async function replaceGrants(tx: Tx, apiKeyId: string, grants: Grants): Promise<void> {
@@ -115,13 +167,23 @@ export async function insertGrants(tx: Tx, apiKeyId: string, grants: Grants): Pr
   }
 }
 
-/** The subset of teamIds that do not exist in the organization. */
-export async function missingTeams(tx: Tx, organizationId: string, teamIds: readonly string[]): Promise<string[]> {
-  if (teamIds.length === 0) return [];
+/**
+ * The teams of teamIds in the organization, in the order of teamIds, or the first id that is no team
+ * of the organization.
+ */
+export async function findTeams(
+  tx: Tx,
+  organizationId: string,
+  teamIds: readonly string[],
+): Promise<{ teams: Array<{ id: string; name: string }>; missing?: string }> {
+  if (teamIds.length === 0) return { teams: [] };
   const found = await tx.team.findMany({
     where: { organizationId, id: { in: [...teamIds] } },
-    select: { id: true },
+    select: { id: true, name: true },
   });
-  const existing = new Set(found.map((t) => t.id));
-  return teamIds.filter((id) => !existing.has(id));
+  const byId = new Map(found.map((team) => [team.id, team]));
+  const missing = teamIds.find((id) => !byId.has(id));
+  return missing === undefined
+    ? { teams: teamIds.map((id) => byId.get(id) as { id: string; name: string }) }
+    : { teams: [], missing };
 }
