@@ -303,12 +303,19 @@ export async function rotateApiKey(
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
-    // Tokens already expired are of no further use; tokens from earlier rotations keep their expiry.
-    await tx.apiKeyToken.deleteMany({ where: { apiKeyId: target.id, expiresAt: { lte: now } } });
-    await tx.apiKeyToken.updateMany({
-      where: { apiKeyId: target.id, expiresAt: null },
-      data: { expiresAt: previousTokenExpiresAt },
+    // Afterwards the key holds only tokens that still work: the new one and those in a grace period.
+    // Tokens from earlier rotations keep their expiry, or go if it has passed; the one that was current
+    // gets its expiry, or goes at once when there is no grace period.
+    const expired = { expiresAt: { lte: now } };
+    await tx.apiKeyToken.deleteMany({
+      where: { apiKeyId: target.id, OR: gracePeriodMinutes === 0 ? [expired, { expiresAt: null }] : [expired] },
     });
+    if (gracePeriodMinutes > 0) {
+      await tx.apiKeyToken.updateMany({
+        where: { apiKeyId: target.id, expiresAt: null },
+        data: { expiresAt: previousTokenExpiresAt },
+      });
+    }
     const token = generateToken();
     await tx.apiKeyToken.create({
       select: { id: true },

@@ -256,9 +256,9 @@ describe.each(providers)('concurrent changes to one key on %s', (provider) => {
           previousExpiresAt,
         );
         // RULES.md "Tokens": the current one keeps working until now + grace; earlier ones keep
-        // their own expiry; those already past it are gone.
-        model.tokens = model.tokens.filter((token) => token.expiresAt === null || token.expiresAt > at);
+        // their own expiry. Those that no longer work are gone (the current one too, with no grace).
         for (const token of model.tokens) if (token.expiresAt === null) token.expiresAt = previousExpiresAt;
+        model.tokens = model.tokens.filter((token) => token.expiresAt === null || token.expiresAt > at);
         model.tokens.push({ token: payload.token, expiresAt: null });
         model.issued.push(payload.token);
         model.tokenLastIssuedAt = at;
