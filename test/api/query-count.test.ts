@@ -1,18 +1,21 @@
 // A page of keys costs the same number of SQL statements whatever its size: grants come with the page,
-// roles from the in-memory catalogue, teams and creator users through per-request dataloaders.
+// roles from the in-memory catalogue, teams and creator users through per-request dataloaders. A
+// change costs a fixed, small number: nothing it wrote is read back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';
+import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
 describe.each(providers)('query economy on %s', (provider) => {
   let t: TestApp;
   let statements: string[] = [];
   let token: string;
+  let org: Org;
+  let teams: string[];
 
   beforeAll(async () => {
     t = await createTestApp(provider, { onQuery: (sql) => statements.push(sql) });
-    const org = await t.org();
-    const teams = [await org.team(), await org.team(), await org.team()];
+    org = await t.org();
+    teams = [await org.team(), await org.team(), await org.team()];
     ({ token } = await org.key({ roles: ['api_keys_manage', 'viewer', 'schedules_editor'] }));
     // 250 keys with every kind of grant, created alternately by a user (CLI path) and by a key (API
     // path), so that every page of two or more keys needs every loader.
@@ -36,10 +39,10 @@ describe.each(providers)('query economy on %s', (provider) => {
   afterAll(() => t.close());
 
   /** Prisma statements plus raw token lookups one request costs. */
-  async function countStatements(query: string): Promise<number> {
+  async function countStatements(query: string, variables?: Record<string, unknown>): Promise<number> {
     statements = [];
     const lookupsBefore = t.lookups.count;
-    const response = await t.gql(token, query);
+    const response = await t.gql(token, query, variables);
     expect(response.errors).toBeUndefined();
     return statements.length + (t.lookups.count - lookupsBefore);
   }
@@ -70,5 +73,58 @@ describe.each(providers)('query economy on %s', (provider) => {
     expect(await countStatements(page(1))).toBeLessThanOrEqual(two);
     // warm token cache: the page (keys), grants with team names, creator users
     expect(all).toBeLessThanOrEqual(4);
+  });
+
+  // Statements as onQuery reports them: every statement, and COMMIT, but not BEGIN. The caller's token
+  // is warm in the cache, so authentication costs nothing.
+  describe('a change costs a fixed number of statements', () => {
+    const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }';
+    const ROTATE = `mutation($input: RotateApiKeyInput!) {
+      rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id name roles { name } teams { id name } tokenLastIssuedAt } }
+    }`;
+
+    /** Statements of rotations of one key, with the grace periods given in turn. */
+    async function rotations(target: { id: string }, graces: number[]): Promise<number[]> {
+      await countStatements('{ currentApiKey { id } }');
+      const counts: number[] = [];
+      for (const gracePeriodMinutes of graces) {
+        counts.push(await countStatements(ROTATE, { input: { id: target.id, gracePeriodMinutes } }));
+      }
+      return counts;
+    }
+
+    it('createApiKey with account roles: key, grants, token, audit event, COMMIT (was 8)', async () => {
+      await countStatements('{ currentApiKey { id } }');
+      const input = { name: 'counted', roleNames: ['viewer', 'schedules_editor'] };
+      expect(await countStatements(CREATE, { input })).toBeLessThanOrEqual(5);
+    });
+
+    it("createApiKey with teams: + the teams, read by the check and again inside the transaction, one INSERT per grant table, the audit event's teams (was 13)", async () => {
+      await countStatements('{ currentApiKey { id } }');
+      const input = { name: 'counted', roleNames: ['viewer'], teamIds: teams, teamRoleNames: ['schedules_editor'] };
+      expect(await countStatements(CREATE, { input })).toBeLessThanOrEqual(10);
+    });
+
+    // The check's read; then lock, read, token changes, the key's tokenLastIssuedAt, audit event,
+    // pg_notify on PostgreSQL, COMMIT. The token changes: with no grace period the tokens that stopped
+    // working go in one DELETE; with one, expired tokens go and the current one gets its expiry.
+    const notify = provider === 'postgresql' ? 1 : 0;
+
+    it('rotateApiKey with no grace period (was 12, 13 on PostgreSQL)', async () => {
+      const target = await org.key({ roles: ['viewer'] });
+      for (const count of await rotations(target, [0, 0, 0])) expect(count).toBeLessThanOrEqual(8 + notify);
+    });
+
+    it('rotateApiKey with a grace period (was 12, 13 on PostgreSQL)', async () => {
+      const target = await org.key({ roles: ['viewer'] });
+      for (const count of await rotations(target, [30, 5, 60])) expect(count).toBeLessThanOrEqual(9 + notify);
+    });
+
+    it("rotateApiKey of a key with teams: + the audit event's teams", async () => {
+      const target = await org.key({ teams: teams.slice(0, 2), teamRoles: ['schedules_editor'] });
+      const counts = await rotations(target, [0, 30]);
+      expect(counts[0]).toBeLessThanOrEqual(9 + notify);
+      expect(counts[1]).toBeLessThanOrEqual(10 + notify);
+    });
   });
 });
