@@ -3,11 +3,11 @@
 // The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
-import { monotonicFactory } from 'ulidx';
 import type { Db } from '../db/client.ts';
 import { Access, adminOnlyPlaces, type Grants } from './access.ts';
 import { recordAuditEvent } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
+import { newId } from './ids.ts';
 import {
   decodeCursor,
   type GrantsInput,
@@ -30,8 +30,6 @@ import {
   type Tx,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
-
-export const newId = monotonicFactory();
 
 export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
 

@@ -1,14 +1,12 @@
 // The audit log: who created, updated, rotated or deleted which key, with its grants before and after.
 // recordAuditEvent runs inside the transaction of the change it describes, so an event exists exactly
 // when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
-import { monotonicFactory } from 'ulidx';
 import type { Grants } from './access.ts';
 import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
+import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
 import { pairs, type Tx } from './store.ts';
-
-const newEventId = monotonicFactory();
 
 export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
 

@@ -1,7 +1,7 @@
 // Organizations, teams and users: created by the administration CLI, read by the API.
 import type { Db } from '../db/client.ts';
-import { newId } from './api-keys.ts';
 import { badInput } from './errors.ts';
+import { newId } from './ids.ts';
 import { isUlid, parseName } from './input.ts';
 
 export interface OrganizationRecord {
