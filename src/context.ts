@@ -1,7 +1,7 @@
 // One new context per request: the caller (authenticated once) and per-request dataloaders.
 import DataLoader from 'dataloader';
 import type { Caller, Domain } from './domain/api-keys.ts';
-import type { UserRecord } from './domain/organizations.ts';
+import { findUsers, type UserRecord } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
 
 export interface Loaders {
@@ -23,17 +23,8 @@ const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
 
 /** Loaders are scoped to the caller's organization: another organization's rows do not exist. */
 export function createLoaders(domain: Domain, organizationId: string): Loaders {
-  const db = domain.db;
   return {
-    user: new DataLoader(async (ids) =>
-      byId(
-        ids,
-        await db.user.findMany({
-          where: { organizationId, id: { in: [...ids] } },
-          select: { id: true, organizationId: true, email: true, name: true, role: true, slackUserId: true },
-        }),
-      ),
-    ),
+    user: new DataLoader(async (ids) => byId(ids, await findUsers(domain.db, organizationId, ids))),
   };
 }
 

