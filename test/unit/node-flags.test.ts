@@ -1,0 +1,35 @@
+// The heap cap lives on bin/keygate.js's first line; `npm start` runs that file directly and the
+// benchmark reads the flags from it, so the server measured is the server users start.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeFlagsOf } from '../../bench/lib/keygate.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+
+describe('node flags of bin/keygate.js', () => {
+  it('caps the heap, and npm start runs the file as its first line says', () => {
+    expect(nodeFlagsOf(new URL('bin/keygate.js', ROOT).pathname)).toEqual(['--max-old-space-size=256']);
+    const scripts = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')).scripts;
+    expect(scripts.start).toBe('bin/keygate.js serve');
+  });
+
+  it('reads flags from env -S lines and none from plain ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-flags-'));
+    try {
+      const write = (name: string, first: string) => {
+        writeFileSync(join(dir, name), `${first}\nconsole.log(1);\n`);
+        return nodeFlagsOf(join(dir, name));
+      };
+      expect(write('a.js', '#!/usr/bin/env -S node --max-old-space-size=64 --no-warnings')).toEqual([
+        '--max-old-space-size=64',
+        '--no-warnings',
+      ]);
+      expect(write('b.js', '#!/usr/bin/env node')).toEqual([]);
+      expect(write('c.js', '// no shebang')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
