@@ -205,8 +205,8 @@ export function apiErrorCodesPlugin(): Plugin {
     // Yoga reads a GET request's `variables` and `extensions` with a bare JSON.parse: its SyntaxError
     // would be masked as INTERNAL_SERVER_ERROR, yet it is the client's mistake. (Its message quotes the
     // input, so it is not passed on.)
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser || request.method !== 'GET') return;
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);

@@ -148,6 +148,19 @@ describe.each(providers)('errors on %s', (provider) => {
       expectCleanErrors(sent, [admin.token]);
     });
 
+    it('answers a GET whose variables are not JSON with BAD_USER_INPUT, saying so', async () => {
+      const query = encodeURIComponent('query($id: ID!) { apiKey(id: $id) { id } }');
+      const response = await t.app.fetch(`http://keygate.test/graphql?query=${query}&variables=%7Bnot-json`, {
+        headers: { accept: 'application/json', authorization: `Bearer ${admin.token}` },
+      });
+      const text = await response.text();
+      const body = JSON.parse(text) as ErrorBody;
+      expect(response.status).toBe(400);
+      expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(body.errors?.[0]?.message).toContain('not valid JSON');
+      expectCleanErrors({ status: response.status, text, body }, [admin.token]);
+    });
+
     it('answers a mutation sent over GET with BAD_USER_INPUT', async () => {
       const target = await org.key({});
       const sent = await send({
