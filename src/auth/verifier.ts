@@ -53,11 +53,6 @@ export class TokenVerifier {
     this.#maxAgeMs = options.maxAgeMs ?? 5_000;
   }
 
-  /** Cheap, synchronous: false means the request can be refused without any lookup. */
-  mayBeValid(token: string | null): token is string {
-    return this.known(token) !== null;
-  }
-
   /**
    * What is known without the database, synchronously: the caller of a cached valid token, null for a
    * token that is missing, malformed or known to be unknown, or `undefined` when only a lookup can tell.

@@ -53,9 +53,8 @@ export function createHttpServer(
   options: HttpServerOptions = {},
 ): Server {
   const rateLimits = options.rateLimits ?? RateLimits.off();
-  // A malformed token, or one already known to be unknown, is refused without a lookup.
-  const verify = (token: string | null) =>
-    verifier.mayBeValid(token) ? verifier.verify(token) : Promise.resolve(null);
+  // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
+  const verify = (token: string | null) => verifier.verify(token);
   return createServer((req, res) => {
     if (!judgedHere(req)) {
       void app(req, res);
