@@ -1,6 +1,7 @@
 // The ceiling: node:http answering a fixed JSON body (BENCH_BODY, sized like a currentApiKey answer) to
 // every request, with nothing else in the way. PORT and HOST choose where it listens.
 import { createServer } from 'node:http';
+import { listen } from './listen.ts';
 
 const body = Buffer.from(process.env.BENCH_BODY ?? '{"data":{"ok":true}}');
 const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
@@ -13,8 +14,4 @@ const server = createServer((req, res) => {
     res.end(body);
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 4100), process.env.HOST ?? '127.0.0.1', () => {
-  console.log('listening');
-});
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+listen(server, 4100);

@@ -4,6 +4,7 @@
 // choose where it listens.
 import { createServer } from 'node:http';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { listen } from './listen.ts';
 
 const typeDefs = /* GraphQL */ `
   type Query { apiKeys(first: Int, after: String): ApiKeyConnection! }
@@ -63,8 +64,4 @@ const yoga = createYoga({
 });
 
 const server = createServer(yoga);
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 4102), process.env.HOST ?? '127.0.0.1', () => {
-  console.log('listening');
-});
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+listen(server, 4102);

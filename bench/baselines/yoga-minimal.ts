@@ -2,6 +2,7 @@
 // database, default plugins (parse/validate caches included). PORT and HOST choose where it listens.
 import { createServer } from 'node:http';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { listen } from './listen.ts';
 
 const yoga = createYoga({
   schema: createSchema({ typeDefs: 'type Query { ok: Boolean! }', resolvers: { Query: { ok: () => true } } }),
@@ -12,8 +13,4 @@ const yoga = createYoga({
 });
 
 const server = createServer(yoga);
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 4101), process.env.HOST ?? '127.0.0.1', () => {
-  console.log('listening');
-});
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+listen(server, 4101);
