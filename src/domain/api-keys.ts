@@ -23,6 +23,7 @@ import {
   type ApiKeyRow,
   findTeams,
   insertGrants,
+  insertRow,
   loadGrants,
   lockApiKey,
   readApiKey,
@@ -200,11 +201,14 @@ export async function createApiKey(
       creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
       creatorUserId: creator.kind === 'user' ? creator.userId : null,
     };
-    await tx.apiKey.create({ select: { id: true }, data: row });
+    await insertRow(tx, 'ApiKey', row);
     await insertGrants(tx, row.id, grants);
-    await tx.apiKeyToken.create({
-      select: { id: true },
-      data: { id: newId(now.getTime()), apiKeyId: row.id, hash: hashToken(token), createdAt: now },
+    await insertRow(tx, 'ApiKeyToken', {
+      id: newId(now.getTime()),
+      apiKeyId: row.id,
+      hash: hashToken(token),
+      createdAt: now,
+      expiresAt: null,
     });
     await recordAuditEvent(tx, {
       action: 'api_key.created',
@@ -251,7 +255,7 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
     const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id);
     const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
-    await tx.apiKey.update({ where: { id: target.id }, data: { name } });
+    await tx.$executeRaw`UPDATE "ApiKey" SET "name" = ${name} WHERE "id" = ${target.id}`;
     await replaceGrants(tx, target.id, grants);
     await recordAuditEvent(tx, {
       action: 'api_key.updated',
@@ -304,22 +308,23 @@ export async function rotateApiKey(
     // Afterwards the key holds only tokens that still work: the new one and those in a grace period.
     // Tokens from earlier rotations keep their expiry, or go if it has passed; the one that was current
     // gets its expiry, or goes at once when there is no grace period.
-    const expired = { expiresAt: { lte: now } };
-    await tx.apiKeyToken.deleteMany({
-      where: { apiKeyId: target.id, OR: gracePeriodMinutes === 0 ? [expired, { expiresAt: null }] : [expired] },
-    });
-    if (gracePeriodMinutes > 0) {
-      await tx.apiKeyToken.updateMany({
-        where: { apiKeyId: target.id, expiresAt: null },
-        data: { expiresAt: previousTokenExpiresAt },
-      });
+    if (gracePeriodMinutes === 0) {
+      await tx.$executeRaw`DELETE FROM "ApiKeyToken"
+        WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`;
+    } else {
+      await tx.$executeRaw`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`;
+      await tx.$executeRaw`UPDATE "ApiKeyToken" SET "expiresAt" = ${previousTokenExpiresAt}
+        WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`;
     }
     const token = generateToken();
-    await tx.apiKeyToken.create({
-      select: { id: true },
-      data: { id: newId(now.getTime()), apiKeyId: target.id, hash: hashToken(token), createdAt: now },
+    await insertRow(tx, 'ApiKeyToken', {
+      id: newId(now.getTime()),
+      apiKeyId: target.id,
+      hash: hashToken(token),
+      createdAt: now,
+      expiresAt: null,
     });
-    await tx.apiKey.update({ select: { id: true }, where: { id: target.id }, data: { tokenLastIssuedAt: now } });
+    await tx.$executeRaw`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`;
     await recordAuditEvent(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
@@ -354,7 +359,7 @@ export async function deleteApiKey(domain: Domain, caller: Caller, id: string): 
   await domain.db.$transaction(async (tx) => {
     const target = await checkDelete(domain, caller, id, lockingRead(domain, tx));
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
-    await tx.apiKey.deleteMany({ where: { id: target.id } });
+    await tx.$executeRaw`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`;
     await recordAuditEvent(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,

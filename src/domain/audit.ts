@@ -6,7 +6,7 @@ import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
-import { pairs, type Tx } from './store.ts';
+import { insertRow, pairs, type Tx } from './store.ts';
 
 export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
 
@@ -65,14 +65,15 @@ function detailsJson(details: Partial<AuditDetails> | undefined): string | null 
 
 async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
   if (actor.kind === 'key') {
-    return { actorKeyId: actor.caller.key.id, actorKeyName: actor.caller.key.name };
+    const key = actor.caller.key;
+    return { actorKeyId: key.id, actorKeyName: key.name, actorUserId: null, actorUserEmail: null, actorUserName: null };
   }
   const user = await tx.user.findFirst({
     where: { id: actor.userId, organizationId },
     select: { id: true, email: true, name: true },
   });
   if (!user) throw new Error('the acting user is not a user of the organization');
-  return { actorUserId: user.id, actorUserEmail: user.email, actorUserName: user.name };
+  return { actorKeyId: null, actorKeyName: null, actorUserId: user.id, actorUserEmail: user.email, actorUserName: user.name };
 }
 
 /**
@@ -83,21 +84,18 @@ export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<voi
   // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
   const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
   const id = newEventId(change.at.getTime());
-  await tx.auditEvent.create({
-    select: { id: true },
-    data: {
-      id,
-      organizationId: change.organizationId,
-      action: change.action,
-      createdAt: change.at,
-      ...(await actorColumns(tx, change.organizationId, change.actor)),
-      targetKeyId: change.target.id,
-      targetKeyName: change.target.name,
-      grantsBefore: grantsJson(change.grantsBefore),
-      grantsAfter: grantsJson(change.grantsAfter),
-      details: detailsJson(change.details),
-      targetHasAccountRoles: visibleAs.roleNames.length > 0,
-    },
+  await insertRow(tx, 'AuditEvent', {
+    id,
+    organizationId: change.organizationId,
+    action: change.action,
+    createdAt: change.at,
+    ...(await actorColumns(tx, change.organizationId, change.actor)),
+    targetKeyId: change.target.id,
+    targetKeyName: change.target.name,
+    grantsBefore: grantsJson(change.grantsBefore),
+    grantsAfter: grantsJson(change.grantsAfter),
+    details: detailsJson(change.details),
+    targetHasAccountRoles: visibleAs.roleNames.length > 0,
   });
   if (visibleAs.teamIds.length > 0) {
     await tx.$executeRaw`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`;
