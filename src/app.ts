@@ -14,7 +14,7 @@ import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
-import { graphqlLimits } from './limits/graphql-limits.ts';
+import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
@@ -112,10 +112,11 @@ export function createApp(options: AppOptions) {
         return toClientError(error, errorId, (original) => logger.error({ err: original, errorId }, 'request failed'));
       },
     },
-    // Stated although they are Yoga's defaults: one operation per request, and a body limit that also
-    // cuts off bodies sent without a Content-Length.
+    // Stated although it is Yoga's default: one operation per request.
     batching: false,
-    maxRequestBodySize: limits.maxBodyBytes,
+    // Yoga's body limit pipes every body through a counting stream; bodySizeLimit (last plugin below)
+    // enforces the same limit and skips the stream where node:http already bounds the body.
+    maxRequestBodySize: false,
     plugins: [
       probes(database),
       authentication.plugin,
@@ -125,6 +126,8 @@ export function createApp(options: AppOptions) {
       // document, the compiled query is cached on it): execution costs a fraction of graphql-js's.
       // Subscriptions (the schema has none) are left to graphql-js, which refuses them properly.
       useGraphQlJit({}, { enableIf: (args) => operationOf(args) !== 'subscription' }),
+      // Last: it wraps whichever request parser the plugins before it chose.
+      bodySizeLimit(limits.maxBodyBytes),
     ],
     context: ({ request }) => {
       const caller = authentication.callerOf(request);

@@ -73,7 +73,13 @@ async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
     select: { id: true, email: true, name: true },
   });
   if (!user) throw new Error('the acting user is not a user of the organization');
-  return { actorKeyId: null, actorKeyName: null, actorUserId: user.id, actorUserEmail: user.email, actorUserName: user.name };
+  return {
+    actorKeyId: null,
+    actorKeyName: null,
+    actorUserId: user.id,
+    actorUserEmail: user.email,
+    actorUserName: user.name,
+  };
 }
 
 /**

@@ -250,6 +250,19 @@ describe.each(providers)('GraphQL abuse limits on %s', (provider) => {
       });
       expectRefused(await send({ body: stream }), /Request body too large/, 413);
     });
+
+    it('counts a body given to app.fetch even when it declares a length within the limit (nothing enforces it)', async () => {
+      const body = padded(150_000);
+      const sent = await send({ body, headers: { 'content-length': '1000' } });
+      expectRefused(sent, /Request body too large: the limit is 102400 bytes/, 413);
+    });
+
+    it('answers 400 to a Content-Length that is not one decimal number', async () => {
+      const body = JSON.stringify({ query: '{ currentApiKey { id } }' });
+      for (const declared of ['12, 12', '-1', '0x10']) {
+        expectRefused(await send({ body, headers: { 'content-length': declared } }), /Content-Length/, 400);
+      }
+    });
   });
 
   describe('batched requests', () => {
