@@ -1,8 +1,10 @@
 // The framework ceiling of `apiKeys(first: 50)`: graphql-yoga with the same types as Keygate's ApiKey
 // connection, answering the benchmark's list query from 50 objects held in memory. No auth, no database,
-// no per-field logic: what the list costs in GraphQL execution and serialisation alone. PORT and HOST
-// choose where it listens.
+// no per-field logic: what the list costs in GraphQL execution and serialisation alone, executed as
+// Keygate executes it (graphql-jit; Yoga's body-counting stream off, as Keygate's node:http path skips
+// it). PORT and HOST choose where it listens.
 import { createServer } from 'node:http';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { listen } from './listen.ts';
 
@@ -61,6 +63,8 @@ const yoga = createYoga({
   landingPage: false,
   graphiql: false,
   logging: false,
+  maxRequestBodySize: false,
+  plugins: [useGraphQlJit()],
 });
 
 const server = createServer(yoga);

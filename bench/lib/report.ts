@@ -126,7 +126,7 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
       unit: '×',
       needed: 'info',
       pass: null,
-      note: 'graphql-yoga answering the same apiKeys(50) from memory',
+      note: 'graphql-yoga with graphql-jit answering the same apiKeys(50) from memory',
     });
   }
   const keygate = servers.filter((s) => s.provider !== null && s.keys !== null);

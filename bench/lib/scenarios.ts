@@ -65,7 +65,7 @@ export function baselineScenarios(urls: { raw: string; yoga: string; yogaList: s
     },
     {
       name: 'yoga-list',
-      label: 'graphql-yoga apiKeys(50) from memory (info)',
+      label: 'graphql-yoga + jit apiKeys(50) from memory (info)',
       writes: false,
       spec: { ...graphql(urls.yogaList, null, API_KEYS_50_QUERY), expectedStatus: 200, checkBody: hasData('apiKeys') },
     },
