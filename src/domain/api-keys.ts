@@ -4,6 +4,7 @@
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
+import { Prisma } from '../generated/sqlite/client.ts';
 import { Access, adminOnlyPlaces, type Grants } from './access.ts';
 import { recordAuditEvent } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
@@ -17,6 +18,7 @@ import {
   parseName,
   parsePageSize,
 } from './input.ts';
+import type { UserRecord } from './organizations.ts';
 import type { RoleCatalogue } from './roles.ts';
 import {
   type ApiKeyRecord,
@@ -137,33 +139,68 @@ export async function checkShow(domain: Domain, caller: Caller, id: string) {
   return findVisible(caller, id, plainRead(domain, domain.db));
 }
 
-/** Prisma filter for the keys a caller can see (RULES.md "Visibility"). */
-export function visibleKeysWhere(caller: Caller) {
-  const organizationId = caller.key.organizationId;
-  if (caller.access.isAccountManager) return { organizationId };
-  return {
-    organizationId,
-    roles: { none: {} },
-    teams: { some: {}, every: { teamId: { in: [...caller.access.managedTeamIds] } } },
-  };
+/**
+ * The keys a caller can see (RULES.md "Visibility"), as a condition on `k`, a row of "ApiKey" of the
+ * caller's organization: every key for an account manager; for a team manager, a key with no account
+ * role, at least one team, and no team outside the caller's.
+ */
+function visibleKeysSql(caller: Caller): Prisma.Sql {
+  if (caller.access.isAccountManager) return Prisma.empty;
+  const managed = caller.access.managedTeamIds;
+  if (managed.length === 0) return Prisma.sql`AND 1 = 0`;
+  return Prisma.sql`
+    AND NOT EXISTS (SELECT 1 FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id")
+    AND EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id")
+    AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${Prisma.join(managed)}))`;
 }
 
+/** A key of a page with the user who created it, if a user did (a LEFT JOIN: all null otherwise). */
+type PageRow = ApiKeyRow & {
+  userEmail: string | null;
+  userName: string | null;
+  userRole: string | null;
+  userSlackUserId: string | null;
+};
+
+/**
+ * A page of the keys visible to the caller, newest first, with their grants and the users who created
+ * them: two statements whatever the page size (the keys with their creating users, then the grants).
+ */
 export async function listApiKeys(
   domain: Domain,
   caller: Caller,
   args: { first?: number | null; after?: string | null },
-): Promise<{ keys: ApiKeyRecord[]; hasNextPage: boolean }> {
+): Promise<{ keys: ApiKeyRecord[]; hasNextPage: boolean; creatorUsers: UserRecord[] }> {
   const first = parsePageSize(args.first);
   const afterId = args.after == null ? null : decodeCursor(args.after);
   requireManager(caller);
-  const where = visibleKeysWhere(caller);
-  const rows = await domain.db.apiKey.findMany({
-    where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
-    orderBy: { id: 'desc' },
-    take: first + 1,
+  const organizationId = caller.key.organizationId;
+  const rows = await domain.db.$queryRaw<PageRow[]>`
+    SELECT k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt", k."lastUsedAt",
+           k."creatorKeyId", k."creatorKeyName", k."creatorUserId",
+           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
+      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
+     WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
+       ${visibleKeysSql(caller)}
+     ORDER BY k."id" DESC
+     LIMIT ${first + 1}`;
+  const page = rows.slice(0, first);
+  const creatorUsers = new Map<string, UserRecord>();
+  const keyRows = page.map(({ userEmail, userName, userRole, userSlackUserId, ...key }): ApiKeyRow => {
+    if (key.creatorUserId !== null && userEmail !== null) {
+      creatorUsers.set(key.creatorUserId, {
+        id: key.creatorUserId,
+        organizationId,
+        email: userEmail,
+        name: userName as string,
+        role: userRole as string,
+        slackUserId: userSlackUserId,
+      });
+    }
+    return key;
   });
-  const keys = await loadGrants(domain.db, rows.slice(0, first), domain.catalogue);
-  return { keys, hasNextPage: rows.length > first };
+  const keys = await loadGrants(domain.db, keyRows, domain.catalogue);
+  return { keys, hasNextPage: rows.length > first, creatorUsers: [...creatorUsers.values()] };
 }
 
 // ---- create ------------------------------------------------------------------------------------

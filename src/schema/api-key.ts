@@ -73,8 +73,10 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'An endCursor or edge cursor from an earlier page.' }),
     },
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
-    resolve: async (_root, args, { domain, caller }) => {
-      const { keys, hasNextPage } = await listApiKeys(domain, caller, args);
+    resolve: async (_root, args, { domain, caller, loaders }) => {
+      const { keys, hasNextPage, creatorUsers } = await listApiKeys(domain, caller, args);
+      // The page came with its creators: `creator { user }` needs no query of its own.
+      for (const user of creatorUsers) loaders.user.prime(user.id, user);
       return forwardPage(keys, hasNextPage, encodeCursor);
     },
   }),
