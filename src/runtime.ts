@@ -1,20 +1,21 @@
 // Opening everything a process needs: database (migrated, roles seeded) and the domain.
 
-import { announceChange } from './auth/pg-invalidation.ts';
+import { CHANNEL } from './auth/pg-invalidation.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import type { Domain } from './domain/api-keys.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
 import type { RoleCatalogue } from './domain/roles.ts';
+import { writeAsOneStatement, writeOneByOne } from './domain/store.ts';
 
-/** The domain on a database; on PostgreSQL, changes are announced to other Keygate processes. */
+/** The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other Keygate processes. */
 export function createDomain(database: Database, catalogue: RoleCatalogue, now: () => Date = () => new Date()): Domain {
   return {
     db: database.prisma,
     catalogue,
     now,
-    ...(database.provider === 'postgresql' ? { announce: (tx, change) => announceChange(tx, change.apiKeyId) } : {}),
+    write: database.provider === 'postgresql' ? writeAsOneStatement(CHANNEL) : writeOneByOne,
   };
 }
 

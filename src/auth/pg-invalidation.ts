@@ -1,17 +1,12 @@
 // Many processes, one PostgreSQL: every change to a key is announced with pg_notify inside the
-// transaction that makes it (so it is delivered exactly when it commits), and every process listens
+// transaction that makes it (so it is delivered exactly when it commits; writeAsOneStatement in
+// src/domain/store.ts sends it with the change's writes), and every process listens
 // and drops that key's cached tokens. While the listening connection is down, the verifier does not
 // trust its cache at all; it resumes, empty, when listening again.
 import pg from 'pg';
-import type { Tx } from '../domain/store.ts';
 import type { TokenVerifier } from './verifier.ts';
 
 export const CHANNEL = 'keygate_api_keys';
-
-export async function announceChange(tx: Tx, apiKeyId: string): Promise<void> {
-  // $executeRaw: pg_notify returns void, a column type Prisma cannot read back.
-  await tx.$executeRaw`SELECT pg_notify(${CHANNEL}, ${apiKeyId})`;
-}
 
 export interface InvalidationListener {
   /** Resolves once listening (or rejects when the first attempt fails). */

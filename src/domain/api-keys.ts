@@ -6,7 +6,7 @@
 import type { Db } from '../db/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import { Access, adminOnlyPlaces, type Grants } from './access.ts';
-import { recordAuditEvent } from './audit.ts';
+import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
 import { newId } from './ids.ts';
 import {
@@ -24,13 +24,14 @@ import {
   type ApiKeyRecord,
   type ApiKeyRow,
   findTeams,
-  insertGrants,
-  insertRow,
+  grantDeletes,
+  grantInserts,
   loadGrants,
   lockApiKey,
   readApiKey,
-  replaceGrants,
+  rowInsert,
   type Tx,
+  type WriteAll,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
@@ -42,8 +43,11 @@ export interface Domain {
   now: () => Date;
   /** Called after a change has committed (cache invalidation in this process). */
   onChange?: (change: ApiKeyChange) => void;
-  /** Called inside the transaction of an update, rotation or deletion (tells other processes). */
-  announce?: (tx: Tx, change: ApiKeyChange) => Promise<void>;
+  /**
+   * Runs the writes of a change in its transaction; an update, rotation or deletion names the key,
+   * for other processes to drop its cached tokens (see WriteAll).
+   */
+  write: WriteAll;
 }
 
 /** The authenticated key of a request and what it may do. */
@@ -238,16 +242,7 @@ export async function createApiKey(
       creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
       creatorUserId: creator.kind === 'user' ? creator.userId : null,
     };
-    await insertRow(tx, 'ApiKey', row);
-    await insertGrants(tx, row.id, grants);
-    await insertRow(tx, 'ApiKeyToken', {
-      id: newId(now.getTime()),
-      apiKeyId: row.id,
-      hash: hashToken(token),
-      createdAt: now,
-      expiresAt: null,
-    });
-    await recordAuditEvent(tx, {
+    const event = await auditEventWrites(tx, {
       action: 'api_key.created',
       organizationId,
       actor: creator,
@@ -256,6 +251,19 @@ export async function createApiKey(
       grantsAfter: grants,
       at: now,
     });
+    // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
+    await domain.write(tx, [
+      rowInsert('ApiKey', row),
+      ...grantInserts(row.id, grants),
+      rowInsert('ApiKeyToken', {
+        id: newId(now.getTime()),
+        apiKeyId: row.id,
+        hash: hashToken(token),
+        createdAt: now,
+        expiresAt: null,
+      }),
+      ...event,
+    ]);
     return { apiKey: { ...row, grants, teams }, token };
   });
   domain.onChange?.({ kind: 'created', apiKeyId: result.apiKey.id });
@@ -292,9 +300,7 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
     const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id);
     const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
-    await tx.$executeRaw`UPDATE "ApiKey" SET "name" = ${name} WHERE "id" = ${target.id}`;
-    await replaceGrants(tx, target.id, grants);
-    await recordAuditEvent(tx, {
+    const event = await auditEventWrites(tx, {
       action: 'api_key.updated',
       organizationId: target.organizationId,
       actor: { kind: 'key', caller },
@@ -304,7 +310,12 @@ export async function updateApiKey(domain: Domain, caller: Caller, input: Update
       details: { previousName: target.name },
       at: domain.now(),
     });
-    await domain.announce?.(tx, { kind: 'updated', apiKeyId: target.id });
+    // The new grants may repeat old ones: they are inserted after the old ones are gone, not with them.
+    await domain.write(tx, [
+      Prisma.sql`UPDATE "ApiKey" SET "name" = ${name} WHERE "id" = ${target.id}`,
+      ...grantDeletes(target.id),
+    ]);
+    await domain.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
     return { ...target, name, grants, teams };
   });
   domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
@@ -345,24 +356,20 @@ export async function rotateApiKey(
     // Afterwards the key holds only tokens that still work: the new one and those in a grace period.
     // Tokens from earlier rotations keep their expiry, or go if it has passed; the one that was current
     // gets its expiry, or goes at once when there is no grace period.
-    if (gracePeriodMinutes === 0) {
-      await tx.$executeRaw`DELETE FROM "ApiKeyToken"
-        WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`;
-    } else {
-      await tx.$executeRaw`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`;
-      await tx.$executeRaw`UPDATE "ApiKeyToken" SET "expiresAt" = ${previousTokenExpiresAt}
-        WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`;
-    }
+    // (The expired tokens deleted and the current one given an expiry are different rows: WriteAll.)
+    const expireTokens =
+      gracePeriodMinutes === 0
+        ? [
+            Prisma.sql`DELETE FROM "ApiKeyToken"
+              WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`,
+          ]
+        : [
+            Prisma.sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
+            Prisma.sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${previousTokenExpiresAt}
+              WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`,
+          ];
     const token = generateToken();
-    await insertRow(tx, 'ApiKeyToken', {
-      id: newId(now.getTime()),
-      apiKeyId: target.id,
-      hash: hashToken(token),
-      createdAt: now,
-      expiresAt: null,
-    });
-    await tx.$executeRaw`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`;
-    await recordAuditEvent(tx, {
+    const event = await auditEventWrites(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
       actor: { kind: 'key', caller },
@@ -372,7 +379,22 @@ export async function rotateApiKey(
       details: { gracePeriodMinutes, previousTokenExpiresAt },
       at: now,
     });
-    await domain.announce?.(tx, { kind: 'rotated', apiKeyId: target.id });
+    await domain.write(
+      tx,
+      [
+        ...expireTokens,
+        rowInsert('ApiKeyToken', {
+          id: newId(now.getTime()),
+          apiKeyId: target.id,
+          hash: hashToken(token),
+          createdAt: now,
+          expiresAt: null,
+        }),
+        Prisma.sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
+        ...event,
+      ],
+      target.id,
+    );
     return { apiKey: { ...target, tokenLastIssuedAt: now }, token, previousTokenExpiresAt };
   });
   domain.onChange?.({ kind: 'rotated', apiKeyId: result.apiKey.id });
@@ -396,8 +418,7 @@ export async function deleteApiKey(domain: Domain, caller: Caller, id: string): 
   await domain.db.$transaction(async (tx) => {
     const target = await checkDelete(domain, caller, id, lockingRead(domain, tx));
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
-    await tx.$executeRaw`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`;
-    await recordAuditEvent(tx, {
+    const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,
       actor: { kind: 'key', caller },
@@ -406,7 +427,7 @@ export async function deleteApiKey(domain: Domain, caller: Caller, id: string): 
       grantsAfter: null,
       at: domain.now(),
     });
-    await domain.announce?.(tx, { kind: 'deleted', apiKeyId: target.id });
+    await domain.write(tx, [Prisma.sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });
   return id;

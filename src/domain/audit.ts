@@ -1,12 +1,14 @@
 // The audit log: who created, updated, rotated or deleted which key, with its grants before and after.
-// recordAuditEvent runs inside the transaction of the change it describes, so an event exists exactly
-// when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
+// An event is written by the transaction of the change it describes (auditEventWrites), so it exists
+// exactly when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
+
+import { Prisma } from '../generated/sqlite/client.ts';
 import type { Grants } from './access.ts';
 import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
-import { insertRow, pairs, type Tx } from './store.ts';
+import { pairs, rowInsert, type Tx } from './store.ts';
 
 export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
 
@@ -83,14 +85,14 @@ async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
 }
 
 /**
- * Writes the event of one change; call it inside the change's transaction. One INSERT, and one more
- * for its teams if it has any (a nested create would make Prisma read the event back).
+ * The writes of the event of one change, to run with the change's own writes: one INSERT, and one more
+ * for its teams if it has any. Reads the acting user when a user acted (the CLI).
  */
-export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<void> {
+export async function auditEventWrites(tx: Tx, change: AuditChange): Promise<Prisma.Sql[]> {
   // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
   const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
   const id = newEventId(change.at.getTime());
-  await insertRow(tx, 'AuditEvent', {
+  const event = rowInsert('AuditEvent', {
     id,
     organizationId: change.organizationId,
     action: change.action,
@@ -103,9 +105,8 @@ export async function recordAuditEvent(tx: Tx, change: AuditChange): Promise<voi
     details: detailsJson(change.details),
     targetHasAccountRoles: visibleAs.roleNames.length > 0,
   });
-  if (visibleAs.teamIds.length > 0) {
-    await tx.$executeRaw`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`;
-  }
+  if (visibleAs.teamIds.length === 0) return [event];
+  return [event, Prisma.sql`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`];
 }
 
 // ---- reading -----------------------------------------------------------------------------------

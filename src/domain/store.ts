@@ -140,12 +140,12 @@ export async function lockApiKey(
   return locked === 0 ? null : readApiKey(tx, catalogue, organizationId, id);
 }
 
-export async function replaceGrants(tx: Tx, apiKeyId: string, grants: Grants): Promise<void> {
-  await tx.$executeRaw`DELETE FROM "ApiKeyRole" WHERE "apiKeyId" = ${apiKeyId}`;
-  await tx.$executeRaw`DELETE FROM "ApiKeyTeam" WHERE "apiKeyId" = ${apiKeyId}`;
-  await tx.$executeRaw`DELETE FROM "ApiKeyTeamRole" WHERE "apiKeyId" = ${apiKeyId}`;
-  await insertGrants(tx, apiKeyId, grants);
-}
+/** Removes every grant of a key: one DELETE per grant table. */
+export const grantDeletes = (apiKeyId: string): Prisma.Sql[] => [
+  Prisma.sql`DELETE FROM "ApiKeyRole" WHERE "apiKeyId" = ${apiKeyId}`,
+  Prisma.sql`DELETE FROM "ApiKeyTeam" WHERE "apiKeyId" = ${apiKeyId}`,
+  Prisma.sql`DELETE FROM "ApiKeyTeamRole" WHERE "apiKeyId" = ${apiKeyId}`,
+];
 
 /** Every column of each table the write paths insert whole rows into (exhaustive: the compiler checks). */
 const INSERT_COLUMNS = {
@@ -192,20 +192,17 @@ interface InsertableRows {
 }
 
 /**
- * One INSERT of a whole row: every column of the model, in a fixed order (so one SQL text per table),
+ * An INSERT of a whole row: every column of the model, in a fixed order (so one SQL text per table),
  * values bound as parameters; properties of `row` that are no column are not written. Written out
  * rather than Prisma's `create`, which on these hot write paths costs about twice the statement it
  * sends (query plan and result mapping); nothing is read back.
  */
-export async function insertRow<T extends keyof InsertableRows>(
-  tx: Tx,
-  table: T,
-  row: InsertableRows[T],
-): Promise<void> {
+export function rowInsert<T extends keyof InsertableRows>(table: T, row: InsertableRows[T]): Prisma.Sql {
   const columns = INSERT_COLUMNS[table] as { names: Array<keyof InsertableRows[T]>; sql: Prisma.Sql };
   const values = Prisma.join(columns.names.map((name) => row[name]));
-  await tx.$executeRaw`INSERT INTO ${Prisma.raw(`"${table}"`)} (${columns.sql}) VALUES (${values})`;
+  return Prisma.sql`INSERT INTO ${Prisma.raw(`"${table}"`)} (${columns.sql}) VALUES (${values})`;
 }
+
 /** `(first, second), (first, second), …` for a multi-row INSERT. */
 export const pairs = (first: string, seconds: readonly string[]) =>
   Prisma.join(seconds.map((second) => Prisma.sql`(${first}, ${second})`));
@@ -215,16 +212,62 @@ export const pairs = (first: string, seconds: readonly string[]) =>
  * compiles a new query plan for every createMany call (its plan cache never hits one), which costs
  * more than the statement itself.
  */
-export async function insertGrants(tx: Tx, apiKeyId: string, grants: Grants): Promise<void> {
+export function grantInserts(apiKeyId: string, grants: Grants): Prisma.Sql[] {
+  const inserts: Prisma.Sql[] = [];
   if (grants.roleNames.length > 0) {
-    await tx.$executeRaw`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.roleNames)}`;
+    inserts.push(
+      Prisma.sql`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.roleNames)}`,
+    );
   }
   if (grants.teamIds.length > 0) {
-    await tx.$executeRaw`INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") VALUES ${pairs(apiKeyId, grants.teamIds)}`;
+    inserts.push(Prisma.sql`INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") VALUES ${pairs(apiKeyId, grants.teamIds)}`);
   }
   if (grants.teamRoleNames.length > 0) {
-    await tx.$executeRaw`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.teamRoleNames)}`;
+    inserts.push(
+      Prisma.sql`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.teamRoleNames)}`,
+    );
   }
+  return inserts;
+}
+
+/**
+ * Runs the writes of one change, inside its transaction. `writes` must not depend on one another:
+ * none reads, rewrites or deletes a row that another one writes (a foreign key from one to another is
+ * fine). `changedKeyId`: a key whose cached tokens other processes must drop once this commits.
+ */
+export type WriteAll = (tx: Tx, writes: readonly Prisma.Sql[], changedKeyId?: string) => Promise<void>;
+
+/** SQLite: one statement after the other (one process: nobody else to tell about a change). */
+export const writeOneByOne: WriteAll = async (tx, writes) => {
+  for (const write of writes) await tx.$executeRaw(write);
+};
+
+/**
+ * PostgreSQL: every write in one statement, each a data-modifying WITH query, the main query a
+ * pg_notify on `channel` of the changed key (delivered when the transaction commits). One round trip
+ * instead of one per write, which matters most while the transaction holds a key's row lock. The
+ * sub-statements share one snapshot and none sees another's rows, hence the rule of WriteAll; foreign
+ * keys between them are checked at the end of the statement, after all of them ran.
+ */
+export function writeAsOneStatement(channel: string): WriteAll {
+  return async (tx, writes, changedKeyId) => {
+    const main =
+      changedKeyId === undefined ? Prisma.sql`SELECT 1` : Prisma.sql`SELECT pg_notify(${channel}, ${changedKeyId})`;
+    if (writes.length === 1 && changedKeyId === undefined) {
+      await tx.$executeRaw(writes[0] as Prisma.Sql);
+      return;
+    }
+    if (writes.length === 0) {
+      if (changedKeyId !== undefined) await tx.$executeRaw(main);
+      return;
+    }
+    const withs = Prisma.join(
+      writes.map((write, i) => Prisma.sql`${Prisma.raw(`w${i}`)} AS (${write})`),
+      ', ',
+    );
+    // $executeRaw: pg_notify returns void, a column type Prisma cannot read back.
+    await tx.$executeRaw`WITH ${withs} ${main}`;
+  };
 }
 
 /**

@@ -205,7 +205,9 @@ describe.each(providers)('every change is one transaction, on %s', (provider) =>
       const done = await post(fetch, manager.token, ...operation(counting.id));
       expect(done.code).toBeUndefined();
       const writes = injection.writes;
-      expect(writes).toBeGreaterThanOrEqual(3);
+      // On SQLite each write is a statement of its own; on PostgreSQL a change's writes go as one
+      // statement (an update as two), after the locking UPDATE of update, rotate and delete.
+      expect(writes).toBeGreaterThanOrEqual(provider === 'sqlite' ? 3 : 1);
 
       const key = await target();
       for (let failAt = 1; failAt <= writes; failAt++) {
