@@ -1,5 +1,6 @@
-// Reading and writing API keys with their grants. Every function takes a client that may be a
-// transaction, so the operations can compose them inside one.
+// Reading and writing API keys with their grants. Reads take a client that may be a transaction, so
+// the operations can compose them inside one; writes are statements, which the operation hands, all
+// the writes of one change together, to a WriteAll that runs them in its transaction.
 
 import type { Db } from '../db/client.ts';
 import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';

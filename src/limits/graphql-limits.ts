@@ -71,13 +71,12 @@ export function bodySizeLimit(maxBytes: number): Plugin<Record<string, never>, {
   return {
     onRequestParse({ request, serverContext, requestParser, setRequestParser, fetchAPI }) {
       const declared = request.headers.get('content-length');
-      if (declared !== null && (!DECIMAL.test(declared) || Number(declared) > maxBytes)) {
-        throw DECIMAL.test(declared)
-          ? tooLarge(maxBytes)
-          : createGraphQLError('Content-Length header is invalid.', {
-              extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-            });
+      if (declared !== null && !DECIMAL.test(declared)) {
+        throw createGraphQLError('Content-Length header is invalid.', {
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        });
       }
+      if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
       if (!requestParser || !request.body || (declared !== null && serverContext.req !== undefined)) return;
       const parse = requestParser;
       setRequestParser((original) => parse(counted(original, maxBytes, fetchAPI)));
