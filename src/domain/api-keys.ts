@@ -75,10 +75,11 @@ const plainRead =
   (organizationId, id) =>
     readApiKey(tx, domain.catalogue, organizationId, id);
 
+/** Locks and reads the target; `seen` is the target as the change's authorization check read it. */
 const lockingRead =
-  (domain: Domain, tx: Tx): ReadTarget =>
+  (domain: Domain, tx: Tx, seen?: ApiKeyRecord): ReadTarget =>
   (organizationId, id) =>
-    lockApiKey(tx, domain.catalogue, organizationId, id);
+    lockApiKey(tx, domain.catalogue, organizationId, id, seen);
 
 export function requireManager(caller: Caller): void {
   if (!caller.access.isManager) {
@@ -253,7 +254,7 @@ export async function createApiKey(
     });
     // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
     await domain.write(tx, [
-      rowInsert('ApiKey', row),
+      rowInsert('ApiKey', { ...row, version: 0 }),
       ...grantInserts(row.id, grants),
       rowInsert('ApiKeyToken', {
         id: newId(now.getTime()),
@@ -294,11 +295,17 @@ export async function checkUpdate(
   return { target, ...parsed };
 }
 
-export async function updateApiKey(domain: Domain, caller: Caller, input: UpdateInput): Promise<ApiKeyRecord> {
+/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
+export async function updateApiKey(
+  domain: Domain,
+  caller: Caller,
+  input: UpdateInput,
+  seen?: ApiKeyRecord,
+): Promise<ApiKeyRecord> {
   const apiKey = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
-    const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id);
+    const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id, seen);
     const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',
@@ -343,13 +350,15 @@ export async function checkRotate(
   return { target, gracePeriodMinutes };
 }
 
+/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
 export async function rotateApiKey(
   domain: Domain,
   caller: Caller,
   input: RotateInput,
+  seen?: ApiKeyRecord,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
   const result = await domain.db.$transaction(async (tx) => {
-    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, lockingRead(domain, tx));
+    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, lockingRead(domain, tx, seen));
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
@@ -414,9 +423,10 @@ export async function checkDelete(
   return findVisible(caller, id, read);
 }
 
-export async function deleteApiKey(domain: Domain, caller: Caller, id: string): Promise<string> {
+/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
+export async function deleteApiKey(domain: Domain, caller: Caller, id: string, seen?: ApiKeyRecord): Promise<string> {
   await domain.db.$transaction(async (tx) => {
-    const target = await checkDelete(domain, caller, id, lockingRead(domain, tx));
+    const target = await checkDelete(domain, caller, id, lockingRead(domain, tx, seen));
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',

@@ -20,6 +20,11 @@ export interface ApiKeyRecord {
   creatorKeyId: string | null;
   creatorKeyName: string | null;
   creatorUserId: string | null;
+  /**
+   * The row's change counter (see prisma/schema.prisma) when the record was read with it; lockApiKey
+   * uses it to tell whether the key changed since.
+   */
+  version?: number;
   grants: Grants;
   /** The teams of grants.teamIds, same order. */
   teams: Array<{ id: string; name: string }>;
@@ -104,7 +109,7 @@ export async function readApiKey(
 ): Promise<ApiKeyRecord | null> {
   const rows = await tx.$queryRaw<Array<ApiKeyRow & NullableGrant>>`
     SELECT k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt", k."lastUsedAt",
-           k."creatorKeyId", k."creatorKeyName", k."creatorUserId", g.kind, g.value, g."teamName"
+           k."creatorKeyId", k."creatorKeyName", k."creatorUserId", k."version", g.kind, g.value, g."teamName"
       FROM "ApiKey" k LEFT JOIN (${grantsOf(id)}) g ON TRUE
      WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
   const [first] = rows;
@@ -119,6 +124,7 @@ export async function readApiKey(
     creatorKeyId: first.creatorKeyId,
     creatorKeyName: first.creatorKeyName,
     creatorUserId: first.creatorUserId,
+    version: Number(first.version),
   };
   const grants = rows.flatMap(({ kind, value, teamName }) => (kind === null ? [] : [{ kind, value, teamName }]));
   return assembleRecord(key, grants, catalogue);
@@ -127,18 +133,36 @@ export async function readApiKey(
 /**
  * Takes the write lock on one key of an organization for the rest of the transaction (a row lock on
  * PostgreSQL, the database write lock on SQLite), so concurrent changes to the same key run one after
- * the other, then reads it as readApiKey does. The lock is taken by an UPDATE before anything is read,
- * so that on SQLite no read is of a snapshot older than the lock.
+ * the other, then reads it as readApiKey does. The lock is an UPDATE that counts the change (version)
+ * and is taken before anything is read, so that on SQLite no read is of a snapshot older than the lock.
+ *
+ * `seen`: the key as read (with its version) just before, by the change's authorization check. Every
+ * change takes this lock first, so if the version it finds is exactly one more, no change came in
+ * between and `seen` is the key as it is now: it is not read again (one statement less while the
+ * lock is held). Otherwise the key is read afresh.
  */
 export async function lockApiKey(
   tx: Tx,
   catalogue: RoleCatalogue,
   organizationId: string,
   id: string,
+  seen?: ApiKeyRecord,
 ): Promise<ApiKeyRecord | null> {
-  const locked =
-    await tx.$executeRaw`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
-  return locked === 0 ? null : readApiKey(tx, catalogue, organizationId, id);
+  const [locked] = await tx.$queryRaw<Array<{ version: number | bigint }>>`
+    UPDATE "ApiKey" SET "version" = "version" + 1 WHERE "id" = ${id} AND "organizationId" = ${organizationId}
+    RETURNING "version"`;
+  if (!locked) return null;
+  const version = Number(locked.version);
+  if (
+    seen?.version !== undefined &&
+    seen.id === id &&
+    seen.organizationId === organizationId &&
+    seen.version + 1 === version
+  ) {
+    return { ...seen, version };
+  }
+  const current = await readApiKey(tx, catalogue, organizationId, id);
+  return current && { ...current, version };
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */
@@ -151,6 +175,7 @@ export const grantDeletes = (apiKeyId: string): Prisma.Sql[] => [
 /** Every column of each table the write paths insert whole rows into (exhaustive: the compiler checks). */
 const INSERT_COLUMNS = {
   ApiKey: columnsOf<ApiKey>({
+    version: true,
     id: true,
     organizationId: true,
     name: true,

@@ -73,9 +73,19 @@ export const builder = new SchemaBuilder<{
         return true;
       },
       mayCreateApiKey: (input) => passes(checkCreate(domain, caller, input)),
-      mayUpdateApiKey: (input) => passes(checkUpdate(domain, caller, input)),
-      mayRotateApiKey: (input) => passes(checkRotate(domain, caller, input)),
-      mayDeleteApiKey: (id) => passes(checkDelete(domain, caller, id)),
+      // The target a change's check read is kept for the change (see lockApiKey).
+      mayUpdateApiKey: async (input) => {
+        checked.set(input.id, (await checkUpdate(domain, caller, input)).target);
+        return true;
+      },
+      mayRotateApiKey: async (input) => {
+        checked.set(input.id, (await checkRotate(domain, caller, input)).target);
+        return true;
+      },
+      mayDeleteApiKey: async (id) => {
+        checked.set(id, await checkDelete(domain, caller, id));
+        return true;
+      },
       mayListAuditEvents: (args) => {
         parsePageSize(args.first);
         if (args.after != null) decodeAuditCursor(args.after);
