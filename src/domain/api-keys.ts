@@ -5,7 +5,7 @@
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
-import { Access, adminOnlyPlaces, type Grants } from './access.ts';
+import { type Access, adminOnlyPlaces, type Grants } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
 import { newId } from './ids.ts';
@@ -26,6 +26,7 @@ import {
   findTeams,
   grantDeletes,
   grantInserts,
+  KEY_COLUMNS,
   loadGrants,
   lockApiKey,
   readApiKey,
@@ -54,10 +55,6 @@ export interface Domain {
 export interface Caller {
   key: ApiKeyRecord;
   access: Access;
-}
-
-export function callerFor(catalogue: RoleCatalogue, key: ApiKeyRecord): Caller {
-  return { key, access: new Access(catalogue, key.grants) };
 }
 
 export interface KeyInput extends GrantsInput {
@@ -181,8 +178,7 @@ export async function listApiKeys(
   requireManager(caller);
   const organizationId = caller.key.organizationId;
   const rows = await domain.db.$queryRaw<PageRow[]>`
-    SELECT k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt", k."lastUsedAt",
-           k."creatorKeyId", k."creatorKeyName", k."creatorUserId",
+    SELECT ${KEY_COLUMNS},
            u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
       FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
      WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}

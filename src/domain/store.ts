@@ -86,6 +86,10 @@ export async function loadGrants(
   return keys.map((key) => assembleRecord(key, byKey.get(key.id) ?? [], catalogue));
 }
 
+/** The columns of an ApiKeyRow but its version, of "ApiKey" read as `k`. */
+export const KEY_COLUMNS = Prisma.sql`k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt",
+  k."lastUsedAt", k."creatorKeyId", k."creatorKeyName", k."creatorUserId"`;
+
 /** A grant row of a LEFT JOIN: all null for a key without grants. */
 type NullableGrant = { kind: GrantRow['kind'] | null; value: string; teamName: string | null };
 
@@ -108,8 +112,7 @@ export async function readApiKey(
   id: string,
 ): Promise<ApiKeyRecord | null> {
   const rows = await tx.$queryRaw<Array<ApiKeyRow & NullableGrant>>`
-    SELECT k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt", k."lastUsedAt",
-           k."creatorKeyId", k."creatorKeyName", k."creatorUserId", k."version", g.kind, g.value, g."teamName"
+    SELECT ${KEY_COLUMNS}, k."version", g.kind, g.value, g."teamName"
       FROM "ApiKey" k LEFT JOIN (${grantsOf(id)}) g ON TRUE
      WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
   const [first] = rows;
@@ -161,8 +164,8 @@ export async function lockApiKey(
   ) {
     return { ...seen, version };
   }
-  const current = await readApiKey(tx, catalogue, organizationId, id);
-  return current && { ...current, version };
+  // Read after the lock, in the same transaction: with the version the lock just wrote.
+  return readApiKey(tx, catalogue, organizationId, id);
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */

@@ -4,9 +4,9 @@
 // (src/domain/store.ts, lockApiKey). Here another change lands between the two, and the second
 // decision must be taken on the key as it is then, never on what the check saw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Access } from '../../src/domain/access.ts';
 import {
   type Caller,
-  callerFor,
   checkDelete,
   checkRotate,
   checkUpdate,
@@ -29,7 +29,7 @@ describe.each(providers)('a change whose target changed after its check, on %s',
   async function caller(id: string): Promise<Caller> {
     const record = await readApiKey(t.domain.db, t.domain.catalogue, org.id, id);
     if (!record) throw new Error(`no key ${id}`);
-    return callerFor(t.domain.catalogue, record);
+    return { key: record, access: new Access(t.domain.catalogue, record.grants) };
   }
 
   const code = (promise: Promise<unknown>) =>
