@@ -7,15 +7,17 @@ import { migrate } from './db/migrate.ts';
 import type { Domain } from './domain/api-keys.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
 import type { RoleCatalogue } from './domain/roles.ts';
-import { writeAsOneStatement, writeOneByOne } from './domain/store.ts';
+import { POSTGRESQL_DIALECT, SQLITE_DIALECT, writeAsOneStatement, writeOneByOne } from './domain/store.ts';
 
 /** The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other Keygate processes. */
 export function createDomain(database: Database, catalogue: RoleCatalogue, now: () => Date = () => new Date()): Domain {
+  const postgresql = database.provider === 'postgresql';
   return {
     db: database.prisma,
     catalogue,
+    dialect: postgresql ? POSTGRESQL_DIALECT : SQLITE_DIALECT,
     now,
-    write: database.provider === 'postgresql' ? writeAsOneStatement(CHANNEL) : writeOneByOne,
+    write: postgresql ? writeAsOneStatement(CHANNEL) : writeOneByOne,
   };
 }
 

@@ -19,17 +19,18 @@ import {
   parsePageSize,
 } from './input.ts';
 import type { UserRecord } from './organizations.ts';
-import type { RoleCatalogue } from './roles.ts';
 import {
   type ApiKeyRecord,
   type ApiKeyRow,
   findTeams,
+  type GrantColumns,
   grantDeletes,
   grantInserts,
   KEY_COLUMNS,
-  loadGrants,
+  type KeyReading,
   lockApiKey,
   readApiKey,
+  recordFromRow,
   rowInsert,
   type Tx,
   type WriteAll,
@@ -38,9 +39,8 @@ import { generateToken, hashToken } from './tokens.ts';
 
 export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
 
-export interface Domain {
+export interface Domain extends KeyReading {
   db: Db;
-  catalogue: RoleCatalogue;
   now: () => Date;
   /** Called after a change has committed (cache invalidation in this process). */
   onChange?: (change: ApiKeyChange) => void;
@@ -70,13 +70,13 @@ export type ReadTarget = (organizationId: string, id: string) => Promise<ApiKeyR
 const plainRead =
   (domain: Domain, tx: Tx): ReadTarget =>
   (organizationId, id) =>
-    readApiKey(tx, domain.catalogue, organizationId, id);
+    readApiKey(tx, domain, organizationId, id);
 
 /** Locks and reads the target; `seen` is the target as the change's authorization check read it. */
 const lockingRead =
   (domain: Domain, tx: Tx, seen?: ApiKeyRecord): ReadTarget =>
   (organizationId, id) =>
-    lockApiKey(tx, domain.catalogue, organizationId, id, seen);
+    lockApiKey(tx, domain, organizationId, id, seen);
 
 export function requireManager(caller: Caller): void {
   if (!caller.access.isManager) {
@@ -156,17 +156,18 @@ function visibleKeysSql(caller: Caller): Prisma.Sql {
     AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${Prisma.join(managed)}))`;
 }
 
-/** A key of a page with the user who created it, if a user did (a LEFT JOIN: all null otherwise). */
-type PageRow = ApiKeyRow & {
-  userEmail: string | null;
-  userName: string | null;
-  userRole: string | null;
-  userSlackUserId: string | null;
-};
+/** A key of a page with its grants and the user who created it, if a user did (a LEFT JOIN: all null otherwise). */
+type PageRow = ApiKeyRow &
+  GrantColumns & {
+    userEmail: string | null;
+    userName: string | null;
+    userRole: string | null;
+    userSlackUserId: string | null;
+  };
 
 /**
  * A page of the keys visible to the caller, newest first, with their grants and the users who created
- * them: two statements whatever the page size (the keys with their creating users, then the grants).
+ * them: one statement whatever the page size.
  */
 export async function listApiKeys(
   domain: Domain,
@@ -178,29 +179,28 @@ export async function listApiKeys(
   requireManager(caller);
   const organizationId = caller.key.organizationId;
   const rows = await domain.db.$queryRaw<PageRow[]>`
-    SELECT ${KEY_COLUMNS},
+    SELECT ${KEY_COLUMNS}, ${domain.dialect.grantColumns},
            u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
       FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
      WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
        ${visibleKeysSql(caller)}
      ORDER BY k."id" DESC
      LIMIT ${first + 1}`;
-  const page = rows.slice(0, first);
   const creatorUsers = new Map<string, UserRecord>();
-  const keyRows = page.map(({ userEmail, userName, userRole, userSlackUserId, ...key }): ApiKeyRow => {
-    if (key.creatorUserId !== null && userEmail !== null) {
-      creatorUsers.set(key.creatorUserId, {
-        id: key.creatorUserId,
+  const keys: ApiKeyRecord[] = [];
+  for (const row of rows.length > first ? rows.slice(0, first) : rows) {
+    if (row.creatorUserId !== null && row.userEmail !== null) {
+      creatorUsers.set(row.creatorUserId, {
+        id: row.creatorUserId,
         organizationId,
-        email: userEmail,
-        name: userName as string,
-        role: userRole as string,
-        slackUserId: userSlackUserId,
+        email: row.userEmail,
+        name: row.userName as string,
+        role: row.userRole as string,
+        slackUserId: row.userSlackUserId,
       });
     }
-    return key;
-  });
-  const keys = await loadGrants(domain.db, keyRows, domain.catalogue);
+    keys.push(recordFromRow(row, domain.catalogue));
+  }
   return { keys, hasNextPage: rows.length > first, creatorUsers: [...creatorUsers.values()] };
 }
 
@@ -301,7 +301,7 @@ export async function updateApiKey(
   const apiKey = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
-    const locked = await lockApiKey(tx, domain.catalogue, caller.key.organizationId, input.id, seen);
+    const locked = await lockApiKey(tx, domain, caller.key.organizationId, input.id, seen);
     const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',

@@ -40,15 +40,13 @@ export interface GrantRow {
 }
 
 /** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
-export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalogue: RoleCatalogue): ApiKeyRecord {
-  const roleNames: string[] = [];
-  const teamRoleNames: string[] = [];
-  const teams: Array<{ id: string; name: string }> = [];
-  for (const row of rows) {
-    if (row.kind === 'role') roleNames.push(row.value);
-    else if (row.kind === 'team_role') teamRoleNames.push(row.value);
-    else teams.push({ id: row.value, name: row.teamName ?? '' });
-  }
+export function recordOf(
+  key: ApiKeyRow,
+  roleNames: string[],
+  teams: Array<{ id: string; name: string }>,
+  teamRoleNames: string[],
+  catalogue: RoleCatalogue,
+): ApiKeyRecord {
   teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return {
     ...key,
@@ -61,76 +59,105 @@ export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalo
   };
 }
 
+/** A key with its grants given as grant rows (the token lookup reads them so). */
+export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalogue: RoleCatalogue): ApiKeyRecord {
+  const roleNames: string[] = [];
+  const teamRoleNames: string[] = [];
+  const teams: Array<{ id: string; name: string }> = [];
+  for (const row of rows) {
+    if (row.kind === 'role') roleNames.push(row.value);
+    else if (row.kind === 'team_role') teamRoleNames.push(row.value);
+    else teams.push({ id: row.value, name: row.teamName ?? '' });
+  }
+  return recordOf(key, roleNames, teams, teamRoleNames, catalogue);
+}
+
+/** What differs between the providers' SQL in the reads of keys. */
+export interface Dialect {
+  /**
+   * The grants of `k`, a row of "ApiKey", as three columns of JSON array text (GrantColumns): one
+   * correlated subquery per grant table, an index lookup each, so a page of keys comes with its grants
+   * in the same statement.
+   */
+  readonly grantColumns: Prisma.Sql;
+}
+
+/** The grant columns of a read, as the database returns them. */
+export interface GrantColumns {
+  /** `["viewer", …]` */
+  roleNames: string;
+  /** `[["<team id>", "<team name>"], …]` */
+  teams: string;
+  /** `["on_call_editor", …]` */
+  teamRoleNames: string;
+}
+
+function dialect(
+  jsonArrayOf: (value: Prisma.Sql) => Prisma.Sql,
+  jsonPair: (a: Prisma.Sql, b: Prisma.Sql) => Prisma.Sql,
+) {
+  const grantColumns = Prisma.sql`
+    (SELECT ${jsonArrayOf(Prisma.sql`r."roleName"`)} FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id") AS "roleNames",
+    (SELECT ${jsonArrayOf(jsonPair(Prisma.sql`t."teamId"`, Prisma.sql`tm."name"`))}
+       FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = k."id") AS "teams",
+    (SELECT ${jsonArrayOf(Prisma.sql`tr."roleName"`)} FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = k."id") AS "teamRoleNames"`;
+  return { grantColumns };
+}
+
+export const SQLITE_DIALECT: Dialect = dialect(
+  (value) => Prisma.sql`json_group_array(${value})`,
+  (a, b) => Prisma.sql`json_array(${a}, ${b})`,
+);
+
+// json_agg over no rows is NULL, not an empty array.
+export const POSTGRESQL_DIALECT: Dialect = dialect(
+  (value) => Prisma.sql`COALESCE(json_agg(${value})::text, '[]')`,
+  (a, b) => Prisma.sql`json_build_array(${a}, ${b})`,
+);
+
 /**
- * The grants of many keys, with their team names, in one statement (a UNION over the three grant
- * tables), whatever the number of keys: a page of 250 keys costs the same as a page of one.
+ * A row read with KEY_COLUMNS (and maybe the version) and the grant columns → the record. Other
+ * columns of the row are left out.
  */
-export async function loadGrants(
-  tx: Tx,
-  keys: readonly ApiKeyRow[],
-  catalogue: RoleCatalogue,
-): Promise<ApiKeyRecord[]> {
-  if (keys.length === 0) return [];
-  const ids = Prisma.join(keys.map((key) => key.id));
-  const rows = await tx.$queryRaw<Array<GrantRow & { apiKeyId: string }>>`
-    SELECT r."apiKeyId", 'role' AS kind, r."roleName" AS value, NULL AS "teamName"
-      FROM "ApiKeyRole" r WHERE r."apiKeyId" IN (${ids})
-    UNION ALL
-    SELECT t."apiKeyId", 'team' AS kind, t."teamId" AS value, tm."name" AS "teamName"
-      FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" IN (${ids})
-    UNION ALL
-    SELECT tr."apiKeyId", 'team_role' AS kind, tr."roleName" AS value, NULL AS "teamName"
-      FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" IN (${ids})`;
-  const byKey = new Map<string, GrantRow[]>(keys.map((key) => [key.id, []]));
-  for (const row of rows) byKey.get(row.apiKeyId)?.push(row);
-  return keys.map((key) => assembleRecord(key, byKey.get(key.id) ?? [], catalogue));
+export function recordFromRow(row: ApiKeyRow & GrantColumns, catalogue: RoleCatalogue): ApiKeyRecord {
+  const key: ApiKeyRow = {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    createdAt: row.createdAt,
+    tokenLastIssuedAt: row.tokenLastIssuedAt,
+    lastUsedAt: row.lastUsedAt,
+    creatorKeyId: row.creatorKeyId,
+    creatorKeyName: row.creatorKeyName,
+    creatorUserId: row.creatorUserId,
+  };
+  // PostgreSQL's integer may come as a bigint.
+  if (row.version != null) key.version = Number(row.version);
+  const teams = (JSON.parse(row.teams) as Array<[string, string]>).map(([id, name]) => ({ id, name }));
+  return recordOf(key, JSON.parse(row.roleNames), teams, JSON.parse(row.teamRoleNames), catalogue);
 }
 
 /** The columns of an ApiKeyRow but its version, of "ApiKey" read as `k`. */
 export const KEY_COLUMNS = Prisma.sql`k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt",
   k."lastUsedAt", k."creatorKeyId", k."creatorKeyName", k."creatorUserId"`;
 
-/** A grant row of a LEFT JOIN: all null for a key without grants. */
-type NullableGrant = { kind: GrantRow['kind'] | null; value: string; teamName: string | null };
+/** How keys are read: the catalogue orders roles, the dialect reads grants. */
+export interface KeyReading {
+  catalogue: RoleCatalogue;
+  dialect: Dialect;
+}
 
-const grantsOf = (id: string) => Prisma.sql`
-    SELECT 'role' AS kind, r."roleName" AS value, NULL AS "teamName" FROM "ApiKeyRole" r WHERE r."apiKeyId" = ${id}
-    UNION ALL
-    SELECT 'team' AS kind, t."teamId" AS value, tm."name" AS "teamName"
-      FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = ${id}
-    UNION ALL
-    SELECT 'team_role' AS kind, tr."roleName" AS value, NULL AS "teamName" FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = ${id}`;
-
-/**
- * One key of an organization with its grants and team names, in one statement: a row per grant (the
- * key's columns repeated), or a single row with a null kind for a key without grants.
- */
+/** One key of an organization with its grants and team names, in one statement. */
 export async function readApiKey(
   tx: Tx,
-  catalogue: RoleCatalogue,
+  reading: KeyReading,
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const rows = await tx.$queryRaw<Array<ApiKeyRow & NullableGrant>>`
-    SELECT ${KEY_COLUMNS}, k."version", g.kind, g.value, g."teamName"
-      FROM "ApiKey" k LEFT JOIN (${grantsOf(id)}) g ON TRUE
-     WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
-  const [first] = rows;
-  if (!first) return null;
-  const key: ApiKeyRow = {
-    id: first.id,
-    organizationId: first.organizationId,
-    name: first.name,
-    createdAt: first.createdAt,
-    tokenLastIssuedAt: first.tokenLastIssuedAt,
-    lastUsedAt: first.lastUsedAt,
-    creatorKeyId: first.creatorKeyId,
-    creatorKeyName: first.creatorKeyName,
-    creatorUserId: first.creatorUserId,
-    version: Number(first.version),
-  };
-  const grants = rows.flatMap(({ kind, value, teamName }) => (kind === null ? [] : [{ kind, value, teamName }]));
-  return assembleRecord(key, grants, catalogue);
+  const [row] = await tx.$queryRaw<Array<ApiKeyRow & GrantColumns>>`
+    SELECT ${KEY_COLUMNS}, k."version", ${reading.dialect.grantColumns}
+      FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
+  return row ? recordFromRow(row, reading.catalogue) : null;
 }
 
 /**
@@ -146,7 +173,7 @@ export async function readApiKey(
  */
 export async function lockApiKey(
   tx: Tx,
-  catalogue: RoleCatalogue,
+  reading: KeyReading,
   organizationId: string,
   id: string,
   seen?: ApiKeyRecord,
@@ -165,7 +192,7 @@ export async function lockApiKey(
     return { ...seen, version };
   }
   // Read after the lock, in the same transaction: with the version the lock just wrote.
-  return readApiKey(tx, catalogue, organizationId, id);
+  return readApiKey(tx, reading, organizationId, id);
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */

@@ -73,10 +73,10 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'An endCursor or edge cursor from an earlier page.' }),
     },
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
-    resolve: async (_root, args, { domain, caller, loaders }) => {
+    resolve: async (_root, args, { domain, caller, users }) => {
       const { keys, hasNextPage, creatorUsers } = await listApiKeys(domain, caller, args);
       // The page came with its creators: `creator { user }` needs no query of its own.
-      for (const user of creatorUsers) loaders.user.prime(user.id, user);
+      for (const user of creatorUsers) users.set(user.id, user);
       return forwardPage(keys, hasNextPage, encodeCursor);
     },
   }),

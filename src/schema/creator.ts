@@ -32,7 +32,8 @@ export const CreatorRef = builder.objectRef<ApiKeyRecord>('Creator').implement({
     user: t.field({
       type: UserRef,
       nullable: true,
-      resolve: (key, _args, { loaders }) => (key.creatorUserId ? loaders.user.load(key.creatorUserId) : null),
+      resolve: (key, _args, { users, loaders }) =>
+        key.creatorUserId ? (users.get(key.creatorUserId) ?? loaders.user.load(key.creatorUserId)) : null,
     }),
   }),
 });

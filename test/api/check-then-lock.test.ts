@@ -27,7 +27,7 @@ describe.each(providers)('a change whose target changed after its check, on %s',
   let admin: Caller;
 
   async function caller(id: string): Promise<Caller> {
-    const record = await readApiKey(t.domain.db, t.domain.catalogue, org.id, id);
+    const record = await readApiKey(t.domain.db, t.domain, org.id, id);
     if (!record) throw new Error(`no key ${id}`);
     return { key: record, access: new Access(t.domain.catalogue, record.grants) };
   }
@@ -64,7 +64,7 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     const { target: seen } = await checkUpdate(t.domain, manager, input);
     await updateApiKey(t.domain, admin, { id: target.id, name: 'target', roleNames: ['viewer'] });
     expect(await code(updateApiKey(t.domain, manager, input, seen))).toBe('FORBIDDEN');
-    const now = await readApiKey(t.domain.db, t.domain.catalogue, org.id, target.id);
+    const now = await readApiKey(t.domain.db, t.domain, org.id, target.id);
     expect(now?.grants.roleNames).toEqual(['viewer']);
   });
 
@@ -75,7 +75,7 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     // A key the manager does not cover is still visible to it (an account manager sees every key);
     // the deletion is allowed by RULES.md, so it goes through, on the key as it is now.
     expect(await code(deleteApiKey(t.domain, manager, target.id, seen))).toBe('ok');
-    expect(await readApiKey(t.domain.db, t.domain.catalogue, org.id, target.id)).toBeNull();
+    expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toBeNull();
   });
 
   it('rotate: renamed in between, the rotation answers with the new name', async () => {

@@ -161,6 +161,40 @@ describe.each(providers)('show and list on %s', (provider) => {
       expect(key).toMatchObject({ roles: [], teamIds: [], teams: [], teamRoles: [] });
     });
 
+    it('shows team names exactly as given, whatever they hold, in apiKey, apiKeys and currentApiKey alike', async () => {
+      // Grants travel from the database as JSON text: names that are JSON, SQL or separators must survive.
+      const names = [
+        'say "hi"',
+        'back\\slash',
+        '["x", "y"]',
+        'a,b;c',
+        "it's",
+        'über 团队 🚀',
+        'tab\there',
+        'ctl\u0001',
+      ];
+      const org = await t.org();
+      const manager = await org.key({ roles: ['api_keys_manage'] });
+      const teamIds = [];
+      for (const name of names) teamIds.push(await org.team(name));
+      const target = await org.key({ teams: teamIds, teamRoles: ['schedules_editor'] }, 'odd team names');
+      const expected = teamIds.map((id, i) => ({ id, name: names[i] })).sort(byId);
+
+      const shown = (await show(manager.token, target.id)).data?.apiKey;
+      expect(shown?.teams).toEqual(expected);
+      const listed = await t.gql<{ apiKeys: { edges: Array<{ node: ApiKeyView }> } }>(
+        manager.token,
+        `{ apiKeys(first: 250) { edges { node { ${API_KEY_FIELDS} } } } }`,
+      );
+      expect(listed.errors).toBeUndefined();
+      expect(listed.data?.apiKeys.edges.find((edge) => edge.node.id === target.id)?.node).toEqual(shown);
+      const current = await t.gql<{ currentApiKey: ApiKeyView }>(
+        target.token,
+        `{ currentApiKey { ${API_KEY_FIELDS} } }`,
+      );
+      expect(current.data?.currentApiKey).toEqual(shown);
+    });
+
     it('lastUsedAt is null until the key is used, then the time of its last authentication once flushed', async () => {
       const org = await t.org();
       const manager = await org.key({ roles: ['api_keys_manage'] });
