@@ -42,8 +42,16 @@ export class TokenVerifier {
   readonly #unknown = new Set<string>();
   readonly #accessByGrants = new Map<string, Access>();
   #cacheEnabled = true;
-  /** Bumped by every invalidation: a lookup that raced with one must not be cached. */
+  /**
+   * Bumped by every invalidation. A lookup that raced with an invalidation of its own key, or with the
+   * cache being switched, must not be cached; one that raced with other keys' invalidations may be.
+   */
   #generation = 0;
+  /** The generation at which the cache was last emptied or switched. */
+  #resetAt = 0;
+  /** Lookups in flight, and the generation of each key's last invalidation while any was. */
+  #inFlight = 0;
+  readonly #invalidatedAt = new Map<string, number>();
 
   constructor(domain: Domain, lookup: TokenLookup, options: VerifierOptions = {}) {
     this.#domain = domain;
@@ -70,7 +78,16 @@ export class TokenVerifier {
     if (known !== undefined) return known;
 
     const generation = this.#generation;
-    const match = await this.#lookup.find(hash);
+    this.#inFlight++;
+    let match: Awaited<ReturnType<TokenLookup['find']>>;
+    let raced: boolean;
+    try {
+      match = await this.#lookup.find(hash);
+      raced =
+        this.#resetAt > generation || (match !== null && (this.#invalidatedAt.get(match.key.id) ?? 0) > generation);
+    } finally {
+      if (--this.#inFlight === 0) this.#invalidatedAt.clear();
+    }
     const expiresAt = match?.expiresAt?.getTime() ?? null;
     if (!match || (expiresAt !== null && expiresAt <= now)) {
       this.#rememberUnknown(hash);
@@ -78,8 +95,7 @@ export class TokenVerifier {
     }
     const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
     const caller: Caller = { key, access: this.#accessFor(key.grants) };
-    if (this.#cacheEnabled && generation === this.#generation)
-      this.#remember(hash, { caller, expiresAt, cachedAt: now });
+    if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });
     return caller;
   }
 
@@ -115,13 +131,14 @@ export class TokenVerifier {
   /** Drops every cached token of a key (after an update, rotation or deletion). */
   invalidateKey(apiKeyId: string): void {
     this.#generation++;
+    if (this.#inFlight > 0) this.#invalidatedAt.set(apiKeyId, this.#generation);
     for (const hash of this.#hashesByKey.get(apiKeyId) ?? []) this.#entries.delete(hash);
     this.#hashesByKey.delete(apiKeyId);
   }
 
   /** Empties the cache of verified tokens and stops or resumes using it. */
   setCacheEnabled(enabled: boolean): void {
-    this.#generation++;
+    this.#resetAt = ++this.#generation;
     this.#cacheEnabled = enabled;
     this.#entries.clear();
     this.#hashesByKey.clear();

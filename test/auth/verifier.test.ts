@@ -114,26 +114,77 @@ describe('token verification cache', () => {
     expect(t.lookups).toHaveLength(1);
   });
 
-  it('does not cache a lookup that raced with an invalidation', async () => {
-    const t = setup();
-    const token = t.issue('K1');
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+  /** A verifier whose lookups wait until released, one gate per token. */
+  function gated(t: ReturnType<typeof setup>) {
+    const gates = new Map<string, () => void>();
+    const lookups: string[] = [];
     const slow: TokenLookup = {
       async find(hash) {
+        lookups.push(hash);
         const row = t.rows.get(hash) ?? null;
-        await gate;
+        await new Promise<void>((resolve) => gates.set(hash, resolve));
         return row;
       },
     };
     const domain = { catalogue, now: () => new Date(t.now()) } as unknown as Domain;
     const verifier = new TokenVerifier(domain, slow);
+    const release = async (token: string) => {
+      await Promise.resolve(); // the lookup has started
+      gates.get(hashToken(token))?.();
+    };
+    return { verifier, release, lookups };
+  }
+
+  it('does not cache a lookup that raced with an invalidation of its key', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    const { verifier, release } = gated(t);
     const pending = verifier.verify(token);
     verifier.invalidateKey('K1'); // e.g. a rotation committed while the lookup was in flight
-    release();
+    await release(token);
     expect(await pending).not.toBeNull();
+    expect(verifier.size.verified).toBe(0);
+  });
+
+  it('caches a lookup that overlapped invalidations of other keys only (a busy write load)', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    const { verifier, release, lookups } = gated(t);
+    const pending = verifier.verify(token);
+    verifier.invalidateKey('K2');
+    verifier.invalidateKey('K3');
+    await release(token);
+    expect((await pending)?.key.id).toBe('K1');
+    expect(verifier.size.verified).toBe(1);
+    expect(verifier.known(token)?.key.id).toBe('K1');
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('remembers an invalidation until every lookup it overlapped has finished', async () => {
+    const t = setup();
+    const first = t.issue('K1');
+    const second = t.issue('K2');
+    const { verifier, release } = gated(t);
+    const one = verifier.verify(first);
+    const two = verifier.verify(second);
+    verifier.invalidateKey('K1');
+    await release(second);
+    await two; // K2's lookup ends first: K1's invalidation must still count for K1's
+    await release(first);
+    await one;
+    expect(verifier.known(second)?.key.id).toBe('K2');
+    expect(verifier.known(first)).toBeUndefined();
+  });
+
+  it('does not cache a lookup that overlapped switching the cache off and on', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    const { verifier, release } = gated(t);
+    const pending = verifier.verify(token);
+    verifier.setCacheEnabled(false);
+    verifier.setCacheEnabled(true);
+    await release(token);
+    await pending;
     expect(verifier.size.verified).toBe(0);
   });
 
