@@ -2,7 +2,7 @@
 // Prisma (a Prisma query costs ~0.3–0.6 ms here, a prepared statement ~0.01–0.09 ms). Everything
 // else stays on Prisma. Two index lookups: the token (unique hash) with its key, then the grants.
 import type { RawDriver } from '../db/client.ts';
-import type { ApiKeyRow, GrantRow } from '../domain/store.ts';
+import { type ApiKeyRow, type GrantRow, KEY_COLUMN_NAMES } from '../domain/store.ts';
 
 export interface TokenMatch {
   key: ApiKeyRow;
@@ -14,22 +14,11 @@ export interface TokenLookup {
   find(hash: string): Promise<TokenMatch | null>;
 }
 
-const KEY_COLUMNS = [
-  'id',
-  'organizationId',
-  'name',
-  'createdAt',
-  'tokenLastIssuedAt',
-  'lastUsedAt',
-  'creatorKeyId',
-  'creatorKeyName',
-  'creatorUserId',
-];
-const DATE_COLUMNS = new Set(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt']);
+const DATE_COLUMNS = new Set<string>(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt']);
 
 // `@param` placeholders are rewritten per driver ($1 for pg; better-sqlite3 takes them as they are).
 function tokenSql(castDate: (column: string) => string): string {
-  const columns = KEY_COLUMNS.map((c) => (DATE_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`));
+  const columns = KEY_COLUMN_NAMES.map((c) => (DATE_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`));
   return `SELECT ${columns.join(', ')}, ${castDate('t."expiresAt"')} AS "expiresAt"
     FROM "ApiKeyToken" t JOIN "ApiKey" k ON k."id" = t."apiKeyId" WHERE t."hash" = @hash`;
 }

@@ -301,7 +301,7 @@ export async function updateApiKey(
   const apiKey = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
-    const locked = await lockApiKey(tx, domain, caller.key.organizationId, input.id, seen);
+    const locked = await lockApiKey(tx, domain, caller.key.organizationId, input.id, seen, true);
     const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',

@@ -115,12 +115,9 @@ export const POSTGRESQL_DIALECT: Dialect = dialect(
   (a, b) => Prisma.sql`json_build_array(${a}, ${b})`,
 );
 
-/**
- * A row read with KEY_COLUMNS (and maybe the version) and the grant columns → the record. Other
- * columns of the row are left out.
- */
-export function recordFromRow(row: ApiKeyRow & GrantColumns, catalogue: RoleCatalogue): ApiKeyRecord {
-  const key: ApiKeyRow = {
+/** The key columns of a row that has more (its version is left out). */
+function keyRowOf(row: ApiKeyRow): ApiKeyRow {
+  return {
     id: row.id,
     organizationId: row.organizationId,
     name: row.name,
@@ -131,15 +128,38 @@ export function recordFromRow(row: ApiKeyRow & GrantColumns, catalogue: RoleCata
     creatorKeyName: row.creatorKeyName,
     creatorUserId: row.creatorUserId,
   };
+}
+
+/**
+ * A row read with KEY_COLUMNS (and maybe the version) and the grant columns → the record. Other
+ * columns of the row are left out.
+ */
+export function recordFromRow(row: ApiKeyRow & GrantColumns, catalogue: RoleCatalogue): ApiKeyRecord {
+  const key = keyRowOf(row);
   // PostgreSQL's integer may come as a bigint.
   if (row.version != null) key.version = Number(row.version);
   const teams = (JSON.parse(row.teams) as Array<[string, string]>).map(([id, name]) => ({ id, name }));
   return recordOf(key, JSON.parse(row.roleNames), teams, JSON.parse(row.teamRoleNames), catalogue);
 }
 
-/** The columns of an ApiKeyRow but its version, of "ApiKey" read as `k`. */
-export const KEY_COLUMNS = Prisma.sql`k."id", k."organizationId", k."name", k."createdAt", k."tokenLastIssuedAt",
-  k."lastUsedAt", k."creatorKeyId", k."creatorKeyName", k."creatorUserId"`;
+/** The columns of an ApiKeyRow but its version. */
+export const KEY_COLUMN_NAMES = [
+  'id',
+  'organizationId',
+  'name',
+  'createdAt',
+  'tokenLastIssuedAt',
+  'lastUsedAt',
+  'creatorKeyId',
+  'creatorKeyName',
+  'creatorUserId',
+] as const satisfies ReadonlyArray<keyof ApiKeyRow>;
+
+/** KEY_COLUMN_NAMES of "ApiKey" read as `k`. */
+export const KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `k."${name}"`).join(', '));
+
+/** KEY_COLUMN_NAMES unqualified, for a RETURNING clause (SQLite allows no table alias there). */
+const RETURNED_KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `"${name}"`).join(', '));
 
 /** How keys are read: the catalogue orders roles, the dialect reads grants. */
 export interface KeyReading {
@@ -163,13 +183,17 @@ export async function readApiKey(
 /**
  * Takes the write lock on one key of an organization for the rest of the transaction (a row lock on
  * PostgreSQL, the database write lock on SQLite), so concurrent changes to the same key run one after
- * the other, then reads it as readApiKey does. The lock is an UPDATE that counts the change (version)
- * and is taken before anything is read, so that on SQLite no read is of a snapshot older than the lock.
+ * the other, and returns the key as it is then. The lock is an UPDATE, taken before anything is read
+ * (so that on SQLite no read is of a snapshot older than the lock), that returns the key's own columns
+ * as they are once it holds the lock.
  *
- * `seen`: the key as read (with its version) just before, by the change's authorization check. Every
- * change takes this lock first, so if the version it finds is exactly one more, no change came in
- * between and `seen` is the key as it is now: it is not read again (one statement less while the
- * lock is held). Otherwise the key is read afresh.
+ * `version` counts the changes to what an authorization check reads besides those columns, the name
+ * and grants: an update (`changesGrants`) adds one as it locks; a rotation or deletion locks without
+ * counting. `seen` is the key as the change's own check read it, with its version: when the lock finds
+ * the version that read plus this change's own count, no update came in between, and the key is
+ * `seen`'s grants with the columns the lock returned, without reading the grants again (a statement
+ * less while the lock is held, also when rotations of the same key queue behind each other).
+ * Otherwise the key is read afresh.
  */
 export async function lockApiKey(
   tx: Tx,
@@ -177,19 +201,17 @@ export async function lockApiKey(
   organizationId: string,
   id: string,
   seen?: ApiKeyRecord,
+  changesGrants = false,
 ): Promise<ApiKeyRecord | null> {
-  const [locked] = await tx.$queryRaw<Array<{ version: number | bigint }>>`
-    UPDATE "ApiKey" SET "version" = "version" + 1 WHERE "id" = ${id} AND "organizationId" = ${organizationId}
-    RETURNING "version"`;
+  const count = changesGrants ? 1 : 0;
+  const [locked] = await tx.$queryRaw<ApiKeyRow[]>`
+    UPDATE "ApiKey" SET "version" = "version" + ${Prisma.raw(String(count))}
+     WHERE "id" = ${id} AND "organizationId" = ${organizationId}
+    RETURNING ${RETURNED_KEY_COLUMNS}, "version"`;
   if (!locked) return null;
   const version = Number(locked.version);
-  if (
-    seen?.version !== undefined &&
-    seen.id === id &&
-    seen.organizationId === organizationId &&
-    seen.version + 1 === version
-  ) {
-    return { ...seen, version };
+  if (seen?.version !== undefined && seen.id === id && seen.organizationId === organizationId) {
+    if (seen.version + count === version) return { ...seen, ...keyRowOf(locked), version };
   }
   // Read after the lock, in the same transaction: with the version the lock just wrote.
   return readApiKey(tx, reading, organizationId, id);

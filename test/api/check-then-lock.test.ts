@@ -1,8 +1,9 @@
 // A change is authorized twice: by its scope check (a plain read of the target), then inside its
-// transaction, after locking the target. The lock counts the change (ApiKey.version), and the
-// transaction reuses the check's read only when the count shows that nothing changed in between
-// (src/domain/store.ts, lockApiKey). Here another change lands between the two, and the second
-// decision must be taken on the key as it is then, never on what the check saw.
+// transaction, after locking the target. Updates count themselves as they lock (ApiKey.version), and
+// the transaction reuses the grants the check read only when the count shows that no update came in
+// between; the key's own columns come from the lock (src/domain/store.ts, lockApiKey). Here another
+// change lands between the two, and the second decision must be taken on the key as it is then, never
+// on what the check saw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Access } from '../../src/domain/access.ts';
 import {
@@ -25,6 +26,8 @@ describe.each(providers)('a change whose target changed after its check, on %s',
   let manager: Caller;
   /** Covers incident_editor too. */
   let admin: Caller;
+  /** Statements sent while counting (see counted). */
+  let statements: string[] | null = null;
 
   async function caller(id: string): Promise<Caller> {
     const record = await readApiKey(t.domain.db, t.domain, org.id, id);
@@ -39,12 +42,23 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     );
 
   beforeAll(async () => {
-    t = await createTestApp(provider);
+    t = await createTestApp(provider, { onQuery: (sql) => statements?.push(sql) });
     org = await t.org();
     manager = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_creator'] })).id);
     admin = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_editor'] })).id);
   });
   afterAll(() => t.close());
+
+  /** What `run` returns, and how many statements it sent. */
+  async function counted<T>(run: () => Promise<T>): Promise<{ result: T; count: number }> {
+    statements = [];
+    try {
+      const result = await run();
+      return { result, count: statements.length };
+    } finally {
+      statements = null;
+    }
+  }
 
   const giveIncidentEditor = (id: string, name = 'target') =>
     updateApiKey(t.domain, admin, { id, name, roleNames: ['incident_editor'] });
@@ -111,5 +125,39 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     const { target: seen } = await checkRotate(t.domain, manager, { id: target.id });
     const rotated = await rotateApiKey(t.domain, manager, { id: target.id, gracePeriodMinutes: 0 }, seen);
     expect(rotated.apiKey).toMatchObject({ id: target.id, name: seen.name, grants: seen.grants });
+  });
+
+  it('rotate: rotated in between, the lock still reuses what the check read (a rotation does not count as a change of grants)', async () => {
+    const target = await org.key({ roles: ['viewer'] });
+    const { target: seen } = await checkRotate(t.domain, manager, { id: target.id });
+    const alone = await counted(() => rotateApiKey(t.domain, manager, { id: target.id, gracePeriodMinutes: 0 }, seen));
+    const { target: seenAgain } = await checkRotate(t.domain, manager, { id: target.id });
+    const between = await rotateApiKey(t.domain, admin, { id: target.id, gracePeriodMinutes: 0 });
+    const after = await counted(() =>
+      rotateApiKey(t.domain, manager, { id: target.id, gracePeriodMinutes: 0 }, seenAgain),
+    );
+    // No statement more than without the rotation in between: the grants were not read again.
+    expect(after.count).toBe(alone.count);
+    // The key's own columns are as the lock found them, and then as this rotation left them.
+    expect(after.result.apiKey.tokenLastIssuedAt.getTime()).toBeGreaterThanOrEqual(
+      between.apiKey.tokenLastIssuedAt.getTime(),
+    );
+    expect(after.result.apiKey).toMatchObject({ name: seen.name, grants: seen.grants });
+  });
+
+  it('update: rotated in between, the update answers with the key as the rotation left it', async () => {
+    const target = await org.key({ roles: ['viewer'] });
+    const input = { id: target.id, name: 'renamed', roleNames: ['viewer', 'incident_creator'] };
+    const { target: seen } = await checkUpdate(t.domain, manager, input);
+    t.clock.advance(60_000);
+    const rotated = await rotateApiKey(t.domain, admin, { id: target.id, gracePeriodMinutes: 0 });
+    expect(rotated.apiKey.tokenLastIssuedAt.getTime()).toBeGreaterThan(seen.tokenLastIssuedAt.getTime());
+    const updated = await updateApiKey(t.domain, manager, input, seen);
+    expect(updated.tokenLastIssuedAt).toEqual(rotated.apiKey.tokenLastIssuedAt);
+    expect(updated.grants.roleNames).toEqual(['viewer', 'incident_creator']);
+    expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toMatchObject({
+      name: 'renamed',
+      tokenLastIssuedAt: rotated.apiKey.tokenLastIssuedAt,
+    });
   });
 });
