@@ -34,6 +34,7 @@ import {
   rowInsert,
   type Tx,
   type WriteAll,
+  withGrants,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
@@ -178,14 +179,15 @@ export async function listApiKeys(
   const afterId = args.after == null ? null : decodeCursor(args.after);
   requireManager(caller);
   const organizationId = caller.key.organizationId;
-  const rows = await domain.db.$queryRaw<PageRow[]>`
-    SELECT ${KEY_COLUMNS}, ${domain.dialect.grantColumns},
+  const page = Prisma.sql`
+    SELECT ${KEY_COLUMNS},
            u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
       FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
      WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
        ${visibleKeysSql(caller)}
      ORDER BY k."id" DESC
      LIMIT ${first + 1}`;
+  const rows = await domain.db.$queryRaw<PageRow[]>(withGrants(domain.dialect, page, Prisma.sql`ORDER BY p."id" DESC`));
   const creatorUsers = new Map<string, UserRecord>();
   const keys: ApiKeyRecord[] = [];
   for (const row of rows.length > first ? rows.slice(0, first) : rows) {

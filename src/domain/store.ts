@@ -72,14 +72,15 @@ export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalo
   return recordOf(key, roleNames, teams, teamRoleNames, catalogue);
 }
 
-/** What differs between the providers' SQL in the reads of keys. */
+/**
+ * What differs between the providers' SQL in the reads of keys: how the grants of the keys `p` (a WITH
+ * query of key rows, see withGrants) become three columns of JSON array text (GrantColumns), in the
+ * same statement as the keys, whatever their number.
+ */
 export interface Dialect {
-  /**
-   * The grants of `k`, a row of "ApiKey", as three columns of JSON array text (GrantColumns): one
-   * correlated subquery per grant table, an index lookup each, so a page of keys comes with its grants
-   * in the same statement.
-   */
   readonly grantColumns: Prisma.Sql;
+  /** What `FROM p` joins for grantColumns. */
+  readonly grantJoins: Prisma.Sql;
 }
 
 /** The grant columns of a read, as the database returns them. */
@@ -92,28 +93,41 @@ export interface GrantColumns {
   teamRoleNames: string;
 }
 
-function dialect(
-  jsonArrayOf: (value: Prisma.Sql) => Prisma.Sql,
-  jsonPair: (a: Prisma.Sql, b: Prisma.Sql) => Prisma.Sql,
-) {
-  const grantColumns = Prisma.sql`
-    (SELECT ${jsonArrayOf(Prisma.sql`r."roleName"`)} FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id") AS "roleNames",
-    (SELECT ${jsonArrayOf(jsonPair(Prisma.sql`t."teamId"`, Prisma.sql`tm."name"`))}
-       FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = k."id") AS "teams",
-    (SELECT ${jsonArrayOf(Prisma.sql`tr."roleName"`)} FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = k."id") AS "teamRoleNames"`;
-  return { grantColumns };
-}
+/**
+ * SQLite: a correlated subquery per grant table, an index lookup for each key (measured on a page of
+ * 51 keys: 0.27 ms, against 0.42 ms for the grouped joins PostgreSQL uses).
+ */
+export const SQLITE_DIALECT: Dialect = {
+  grantColumns: Prisma.sql`
+    (SELECT json_group_array(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = p."id") AS "roleNames",
+    (SELECT json_group_array(json_array(t."teamId", tm."name"))
+       FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = p."id") AS "teams",
+    (SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id") AS "teamRoleNames"`,
+  grantJoins: Prisma.empty,
+};
 
-export const SQLITE_DIALECT: Dialect = dialect(
-  (value) => Prisma.sql`json_group_array(${value})`,
-  (a, b) => Prisma.sql`json_array(${a}, ${b})`,
-);
+/**
+ * PostgreSQL: each grant table's rows of all the keys, aggregated per key, joined (measured on a page
+ * of 51 keys: 1.5 ms, against 2.1 ms for a correlated json_agg per key and table, whose plan costs
+ * more than its execution). json_agg over no rows would be NULL: keys without any get '[]'.
+ */
+export const POSTGRESQL_DIALECT: Dialect = {
+  grantColumns: Prisma.sql`
+    COALESCE(gr."value", '[]') AS "roleNames", COALESCE(gt."value", '[]') AS "teams",
+    COALESCE(gtr."value", '[]') AS "teamRoleNames"`,
+  grantJoins: Prisma.sql`
+    LEFT JOIN (SELECT r."apiKeyId", json_agg(r."roleName")::text AS "value" FROM "ApiKeyRole" r
+                WHERE r."apiKeyId" IN (SELECT "id" FROM p) GROUP BY r."apiKeyId") gr ON gr."apiKeyId" = p."id"
+    LEFT JOIN (SELECT t."apiKeyId", json_agg(json_build_array(t."teamId", tm."name"))::text AS "value"
+                 FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId"
+                WHERE t."apiKeyId" IN (SELECT "id" FROM p) GROUP BY t."apiKeyId") gt ON gt."apiKeyId" = p."id"
+    LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName")::text AS "value" FROM "ApiKeyTeamRole" tr
+                WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
+};
 
-// json_agg over no rows is NULL, not an empty array.
-export const POSTGRESQL_DIALECT: Dialect = dialect(
-  (value) => Prisma.sql`COALESCE(json_agg(${value})::text, '[]')`,
-  (a, b) => Prisma.sql`json_build_array(${a}, ${b})`,
-);
+/** `keys`, a query of key rows (with their "id"), with the grant columns added to each row. */
+export const withGrants = (dialect: Dialect, keys: Prisma.Sql, orderBy: Prisma.Sql = Prisma.empty) =>
+  Prisma.sql`WITH p AS (${keys}) SELECT p.*, ${dialect.grantColumns} FROM p ${dialect.grantJoins} ${orderBy}`;
 
 /** The key columns of a row that has more (its version is left out). */
 function keyRowOf(row: ApiKeyRow): ApiKeyRow {
@@ -174,9 +188,13 @@ export async function readApiKey(
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const [row] = await tx.$queryRaw<Array<ApiKeyRow & GrantColumns>>`
-    SELECT ${KEY_COLUMNS}, k."version", ${reading.dialect.grantColumns}
-      FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`;
+  const [row] = await tx.$queryRaw<Array<ApiKeyRow & GrantColumns>>(
+    withGrants(
+      reading.dialect,
+      Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
+                  WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+    ),
+  );
   return row ? recordFromRow(row, reading.catalogue) : null;
 }
 
