@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
-import { cacheStatements } from './statement-cache.ts';
+import { cacheStatements, statementNames } from './statement-cache.ts';
 
 export type Db = SqliteClient;
 export type Provider = DatabaseConfig['provider'];
@@ -183,7 +183,13 @@ export async function openDatabase(
     // without a listener that would crash the process. The query in flight fails on its own and the
     // pool discards the dead connection on release, so there is nothing else to do here.
     pool.on('connect', (client) => client.on('error', () => {}));
-    prisma = new PostgresClient({ adapter: new PrismaPg(pool), log, transactionOptions }) as unknown as Db;
+    // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
+    const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
+    prisma = new PostgresClient({
+      adapter: new PrismaPg(pool, { statementNameGenerator }),
+      log,
+      transactionOptions,
+    }) as unknown as Db;
     raw = { provider: 'postgresql', pool };
   }
   if (options.onQuery) {

@@ -76,3 +76,22 @@ export function cacheStatements<T extends BetterSqlite3.Database>(connection: T,
   (connection as unknown as { prepare: typeof cached }).prepare = cached;
   return connection;
 }
+
+/**
+ * PostgreSQL: names for Prisma's statements, so that the pg driver prepares each SQL text once per
+ * connection and afterwards only binds and executes it (PostgreSQL parses and plans an unnamed
+ * statement on every call: for a page of keys that cost more than running it). The first `size`
+ * distinct texts get a name; later ones stay unnamed, which bounds what each connection keeps on the
+ * server (Keygate sends a few dozen texts; IN lists of many lengths are what could make more).
+ */
+export function statementNames(size = STATEMENT_CACHE_SIZE): (query: { sql: string }) => string | undefined {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < size) {
+      name = `keygate_${names.size}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+}

@@ -2,7 +2,7 @@
 // per SQL text, a bounded number kept.
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cacheStatements } from '../../src/db/statement-cache.ts';
+import { cacheStatements, statementNames } from '../../src/db/statement-cache.ts';
 
 function database() {
   const connection = new BetterSqlite3(':memory:');
@@ -58,5 +58,19 @@ describe('statement cache', () => {
     expect(() => connection.prepare('INSERT INTO t (id, name) VALUES (?, ?)').bind([1, 'again']).run()).toThrow(
       /UNIQUE/,
     );
+  });
+});
+
+describe('statement names (PostgreSQL)', () => {
+  it('gives each SQL text one name, the same every time, and no name past its bound', () => {
+    const name = statementNames(2);
+    const a = name({ sql: 'SELECT 1' });
+    const b = name({ sql: 'SELECT 2' });
+    expect(a).toMatch(/^keygate_/);
+    expect(b).toMatch(/^keygate_/);
+    expect(b).not.toBe(a);
+    expect(name({ sql: 'SELECT 1' })).toBe(a);
+    expect(name({ sql: 'SELECT 3' })).toBeUndefined();
+    expect(name({ sql: 'SELECT 2' })).toBe(b);
   });
 });
