@@ -39,6 +39,8 @@ export interface GrantRow {
   teamName: string | null;
 }
 
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
 export function recordOf(
   key: ApiKeyRow,
@@ -47,9 +49,19 @@ export function recordOf(
   teamRoleNames: string[],
   catalogue: RoleCatalogue,
 ): ApiKeyRecord {
-  teams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (teams.length > 1) teams.sort(byId);
+  // Written out rather than spread: every record has the same shape, built at a fraction of the cost.
   return {
-    ...key,
+    id: key.id,
+    organizationId: key.organizationId,
+    name: key.name,
+    createdAt: key.createdAt,
+    tokenLastIssuedAt: key.tokenLastIssuedAt,
+    lastUsedAt: key.lastUsedAt,
+    creatorKeyId: key.creatorKeyId,
+    creatorKeyName: key.creatorKeyName,
+    creatorUserId: key.creatorUserId,
+    version: key.version,
     teams,
     grants: {
       roleNames: roleNames.sort(catalogue.compare),
