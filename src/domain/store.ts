@@ -240,9 +240,12 @@ export async function lockApiKey(
     RETURNING ${RETURNED_KEY_COLUMNS}, "version"`;
   if (!locked) return null;
   const version = Number(locked.version);
-  if (seen?.version !== undefined && seen.id === id && seen.organizationId === organizationId) {
-    if (seen.version + count === version) return { ...seen, ...keyRowOf(locked), version };
-  }
+  const unchanged =
+    seen?.version !== undefined &&
+    seen.id === id &&
+    seen.organizationId === organizationId &&
+    seen.version + count === version;
+  if (unchanged) return { ...seen, ...keyRowOf(locked), version };
   // Read after the lock, in the same transaction: with the version the lock just wrote.
   return readApiKey(tx, reading, organizationId, id);
 }
