@@ -47,7 +47,7 @@ export class TokenVerifier {
    * cache being switched, must not be cached; one that raced with other keys' invalidations may be.
    */
   #generation = 0;
-  /** The generation at which the cache was last emptied or switched. */
+  /** The generation at which the cache was last emptied or switched (or #invalidatedAt overflowed). */
   #resetAt = 0;
   /** Lookups in flight, and the generation of each key's last invalidation while any was. */
   #inFlight = 0;
@@ -131,7 +131,15 @@ export class TokenVerifier {
   /** Drops every cached token of a key (after an update, rotation or deletion). */
   invalidateKey(apiKeyId: string): void {
     this.#generation++;
-    if (this.#inFlight > 0) this.#invalidatedAt.set(apiKeyId, this.#generation);
+    if (this.#inFlight > 0) {
+      // Bounded: past the bound, every lookup in flight counts as raced, as after a reset.
+      if (this.#invalidatedAt.size >= this.#maxEntries) {
+        this.#resetAt = this.#generation;
+        this.#invalidatedAt.clear();
+      } else {
+        this.#invalidatedAt.set(apiKeyId, this.#generation);
+      }
+    }
     for (const hash of this.#hashesByKey.get(apiKeyId) ?? []) this.#entries.delete(hash);
     this.#hashesByKey.delete(apiKeyId);
   }

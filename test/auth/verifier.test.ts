@@ -115,7 +115,7 @@ describe('token verification cache', () => {
   });
 
   /** A verifier whose lookups wait until released, one gate per token. */
-  function gated(t: ReturnType<typeof setup>) {
+  function gated(t: ReturnType<typeof setup>, options: ConstructorParameters<typeof TokenVerifier>[2] = {}) {
     const gates = new Map<string, () => void>();
     const lookups: string[] = [];
     const slow: TokenLookup = {
@@ -127,7 +127,7 @@ describe('token verification cache', () => {
       },
     };
     const domain = { catalogue, now: () => new Date(t.now()) } as unknown as Domain;
-    const verifier = new TokenVerifier(domain, slow);
+    const verifier = new TokenVerifier(domain, slow, options);
     const release = async (token: string) => {
       await Promise.resolve(); // the lookup has started
       gates.get(hashToken(token))?.();
@@ -174,6 +174,17 @@ describe('token verification cache', () => {
     await one;
     expect(verifier.known(second)?.key.id).toBe('K2');
     expect(verifier.known(first)).toBeUndefined();
+  });
+
+  it('keeps a bounded record of invalidations: past it, every lookup in flight counts as raced', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    const { verifier, release } = gated(t, { maxEntries: 3 });
+    const pending = verifier.verify(token);
+    for (const other of ['K2', 'K3', 'K4', 'K5']) verifier.invalidateKey(other); // one more than the bound
+    await release(token);
+    expect((await pending)?.key.id).toBe('K1');
+    expect(verifier.size.verified).toBe(0);
   });
 
   it('does not cache a lookup that overlapped switching the cache off and on', async () => {
