@@ -1,7 +1,6 @@
-// `npm run bench`: issue 3's benchmark in one self-contained run. Starts the baselines, then for each
+// `npm run bench`: issue 3's benchmark in one self-contained run. Starts the two baselines, then for each
 // provider a fresh database and the real Keygate server at each size (seeded straight into the database),
-// measures every scenario (warm-up, then runs interleaved across scenarios, the raw and Yoga baselines
-// again among each phase's reads), stops everything, and prints
+// measures every scenario (warm-up, then runs interleaved across scenarios), stops everything, and prints
 // the figures and the targets; the same goes to bench/results/<timestamp>.json. See bench/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -28,9 +27,6 @@ import { baselineScenarios, keygateScenarios, type Scenario } from './lib/scenar
 import { seedKeys } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Baselines measured again in every Keygate phase (see benchKeygate). */
-const PHASE_BASELINES = new Set(['raw-http', 'yoga-minimal']);
 
 /** CPU taken by other processes above which a run is flagged as disturbed (cores). */
 const BUSY_CORES = 0.2;
@@ -113,15 +109,7 @@ function sampleCurrentApiKeyAnswer(): string {
   return JSON.stringify({ data: { currentApiKey } });
 }
 
-/** The baseline servers, kept running for the whole run: each Keygate phase measures them again. */
-interface Baselines {
-  summary: ServerSummary;
-  /** raw node:http and minimal Yoga, to interleave with each Keygate phase's reads. */
-  phaseScenarios: Scenario[];
-  pids: number[];
-}
-
-async function benchBaselines(options: Options, pinning: Pinning, body: string): Promise<Baselines> {
+async function benchBaselines(options: Options, pinning: Pinning, body: string): Promise<ServerSummary> {
   const start = async (name: string, file: string) => {
     const port = await freePort();
     const server = new ServerProcess({
@@ -132,7 +120,6 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
       cwd: ROOT,
       pinning,
     });
-    // Stopped by the final cleanUp of main.
     cleanups.add(() => server.stop());
     await server.waitForLine((line) => (line.includes('listening') ? true : undefined), 60_000);
     server.sampleRss();
@@ -141,36 +128,31 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
   const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
   const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
   const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
-  const pids = [raw.server.pid, yoga.server.pid, yogaList.server.pid];
-  log('baselines');
-  const all = baselineScenarios({ raw: raw.origin, yoga: yoga.origin, yogaList: yogaList.origin });
-  const scenarios = await measure('baselines', all, options, async () => pids);
-  return {
-    summary: {
+  try {
+    log('baselines');
+    const scenarios = await measure(
+      'baselines',
+      baselineScenarios({ raw: raw.origin, yoga: yoga.origin, yogaList: yogaList.origin }),
+      options,
+      async () => [raw.server.pid, yoga.server.pid, yogaList.server.pid],
+    );
+    return {
       server: 'baselines',
       provider: null,
       keys: null,
       seedSeconds: null,
       maxRssMb: bytesToMb(Math.max(raw.server.maxRss, yoga.server.maxRss, yogaList.server.maxRss)),
       scenarios,
-    },
-    phaseScenarios: all
-      .filter((scenario) => PHASE_BASELINES.has(scenario.name))
-      .map((scenario) => ({ ...scenario, label: `${scenario.label} (this phase)` })),
-    pids,
-  };
+    };
+  } finally {
+    await cleanUp();
+  }
 }
 
 const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
 
 /** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
-async function benchKeygate(
-  provider: Provider,
-  options: Options,
-  pinning: Pinning,
-  baselines: Baselines,
-  servers: ServerSummary[],
-) {
+async function benchKeygate(provider: Provider, options: Options, pinning: Pinning, servers: ServerSummary[]) {
   const database = await createBenchDatabase(provider, options.pgUrl);
   return withCleanup(database.drop, async () => {
     const name = `keygate ${provider}`;
@@ -216,11 +198,8 @@ async function benchKeygate(
         async () => {
           const all = keygateScenarios({ url: running.origin, adminToken, sampleKeyId, rotateKeyId });
           const chosen = options.scenarios ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
-          // The baselines again, interleaved with this phase's reads: ratios compare figures measured
-          // together, whatever the machine's speed did since the baselines' own phase.
-          const withBaselines = chosen.some((s) => !s.writes) ? [...chosen, ...baselines.phaseScenarios] : chosen;
-          const pids = async () => [running.server.pid, ...baselines.pids, ...(await database.backendPids())];
-          return measure(label, withBaselines, options, pids);
+          const pids = async () => [running.server.pid, ...(await database.backendPids())];
+          return measure(label, chosen, options, pids);
         },
       );
       servers.push({
@@ -248,8 +227,7 @@ async function main(): Promise<void> {
 
   const keygateScenarioCount = options.scenarios?.length ?? 8;
   const perScenario = options.warmup + options.runs * options.duration;
-  const phases = options.providers.length * options.sizes.length;
-  const estimate = perScenario * (3 + (keygateScenarioCount + PHASE_BASELINES.size) * phases);
+  const estimate = perScenario * (2 + keygateScenarioCount * options.providers.length * options.sizes.length);
   log(
     `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
       `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +
@@ -265,11 +243,10 @@ async function main(): Promise<void> {
   const servers: ServerSummary[] = [];
   const errors: Array<{ where: string; message: string }> = [];
   try {
-    const baselines = await benchBaselines(options, pinning, rawBody);
-    servers.push(baselines.summary);
+    servers.push(await benchBaselines(options, pinning, rawBody));
     for (const provider of options.providers) {
       try {
-        await benchKeygate(provider, options, pinning, baselines, servers);
+        await benchKeygate(provider, options, pinning, servers);
       } catch (error) {
         const message = (error as Error).stack ?? String(error);
         errors.push({ where: provider, message });
