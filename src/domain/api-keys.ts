@@ -179,6 +179,9 @@ export async function listApiKeys(
   const afterId = args.after == null ? null : decodeCursor(args.after);
   requireManager(caller);
   const organizationId = caller.key.organizationId;
+  // The limit is written into the SQL (`first` is an integer of 1 to 250): PostgreSQL's generic plan
+  // for the prepared statement (src/db/statement-cache.ts) would otherwise assume a tenth of the table
+  // and join the grants of that many keys (measured at 1M keys: 0.7 s, against 5 ms with the literal).
   const page = Prisma.sql`
     SELECT ${KEY_COLUMNS},
            u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
@@ -186,7 +189,7 @@ export async function listApiKeys(
      WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
        ${visibleKeysSql(caller)}
      ORDER BY k."id" DESC
-     LIMIT ${first + 1}`;
+     LIMIT ${Prisma.raw(String(first + 1))}`;
   const rows = await domain.db.$queryRaw<PageRow[]>(withGrants(domain.dialect, page, Prisma.sql`ORDER BY p."id" DESC`));
   const creatorUsers = new Map<string, UserRecord>();
   const keys: ApiKeyRecord[] = [];
