@@ -20,6 +20,7 @@ import {
 } from '../domain/api-keys.ts';
 import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
 import { decodeCursor, parsePageSize } from '../domain/input.ts';
+import type { ApiKeyRecord } from '../domain/store.ts';
 
 const dateTimeConfig = DateTimeResolver.toConfig();
 
@@ -32,6 +33,9 @@ const DateTime = new GraphQLScalarType({
   description: 'A point in time, RFC 3339 in UTC, e.g. "2021-08-17T13:28:57.801Z".',
   specifiedByURL: null,
 });
+
+/** The target of a change's check. */
+const targetOf = ({ target }: { target: ApiKeyRecord }) => target;
 
 /** A scope passes when the domain check resolves; a failed check rejects with its KeygateError. */
 const passes = (check: Promise<unknown>) => check.then(() => true);
@@ -60,39 +64,34 @@ export const builder = new SchemaBuilder<{
     // Loaders throw KeygateErrors (FORBIDDEN, NOT_FOUND, BAD_USER_INPUT) so the client learns which rule
     // failed; they must reach the client as they are, not as a generic "Unauthorized".
     treatErrorsAsUnauthorized: false,
-    authScopes: ({ domain, caller, checked }) => ({
-      authenticated: true,
-      mayListApiKeys: (args) => {
-        parsePageSize(args.first);
-        if (args.after != null) decodeCursor(args.after);
-        requireManager(caller);
+    authScopes: ({ domain, caller, checked }) => {
+      /** Passes when the check finds the key visible, keeping what it read for the resolver. */
+      const keep = async (id: string, check: Promise<ApiKeyRecord>) => {
+        checked.set(id, await check);
         return true;
-      },
-      mayShowApiKey: async (id) => {
-        checked.set(id, await checkShow(domain, caller, id));
-        return true;
-      },
-      mayCreateApiKey: (input) => passes(checkCreate(domain, caller, input)),
-      // The target a change's check read is kept for the change (see lockApiKey).
-      mayUpdateApiKey: async (input) => {
-        checked.set(input.id, (await checkUpdate(domain, caller, input)).target);
-        return true;
-      },
-      mayRotateApiKey: async (input) => {
-        checked.set(input.id, (await checkRotate(domain, caller, input)).target);
-        return true;
-      },
-      mayDeleteApiKey: async (id) => {
-        checked.set(id, await checkDelete(domain, caller, id));
-        return true;
-      },
-      mayListAuditEvents: (args) => {
-        parsePageSize(args.first);
-        if (args.after != null) decodeAuditCursor(args.after);
-        requireAuditReader(caller);
-        return true;
-      },
-    }),
+      };
+      return {
+        authenticated: true,
+        mayListApiKeys: (args) => {
+          parsePageSize(args.first);
+          if (args.after != null) decodeCursor(args.after);
+          requireManager(caller);
+          return true;
+        },
+        mayShowApiKey: (id) => keep(id, checkShow(domain, caller, id)),
+        mayCreateApiKey: (input) => passes(checkCreate(domain, caller, input)),
+        // The target a change's check read is kept for the change (see lockApiKey).
+        mayUpdateApiKey: (input) => keep(input.id, checkUpdate(domain, caller, input).then(targetOf)),
+        mayRotateApiKey: (input) => keep(input.id, checkRotate(domain, caller, input).then(targetOf)),
+        mayDeleteApiKey: (id) => keep(id, checkDelete(domain, caller, id)),
+        mayListAuditEvents: (args) => {
+          parsePageSize(args.first);
+          if (args.after != null) decodeAuditCursor(args.after);
+          requireAuditReader(caller);
+          return true;
+        },
+      };
+    },
   },
   relay: {
     cursorType: 'String',
