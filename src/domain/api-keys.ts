@@ -216,6 +216,16 @@ export async function listApiKeys(
 
 // ---- create ------------------------------------------------------------------------------------
 
+/** The INSERT of a key's new current token (no expiry), issued at `now`; only its hash is stored. */
+const currentTokenInsert = (apiKeyId: string, token: string, now: Date) =>
+  rowInsert('ApiKeyToken', {
+    id: newId(now.getTime()),
+    apiKeyId,
+    hash: hashToken(token),
+    createdAt: now,
+    expiresAt: null,
+  });
+
 export async function checkCreate(domain: Domain, caller: Caller, input: KeyInput, tx: Tx = domain.db) {
   const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
   requireManager(caller);
@@ -262,13 +272,7 @@ export async function createApiKey(
     await domain.write(tx, [
       rowInsert('ApiKey', { ...row, version: 0 }),
       ...grantInserts(row.id, grants),
-      rowInsert('ApiKeyToken', {
-        id: newId(now.getTime()),
-        apiKeyId: row.id,
-        hash: hashToken(token),
-        createdAt: now,
-        expiresAt: null,
-      }),
+      currentTokenInsert(row.id, token, now),
       ...event,
     ]);
     return { apiKey: { ...row, grants, teams }, token };
@@ -398,13 +402,7 @@ export async function rotateApiKey(
       tx,
       [
         ...expireTokens,
-        rowInsert('ApiKeyToken', {
-          id: newId(now.getTime()),
-          apiKeyId: target.id,
-          hash: hashToken(token),
-          createdAt: now,
-          expiresAt: null,
-        }),
+        currentTokenInsert(target.id, token, now),
         Prisma.sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
         ...event,
       ],
