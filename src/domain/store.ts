@@ -61,7 +61,8 @@ export function recordOf(
     creatorKeyId: key.creatorKeyId,
     creatorKeyName: key.creatorKeyName,
     creatorUserId: key.creatorUserId,
-    version: key.version,
+    // PostgreSQL's integer may come as a bigint.
+    version: key.version == null ? undefined : Number(key.version),
     teams,
     grants: {
       roleNames: roleNames.sort(catalogue.compare),
@@ -161,11 +162,8 @@ function keyRowOf(row: ApiKeyRow): ApiKeyRow {
  * columns of the row are left out.
  */
 export function recordFromRow(row: ApiKeyRow & GrantColumns, catalogue: RoleCatalogue): ApiKeyRecord {
-  const key = keyRowOf(row);
-  // PostgreSQL's integer may come as a bigint.
-  if (row.version != null) key.version = Number(row.version);
   const teams = (JSON.parse(row.teams) as Array<[string, string]>).map(([id, name]) => ({ id, name }));
-  return recordOf(key, JSON.parse(row.roleNames), teams, JSON.parse(row.teamRoleNames), catalogue);
+  return recordOf(row, JSON.parse(row.roleNames), teams, JSON.parse(row.teamRoleNames), catalogue);
 }
 
 /** The columns of an ApiKeyRow but its version. */
