@@ -195,6 +195,61 @@ describe.each(providers)('show and list on %s', (provider) => {
       expect(current.data?.currentApiKey).toEqual(shown);
     });
 
+    it('reads every time back to the millisecond, in apiKey and apiKeys alike (PostgreSQL sessions here are not in UTC)', async () => {
+      const org = await t.org();
+      const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] });
+      t.clock.freeze(); // only advance() moves it
+      try {
+        await timesReadBack(manager);
+      } finally {
+        t.clock.real();
+      }
+    });
+
+    async function timesReadBack(manager: { token: string }) {
+      t.clock.advance(1_234); // not on a whole second
+      const created = await t.gql<{ createApiKey: { token: string; apiKey: ApiKeyView } }>(manager.token, CREATE, {
+        input: { name: 'timed', roleNames: ['viewer'] },
+      });
+      const key = created.data?.createApiKey.apiKey;
+      if (!key) throw new Error(`create failed: ${JSON.stringify(created.errors)}`);
+      t.clock.advance(MINUTE + 567);
+      const rotated = await t.gql<{ rotateApiKey: { token: string; apiKey: { tokenLastIssuedAt: string } } }>(
+        manager.token,
+        'mutation($id: ID!) { rotateApiKey(input: { id: $id }) { token apiKey { tokenLastIssuedAt } } }',
+        { id: key.id },
+      );
+      const rotation = rotated.data?.rotateApiKey;
+      if (!rotation) throw new Error(`rotate failed: ${JSON.stringify(rotated.errors)}`);
+      t.clock.advance(MINUTE + 89);
+      const usedAt = t.clock.now().toISOString();
+      expect((await t.gql(rotation.token, '{ currentApiKey { id } }')).errors).toBeUndefined();
+      await t.lastUsed.flush();
+      const expected = {
+        createdAt: key.createdAt,
+        tokenLastIssuedAt: rotation.apiKey.tokenLastIssuedAt,
+        lastUsedAt: usedAt,
+      };
+      expect(Date.parse(expected.tokenLastIssuedAt) - Date.parse(expected.createdAt)).toBe(MINUTE + 567);
+
+      const shown = (await show(manager.token, key.id)).data?.apiKey;
+      expect(
+        shown && {
+          createdAt: shown.createdAt,
+          tokenLastIssuedAt: shown.tokenLastIssuedAt,
+          lastUsedAt: shown.lastUsedAt,
+        },
+      ).toEqual(expected);
+      const listed = await t.gql<{ apiKeys: { edges: Array<{ node: ApiKeyView }> } }>(
+        manager.token,
+        `{ apiKeys(first: 250) { edges { node { ${API_KEY_FIELDS} } } } }`,
+      );
+      const node = listed.data?.apiKeys.edges.find((edge) => edge.node.id === key.id)?.node;
+      expect(
+        node && { createdAt: node.createdAt, tokenLastIssuedAt: node.tokenLastIssuedAt, lastUsedAt: node.lastUsedAt },
+      ).toEqual(expected);
+    }
+
     it('lastUsedAt is null until the key is used, then the time of its last authentication once flushed', async () => {
       const org = await t.org();
       const manager = await org.key({ roles: ['api_keys_manage'] });

@@ -1,6 +1,8 @@
 // Fresh, migrated databases for tests: a temp-dir SQLite file, or a PostgreSQL database with a random
 // name created on the server at KEYGATE_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
 // and dropped by drop(). KEYGATE_TEST_PROVIDERS=sqlite (or postgresql) narrows `providers`.
+// A test database's sessions run in a time zone far from UTC (TEST_TIME_ZONE), as a server's may:
+// times must not depend on it.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,9 @@ export const providers: Provider[] = (process.env.KEYGATE_TEST_PROVIDERS ?? 'sql
   .filter((name): name is Provider => name === 'sqlite' || name === 'postgresql');
 
 export const pgBaseUrl = process.env.KEYGATE_TEST_PG_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** The PostgreSQL session time zone of every test database: +12:45 or +13:45, never UTC. */
+export const TEST_TIME_ZONE = 'Pacific/Chatham';
 
 export interface TestDatabase {
   database: Database;
@@ -45,7 +50,10 @@ export async function createEmptyDatabase(
     return { config: { provider, dataDir }, remove: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const name = `keygate_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
+  await withAdmin(async (admin) => {
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`ALTER DATABASE ${name} SET "TimeZone" TO '${TEST_TIME_ZONE}'`);
+  });
   const url = new URL(pgBaseUrl);
   url.pathname = `/${name}`;
   return {
