@@ -22,19 +22,20 @@ import type { UserRecord } from './organizations.ts';
 import {
   type ApiKeyRecord,
   type ApiKeyRow,
+  EXTRA_VALUES,
   findTeams,
-  type GrantColumns,
   grantDeletes,
   grantInserts,
   KEY_COLUMNS,
   type KeyReading,
+  keyFromValues,
+  keysOfResult,
+  keyValues,
   lockApiKey,
   readApiKey,
-  recordFromRow,
   rowInsert,
   type Tx,
   type WriteAll,
-  withGrants,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
@@ -157,15 +158,6 @@ function visibleKeysSql(caller: Caller): Prisma.Sql {
     AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${Prisma.join(managed)}))`;
 }
 
-/** A key of a page with its grants and the user who created it, if a user did (a LEFT JOIN: all null otherwise). */
-type PageRow = ApiKeyRow &
-  GrantColumns & {
-    userEmail: string | null;
-    userName: string | null;
-    userRole: string | null;
-    userSlackUserId: string | null;
-  };
-
 /** The row limits of a page's statement: the first one above the page size (1 to 250) is used. */
 const ROW_LIMITS = [2, 11, 26, 51, 101, 251];
 
@@ -195,21 +187,31 @@ export async function listApiKeys(
        ${visibleKeysSql(caller)}
      ORDER BY k."id" DESC
      LIMIT ${Prisma.raw(String(limit))}`;
-  const rows = await domain.db.$queryRaw<PageRow[]>(withGrants(domain.dialect, page, Prisma.sql`ORDER BY p."id" DESC`));
+  // After the key's values, those of the user who created it, if a user did (a LEFT JOIN: all null otherwise).
+  const rows = keysOfResult(
+    await domain.db.$queryRaw<Array<{ keys: string }>>(
+      domain.dialect.keysAsJson(
+        page,
+        keyValues(domain.dialect, Prisma.sql`p."userEmail", p."userName", p."userRole", p."userSlackUserId"`),
+      ),
+    ),
+  );
   const creatorUsers = new Map<string, UserRecord>();
   const keys: ApiKeyRecord[] = [];
-  for (const row of rows.length > first ? rows.slice(0, first) : rows) {
-    if (row.creatorUserId !== null && row.userEmail !== null) {
-      creatorUsers.set(row.creatorUserId, {
-        id: row.creatorUserId,
+  for (const values of rows.length > first ? rows.slice(0, first) : rows) {
+    const key = keyFromValues(values, domain.catalogue);
+    const userEmail = values[EXTRA_VALUES];
+    if (key.creatorUserId !== null && userEmail != null) {
+      creatorUsers.set(key.creatorUserId, {
+        id: key.creatorUserId,
         organizationId,
-        email: row.userEmail,
-        name: row.userName as string,
-        role: row.userRole as string,
-        slackUserId: row.userSlackUserId,
+        email: userEmail as string,
+        name: values[EXTRA_VALUES + 1] as string,
+        role: values[EXTRA_VALUES + 2] as string,
+        slackUserId: values[EXTRA_VALUES + 3] as string | null,
       });
     }
-    keys.push(recordFromRow(row, domain.catalogue));
+    keys.push(key);
   }
   return { keys, hasNextPage: rows.length > first, creatorUsers: [...creatorUsers.values()] };
 }
