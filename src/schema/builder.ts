@@ -21,6 +21,7 @@ import {
 import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
 import { decodeCursor, parsePageSize } from '../domain/input.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
+import { isoString } from './date-time.ts';
 
 const dateTimeConfig = DateTimeResolver.toConfig();
 
@@ -29,7 +30,7 @@ const DateTime = new GraphQLScalarType({
   // Dates leave as strings: a Date in the result would make JSON.stringify call its toJSON, on every
   // date of every page. Anything else (never produced by Keygate) goes through graphql-scalars.
   serialize: (value) =>
-    value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : dateTimeConfig.serialize(value),
+    value instanceof Date && !Number.isNaN(value.getTime()) ? isoString(value) : dateTimeConfig.serialize(value),
   description: 'A point in time, RFC 3339 in UTC, e.g. "2021-08-17T13:28:57.801Z".',
   specifiedByURL: null,
 });
