@@ -1,15 +1,27 @@
-// The DateTime scalar's output: what Date.prototype.toISOString gives, about three times as fast for
-// the dates Keygate holds (a page of 50 keys has 100 to 150 of them; toISOString took 0.4 µs each).
+// The DateTime scalar's output: what Date.prototype.toISOString gives, in about half the time for the
+// dates Keygate holds (a page of 50 keys has 100 to 150 of them; toISOString took 0.4 µs each).
 
-const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 const DAY_MS = 86_400_000;
 /** 10000-01-01T00:00:00Z: past it, and before 1970, toISOString itself answers. */
 const END_MS = 253_402_300_800_000;
+const [ZERO, DASH, T, COLON, DOT, Z] = ['0', '-', 'T', ':', '.', 'Z'].map((char) => char.charCodeAt(0)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/** The character codes of the tens and units of 0 to 99. */
+const tens = (n: number) => ZERO + Math.floor(n / 10);
+const units = (n: number) => ZERO + (n % 10);
 
 /**
  * `date.toISOString()`, e.g. "2021-08-17T13:28:57.801Z", computed from the epoch milliseconds with the
- * days-to-civil-date arithmetic of H. Hinnant ("chrono-compatible low-level date algorithms").
+ * days-to-civil-date arithmetic of H. Hinnant ("chrono-compatible low-level date algorithms"). The
+ * string is made in one piece: a template literal would make a rope of a dozen strings, allocated per
+ * date and kept until the response is written.
  */
 export function isoString(date: Date): string {
   const ms = date.getTime();
@@ -33,5 +45,32 @@ export function isoString(date: Date): string {
   const minutes = Math.floor(rest / 60_000);
   rest -= minutes * 60_000;
   const seconds = Math.floor(rest / 1000);
-  return `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[rest - seconds * 1000]}Z`;
+  const millis = rest - seconds * 1000;
+  const century = Math.floor(year / 100);
+  return String.fromCharCode(
+    tens(century),
+    units(century),
+    tens(year % 100),
+    units(year % 100),
+    DASH,
+    tens(month),
+    units(month),
+    DASH,
+    tens(day),
+    units(day),
+    T,
+    tens(hours),
+    units(hours),
+    COLON,
+    tens(minutes),
+    units(minutes),
+    COLON,
+    tens(seconds),
+    units(seconds),
+    DOT,
+    ZERO + Math.floor(millis / 100),
+    tens(millis % 100),
+    units(millis % 100),
+    Z,
+  );
 }
