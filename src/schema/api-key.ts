@@ -1,6 +1,6 @@
 import { checkShow, listApiKeys } from '../domain/api-keys.ts';
 import { encodeCursor } from '../domain/input.ts';
-import type { RoleDefinition } from '../domain/roles.ts';
+import type { RoleCatalogue, RoleDefinition } from '../domain/roles.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { builder } from './builder.ts';
 import { forwardPage } from './connection.ts';
@@ -18,16 +18,14 @@ export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
     roles: t.field({
       type: [RoleRef],
       description: 'Account-level roles.',
-      resolve: (key, _args, { domain }) =>
-        rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.roleNames),
+      resolve: (key, _args, { domain }) => rolesNamed(domain.catalogue, key.grants.roleNames),
     }),
-    teamIds: t.idList({ resolve: (key) => [...key.grants.teamIds] }),
+    teamIds: t.idList({ resolve: (key) => key.grants.teamIds }),
     teams: t.field({ type: [TeamRef], resolve: (key) => key.teams }),
     teamRoles: t.field({
       type: [RoleRef],
       description: 'Roles that apply in every team of teamIds.',
-      resolve: (key, _args, { domain }) =>
-        rolesNamed(domain.catalogue.get.bind(domain.catalogue), key.grants.teamRoleNames),
+      resolve: (key, _args, { domain }) => rolesNamed(domain.catalogue, key.grants.teamRoleNames),
     }),
     tokenLastIssuedAt: t.expose('tokenLastIssuedAt', {
       type: 'DateTime',
@@ -41,8 +39,14 @@ export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
   }),
 });
 
-function rolesNamed(get: (name: string) => RoleDefinition | undefined, names: readonly string[]): RoleDefinition[] {
-  return names.map((name) => get(name)).filter((role): role is RoleDefinition => role !== undefined);
+/** The catalogue's roles of `names`, in their order (a name not in the catalogue is left out). */
+function rolesNamed(catalogue: RoleCatalogue, names: readonly string[]): RoleDefinition[] {
+  const roles: RoleDefinition[] = [];
+  for (const name of names) {
+    const role = catalogue.get(name);
+    if (role) roles.push(role);
+  }
+  return roles;
 }
 
 const ApiKeyConnection = builder.connectionObject(
