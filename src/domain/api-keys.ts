@@ -201,7 +201,7 @@ export async function listApiKeys(
   for (const values of rows.length > first ? rows.slice(0, first) : rows) {
     const key = keyFromValues(values, domain.catalogue);
     const userEmail = values[EXTRA_VALUES];
-    if (key.creatorUserId !== null && userEmail != null) {
+    if (key.creatorUserId !== null && userEmail != null && !creatorUsers.has(key.creatorUserId)) {
       creatorUsers.set(key.creatorUserId, {
         id: key.creatorUserId,
         organizationId,
