@@ -149,6 +149,26 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
   }
 }
 
+/**
+ * The baselines as measured before and after Keygate, as one: each scenario's figures are the medians
+ * over the runs of both. This machine's speed drifts over a run of a quarter of an hour (Yoga alone
+ * measured from 2,660 to 4,350 req/s in different runs), and Keygate's ratios should not hang on the
+ * minutes the baselines happened to get.
+ */
+function bracketBaselines(before: ServerSummary, after: ServerSummary): ServerSummary {
+  return {
+    ...before,
+    maxRssMb: Math.max(before.maxRssMb, after.maxRssMb),
+    scenarios: before.scenarios.map((scenario) => {
+      const later = after.scenarios.find((other) => other.name === scenario.name);
+      if (!later) return scenario;
+      const spec = { expectedStatus: scenario.expectedStatus };
+      const probe = scenario.probe.ok ? later.probe : scenario.probe;
+      return summarize({ ...scenario, spec }, [...scenario.runs, ...later.runs], probe);
+    }),
+  };
+}
+
 const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
 
 /** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
@@ -227,7 +247,7 @@ async function main(): Promise<void> {
 
   const keygateScenarioCount = options.scenarios?.length ?? 8;
   const perScenario = options.warmup + options.runs * options.duration;
-  const estimate = perScenario * (2 + keygateScenarioCount * options.providers.length * options.sizes.length);
+  const estimate = perScenario * (2 * 3 + keygateScenarioCount * options.providers.length * options.sizes.length);
   log(
     `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
       `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +
@@ -242,8 +262,10 @@ async function main(): Promise<void> {
   const rawBody = sampleCurrentApiKeyAnswer();
   const servers: ServerSummary[] = [];
   const errors: Array<{ where: string; message: string }> = [];
+  const baselines: { before?: ServerSummary; after?: ServerSummary } = {};
   try {
-    servers.push(await benchBaselines(options, pinning, rawBody));
+    baselines.before = await benchBaselines(options, pinning, rawBody);
+    servers.push(baselines.before);
     for (const provider of options.providers) {
       try {
         await benchKeygate(provider, options, pinning, servers);
@@ -253,6 +275,9 @@ async function main(): Promise<void> {
         log(`! ${provider} failed: ${message}`);
       }
     }
+    log('baselines again, after Keygate');
+    baselines.after = await benchBaselines(options, pinning, rawBody);
+    servers[0] = bracketBaselines(baselines.before, baselines.after);
   } finally {
     await cleanUp();
   }
@@ -273,7 +298,15 @@ async function main(): Promise<void> {
     `Keygate environment: ${Object.entries(options.serverEnv)
       .map(([name, value]) => `${name}=${value}`)
       .join(' ')}, LOG_LEVEL=warn, NODE_ENV=production.`,
-    `Medians of ${options.runs} runs × ${options.duration} s, ${options.connections} connections. ` +
+    baselines.before && baselines.after
+      ? `Baselines before / after Keygate (the table has the medians of both): ${baselines.before.scenarios
+          .map(
+            (scenario, i) =>
+              `${scenario.label} ${scenario.rps.toFixed(0)} / ${baselines.after?.scenarios[i]?.rps.toFixed(0)}`,
+          )
+          .join('; ')} req/s.`
+      : 'Baselines measured before Keygate only.',
+    `Medians of ${options.runs} runs × ${options.duration} s (baselines: twice that), ${options.connections} connections. ` +
       `Raw baseline body ${rawBody.length} bytes` +
       (keygateAnswer ? `; Keygate currentApiKey body ${keygateAnswer.bytes} bytes.` : '.'),
   ];
@@ -298,6 +331,7 @@ async function main(): Promise<void> {
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, pinning },
     options,
     rawBaselineBodyBytes: rawBody.length,
+    baselines,
     servers,
     targets,
     errors,
