@@ -27,10 +27,19 @@ const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
   return ids.map((id) => found.get(id) ?? null);
 };
 
-/** Loaders are scoped to the caller's organization: another organization's rows do not exist. */
+/**
+ * Loaders are scoped to the caller's organization: another organization's rows do not exist. Users are
+ * read through domain.reads, like the keys they created.
+ */
 export function createLoaders(domain: Domain, organizationId: string): Loaders {
+  const users = (ids: readonly string[]) => {
+    const read = () => findUsers(domain.db, organizationId, ids);
+    return domain.reads
+      ? domain.reads.read(`users\0${organizationId}\0${ids.join(',')}`, read, (rows) => rows.length + 1)
+      : read();
+  };
   return {
-    user: new DataLoader(async (ids) => byId(ids, await findUsers(domain.db, organizationId, ids))),
+    user: new DataLoader(async (ids) => byId(ids, await users(ids))),
   };
 }
 

@@ -3,13 +3,18 @@
 import { CHANNEL } from './auth/pg-invalidation.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
+import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
 import type { Domain } from './domain/api-keys.ts';
+import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
 import type { RoleCatalogue } from './domain/roles.ts';
 import { POSTGRESQL_DIALECT, SQLITE_DIALECT, writeAsOneStatement, writeOneByOne } from './domain/store.ts';
 
-/** The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other Keygate processes. */
+/**
+ * The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other
+ * Keygate processes. Shown and listed keys are served again while the database is unchanged.
+ */
 export function createDomain(database: Database, catalogue: RoleCatalogue, now: () => Date = () => new Date()): Domain {
   const postgresql = database.provider === 'postgresql';
   return {
@@ -18,6 +23,7 @@ export function createDomain(database: Database, catalogue: RoleCatalogue, now: 
     dialect: postgresql ? POSTGRESQL_DIALECT : SQLITE_DIALECT,
     now,
     write: postgresql ? writeAsOneStatement(CHANNEL) : writeOneByOne,
+    reads: new ReadCache(createDataStamp(database.raw)),
   };
 }
 

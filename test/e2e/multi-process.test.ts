@@ -102,6 +102,42 @@ describe('two server processes on one PostgreSQL database', () => {
     });
   });
 
+  it("what one process changes is in the other's very next apiKeys and apiKey, with no delay", async () => {
+    const LIST = '{ apiKeys(first: 5) { edges { node { id name } } } }';
+    const SHOW = 'query($id: ID!) { apiKey(id: $id) { id name } }';
+    const listed = async () => {
+      const response = await graphql(b.url, admin, LIST);
+      expect(response.body.errors).toBeUndefined();
+      const page = response.body.data?.apiKeys as { edges: Array<{ node: { id: string; name: string } }> };
+      return page.edges.map((edge) => edge.node);
+    };
+    await listed(); // B reads the page and keeps it
+    await listed();
+    const key = await createKey('made by A');
+    expect((await listed())[0]).toEqual({ id: key.id, name: 'made by A' });
+    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.data).toEqual({
+      apiKey: { id: key.id, name: 'made by A' },
+    });
+    const renamed = await graphql(
+      a.url,
+      admin,
+      `mutation { updateApiKey(input: { id: "${key.id}", name: "renamed by A", roleNames: ["viewer"], teamIds: [], teamRoleNames: [] }) { apiKey { id } } }`,
+    );
+    expect(renamed.body.errors).toBeUndefined();
+    expect((await listed())[0]).toEqual({ id: key.id, name: 'renamed by A' });
+    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.data).toEqual({
+      apiKey: { id: key.id, name: 'renamed by A' },
+    });
+    const deleted = await graphql(
+      a.url,
+      admin,
+      `mutation { deleteApiKey(input: { id: "${key.id}" }) { deletedApiKeyId } }`,
+    );
+    expect(deleted.body.errors).toBeUndefined();
+    expect((await listed()).map((node) => node.id)).not.toContain(key.id);
+    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
   it("the HTTP layer's early 401 is the same answer Yoga gives", async () => {
     const request = {
       method: 'POST',

@@ -263,6 +263,27 @@ describe.each(providers)('keygate serve and the keygate CLI, end to end on %s', 
   );
 
   it(
+    "a key the CLI creates while the server runs is in the server's very next apiKeys page",
+    async () => {
+      const url = (server as ServerProcess).url;
+      const LIST = '{ apiKeys(first: 3) { edges { node { id name } } } }';
+      const newest = async () => {
+        const page = await graphql(url, manager.token, LIST);
+        expect(page.body.errors).toBeUndefined();
+        const apiKeys = page.body.data?.apiKeys as { edges: Array<{ node: { id: string; name: string } }> } | undefined;
+        return apiKeys?.edges[0]?.node;
+      };
+      expect(await newest()).toEqual({ id: manager.id, name: 'ops manager' });
+      expect(await newest()).toEqual({ id: manager.id, name: 'ops manager' }); // read again: kept by the server
+      const created = parse<{ apiKey: { id: string } }>(
+        await cli('key', 'create', '--org', org.id, '--as', 'lead@acme.test', '--name', 'made by the CLI'),
+      );
+      expect(await newest()).toEqual({ id: created.apiKey.id, name: 'made by the CLI' });
+    },
+    E2E_TIMEOUT,
+  );
+
+  it(
     'the CLI-made manager key creates, rotates and deletes keys over HTTP',
     async () => {
       const url = (server as ServerProcess).url;

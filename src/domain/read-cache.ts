@@ -1,0 +1,68 @@
+// Reads served again while the database has not changed. Every read takes the database's stamp
+// (src/db/data-stamp.ts) first; an entry is served only under the stamp it was read under, and the first
+// read that sees a new stamp drops every entry. So a cached answer is what the database would answer
+// now, whichever process changed it, and a burst of identical reads between changes (a dashboard
+// polling a page of keys) costs one stamp each instead of one statement each.
+
+export type Stamp = () => Promise<string>;
+
+interface Entry {
+  value: unknown;
+  weight: number;
+}
+
+export class ReadCache {
+  readonly #stamp: Stamp;
+  readonly #capacity: number;
+  /** In least recently used order; all read under #current. */
+  readonly #entries = new Map<string, Entry>();
+  #current: string | null = null;
+  #weight = 0;
+
+  /** `capacity` bounds the summed weight of the entries (a page weighs its number of keys). */
+  constructor(stamp: Stamp, capacity = 10_000) {
+    this.#stamp = stamp;
+    this.#capacity = capacity;
+  }
+
+  /** The value under `key`: the entry read under the current stamp, or `load()`'s, kept for later. */
+  async read<T>(key: string, load: () => Promise<T>, weigh: (value: T) => number = () => 1): Promise<T> {
+    const stamp = await this.#stamp();
+    if (stamp !== this.#current) {
+      this.#entries.clear();
+      this.#weight = 0;
+      this.#current = stamp;
+    } else {
+      const entry = this.#entries.get(key);
+      if (entry) {
+        this.#entries.delete(key);
+        this.#entries.set(key, entry);
+        return entry.value as T;
+      }
+    }
+    const value = await load();
+    // Read under an older stamp than the newest seen meanwhile: it may be stale already.
+    if (stamp === this.#current) this.#keep(key, value, weigh(value));
+    return value;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #keep(key: string, value: unknown, weight: number): void {
+    if (weight > this.#capacity) return;
+    const previous = this.#entries.get(key);
+    if (previous) {
+      this.#entries.delete(key);
+      this.#weight -= previous.weight;
+    }
+    this.#entries.set(key, { value, weight });
+    this.#weight += weight;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#weight <= this.#capacity) break;
+      this.#entries.delete(oldest);
+      this.#weight -= entry.weight;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// The data stamp that cached reads hang on: unchanged by reads, changed by every commit, whichever
+// connection or process made it, and on PostgreSQL also by a commit that was under way when it was taken.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.ts';
+import { createDataStamp, type DataStamp } from '../../src/db/data-stamp.ts';
+import { createOrganization } from '../../src/domain/organizations.ts';
+import { createTestDatabase, type Provider, providers, type TestDatabase } from '../helpers/databases.ts';
+
+/** A fresh database of `provider` and its stamp, for the tests of one describe. */
+function withStamp(provider: Provider) {
+  const state = {} as { db: TestDatabase; stamp: DataStamp };
+  beforeAll(async () => {
+    state.db = await createTestDatabase(provider);
+    state.stamp = createDataStamp(state.db.database.raw);
+  });
+  afterAll(() => state.db.drop());
+  return state;
+}
+
+describe.each(providers)('data stamp on %s', (provider) => {
+  const state = withStamp(provider);
+
+  it('stays the same across reads', async () => {
+    const before = await state.stamp();
+    await state.db.database.prisma.organization.findMany();
+    await state.db.database.prisma.$queryRaw`SELECT 1`;
+    expect(await state.stamp()).toBe(before);
+  });
+
+  it("changes with a commit through this process's Prisma client", async () => {
+    const before = await state.stamp();
+    await createOrganization(state.db.database.prisma, { name: 'through Prisma' });
+    expect(await state.stamp()).not.toBe(before);
+  });
+
+  it('changes with a commit through another connection (another process)', async () => {
+    const other = await openDatabase(state.db.config);
+    try {
+      const before = await state.stamp();
+      await other.prisma.organization.update({
+        where: { id: (await other.prisma.organization.findFirstOrThrow()).id },
+        data: { name: 'renamed elsewhere' },
+      });
+      const after = await state.stamp();
+      expect(after).not.toBe(before);
+      expect(await state.stamp()).toBe(after);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe.runIf(providers.includes('sqlite'))('data stamp on sqlite only', () => {
+  const state = withStamp('sqlite');
+
+  it('is not changed by a write that was rolled back', async () => {
+    const before = await state.stamp();
+    await expect(
+      state.db.database.prisma.$transaction(async (tx) => {
+        await tx.organization.create({ data: { id: '01M8F2524XR56JFD61C6AP0100', name: 'rolled back' } });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await state.stamp()).toBe(before);
+  });
+});
+
+describe.runIf(providers.includes('postgresql'))('data stamp on postgresql only', () => {
+  const state = withStamp('postgresql');
+
+  it('differs once a transaction that was under way when it was taken has committed', async () => {
+    if (state.db.config.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    const client = new pg.Client({ connectionString: state.db.config.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO "Organization" ("id", "name") VALUES ('01M8F2524XR56JFD61C6AP00FZ', 'in flight')`,
+      );
+      const during = await state.stamp();
+      expect(await state.stamp()).toBe(during);
+      await client.query('COMMIT');
+      expect(await state.stamp()).not.toBe(during);
+    } finally {
+      await client.end();
+    }
+  });
+});
