@@ -148,6 +148,18 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
         pass: null,
       });
     }
+    const uncached = get('apiKeys50-uncached');
+    if (uncached && yoga) {
+      targets.push({
+        target: 'apiKeys(50) read afresh / Yoga',
+        where,
+        value: uncached.rps / yoga.rps,
+        unit: '×',
+        needed: 'info',
+        pass: null,
+        note: `p99 ${uncached.p99.toFixed(1)} ms; every request a page the server has not read before`,
+      });
+    }
     if (list) {
       targets.push({
         target: 'apiKeys(50) p99',

@@ -1,5 +1,7 @@
 // What is measured: the two baselines and Keygate's scenarios of issue 3, each a request, the status it
 // must get and a check of its body.
+import { ulid } from 'ulidx';
+import { encodeCursor } from '../../src/domain/input.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import type { LoadSpec } from './load.ts';
 
@@ -23,6 +25,17 @@ export const CURRENT_API_KEY_QUERY = '{ currentApiKey { id name roles { name } }
 /** apiKeys(first: 50) with every ApiKey field, cursors and pageInfo (Keygate and the list baseline). */
 export const API_KEYS_50_QUERY = `{ apiKeys(first: 50) { edges { cursor node { ${API_KEY_FIELDS} } }
   pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
+
+/** API_KEYS_50_QUERY after a given cursor. */
+const API_KEYS_50_AFTER_QUERY = API_KEYS_50_QUERY.replace(
+  '{ apiKeys(first: 50)',
+  'query ($after: String) { apiKeys(first: 50, after: $after)',
+);
+
+/** A cursor of a ULID above any key's (the largest time, random rest): a new one every call. */
+function cursorAboveAll(): string {
+  return encodeCursor(`7ZZZZZZZZZ${ulid().slice(10)}`);
+}
 
 const jsonHeaders = {
   'content-type': 'application/json',
@@ -141,6 +154,26 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
         ...graphql(url, adminToken, API_KEYS_50_QUERY),
         expectedStatus: 200,
         checkBody: hasData('apiKeys'),
+      },
+    },
+    {
+      // Every request's `after` is a new cursor above every key: the same first page, but never one the
+      // server has read before, so it is read from the database every time (what a list costs right
+      // after a change). Information only.
+      name: 'apiKeys50-uncached',
+      label: 'apiKeys(first: 50), every field, read afresh each time (info)',
+      writes: false,
+      spec: {
+        ...graphql(url, adminToken, API_KEYS_50_AFTER_QUERY, { after: cursorAboveAll() }),
+        request: {
+          ...graphql(url, adminToken, API_KEYS_50_AFTER_QUERY, { after: cursorAboveAll() }).request,
+          setup: () => ({
+            headers: { ...jsonHeaders, authorization: `Bearer ${adminToken}` },
+            body: JSON.stringify({ query: API_KEYS_50_AFTER_QUERY, variables: { after: cursorAboveAll() } }),
+          }),
+        },
+        expectedStatus: 200,
+        checkBody: (body) => hasData('apiKeys')(body) && body.includes('"hasNextPage":true'),
       },
     },
     {

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
-import { createDataStamp, type DataStamp } from '../../src/db/data-stamp.ts';
+import { createDataStamp, type DataStamp, shared } from '../../src/db/data-stamp.ts';
 import { createOrganization } from '../../src/domain/organizations.ts';
 import { createTestDatabase, type Provider, providers, type TestDatabase } from '../helpers/databases.ts';
 
@@ -85,5 +85,61 @@ describe.runIf(providers.includes('postgresql'))('data stamp on postgresql only'
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('shared readings (PostgreSQL stamps)', () => {
+  /** A reading per call of read(), each answered when the test says. */
+  function readings() {
+    const pending: Array<{ value: string; answer: () => void; fail: (error: Error) => void }> = [];
+    let sent = 0;
+    const read = () =>
+      new Promise<string>((resolve, reject) => {
+        const value = `reading ${++sent}`;
+        pending.push({ value, answer: () => resolve(value), fail: reject });
+      });
+    return { read, pending, sent: () => sent };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('a lone caller gets a reading of its own', async () => {
+    const r = readings();
+    const stamp = shared(r.read);
+    const first = stamp();
+    r.pending[0]?.answer();
+    expect(await first).toBe('reading 1');
+    const second = stamp();
+    r.pending[1]?.answer();
+    expect(await second).toBe('reading 2');
+  });
+
+  it('callers that come while a reading is on its way share the next one, sent once that one is answered', async () => {
+    const r = readings();
+    const stamp = shared(r.read);
+    const early = stamp();
+    const late = [stamp(), stamp(), stamp()];
+    expect(r.sent()).toBe(1); // the late ones do not take the reading sent before they asked
+    r.pending[0]?.answer();
+    expect(await early).toBe('reading 1');
+    await settle();
+    expect(r.sent()).toBe(2);
+    r.pending[1]?.answer();
+    expect(await Promise.all(late)).toEqual(['reading 2', 'reading 2', 'reading 2']);
+    expect(r.sent()).toBe(2);
+  });
+
+  it('a failed reading fails the callers who waited for it, and the next caller sends a new one', async () => {
+    const r = readings();
+    const stamp = shared(r.read);
+    const first = stamp();
+    const second = stamp();
+    r.pending[0]?.fail(new Error('database down'));
+    await expect(first).rejects.toThrow('database down');
+    await settle();
+    r.pending[1]?.fail(new Error('still down'));
+    await expect(second).rejects.toThrow('still down');
+    const third = stamp();
+    r.pending[2]?.answer();
+    expect(await third).toBe('reading 3');
   });
 });
