@@ -1,4 +1,4 @@
-import { checkShow, listApiKeys } from '../domain/api-keys.ts';
+import { checkShow, listApiKeys, type Page } from '../domain/api-keys.ts';
 import { encodeCursor } from '../domain/input.ts';
 import type { RoleCatalogue, RoleDefinition } from '../domain/roles.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
@@ -49,6 +49,12 @@ function rolesNamed(catalogue: RoleCatalogue, names: readonly string[]): RoleDef
   return roles;
 }
 
+/**
+ * The connection of each page, while the page is kept (src/domain/read-cache.ts): a page served again
+ * gets the same edges and cursors. Like the page, never modified.
+ */
+const connections = new WeakMap<Page, ReturnType<typeof forwardPage<ApiKeyRecord>>>();
+
 const ApiKeyConnection = builder.connectionObject(
   { type: ApiKeyRef, name: 'ApiKeyConnection' },
   { name: 'ApiKeyEdge' },
@@ -78,10 +84,15 @@ builder.queryFields((t) => ({
     },
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
     resolve: async (_root, args, { domain, caller, users }) => {
-      const { keys, hasNextPage, creatorUsers } = await listApiKeys(domain, caller, args);
+      const page = await listApiKeys(domain, caller, args);
       // The page came with its creators: `creator { user }` needs no query of its own.
-      for (const user of creatorUsers) users.set(user.id, user);
-      return forwardPage(keys, hasNextPage, encodeCursor);
+      for (const user of page.creatorUsers) users.set(user.id, user);
+      let connection = connections.get(page);
+      if (!connection) {
+        connection = forwardPage(page.keys, page.hasNextPage, encodeCursor);
+        connections.set(page, connection);
+      }
+      return connection;
     },
   }),
 }));
