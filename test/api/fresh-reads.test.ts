@@ -3,6 +3,7 @@
 // next read shows it. Visibility and page arguments keep cached pages apart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
+import { createDataStamp } from '../../src/db/data-stamp.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { loadRoleCatalogue } from '../../src/domain/role-seed.ts';
 import { createDomain } from '../../src/runtime.ts';
@@ -54,14 +55,25 @@ describe.each(providers)('fresh reads of apiKey and apiKeys on %s', (provider) =
 
   it('a page and a key read again, with nothing changed in between, cost no statement', async () => {
     const target = await org.key({ roles: ['viewer'] });
-    await list();
-    await show(target.id);
-    statements = [];
-    const again = await list();
-    const shownAgain = await show(target.id);
-    expect(statements).toEqual([]);
-    expect(again.map((key) => key.id)).toContain(target.id);
-    expect(shownAgain.data?.apiKey.id).toBe(target.id);
+    // On PostgreSQL any commit in the cluster (other test files run in parallel) changes the stamp and
+    // makes the next read go to the database: count only the rounds that nothing committed around.
+    const stamp = createDataStamp(elsewhere.raw);
+    let clean = 0;
+    for (let round = 0; round < 50 && clean < 3; round++) {
+      const before = await stamp();
+      await list();
+      await show(target.id);
+      statements = [];
+      const again = await list();
+      const shownAgain = await show(target.id);
+      const counted = statements.length;
+      if ((await stamp()) !== before) continue;
+      clean++;
+      expect(counted).toBe(0);
+      expect(again.map((key) => key.id)).toContain(target.id);
+      expect(shownAgain.data?.apiKey.id).toBe(target.id);
+    }
+    expect(clean).toBe(3);
   });
 
   it('a key created by another process is in the next page at once', async () => {
