@@ -32,12 +32,12 @@ const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
  * read through domain.reads, like the keys they created.
  */
 export function createLoaders(domain: Domain, organizationId: string): Loaders {
-  const users = (ids: readonly string[]) => {
-    const read = () => findUsers(domain.db, organizationId, ids);
-    return domain.reads
-      ? domain.reads.read(`users\0${organizationId}\0${ids.join(',')}`, read, (rows) => rows.length + 1)
-      : read();
-  };
+  const users = (ids: readonly string[]) =>
+    domain.reads.read(
+      `users\0${organizationId}\0${ids.join(',')}`,
+      () => findUsers(domain.db, organizationId, ids),
+      (rows) => rows.length + 1,
+    );
   return {
     user: new DataLoader(async (ids) => byId(ids, await users(ids))),
   };

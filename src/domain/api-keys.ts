@@ -56,7 +56,7 @@ export interface Domain extends KeyReading {
    * Where `apiKey` and `apiKeys` keep what they read, served again while the database is unchanged
    * (mutations always read afresh). Cached values are shared between requests: never modify them.
    */
-  reads?: ReadCache;
+  reads: ReadCache;
 }
 
 /** The authenticated key of a request and what it may do. */
@@ -83,10 +83,8 @@ const plainRead =
 /** A plain read of the committed state, served from domain.reads while nothing has changed. */
 const cachedRead =
   (domain: Domain): ReadTarget =>
-  (organizationId, id) => {
-    const read = () => readApiKey(domain.db, domain, organizationId, id);
-    return domain.reads ? domain.reads.read(`key\0${organizationId}\0${id}`, read) : read();
-  };
+  (organizationId, id) =>
+    domain.reads.read(`key\0${organizationId}\0${id}`, () => readApiKey(domain.db, domain, organizationId, id));
 
 /** Locks and reads the target; `seen` is the target as the change's authorization check read it. */
 const lockingRead =
@@ -187,12 +185,14 @@ export async function listApiKeys(
   const first = parsePageSize(args.first);
   const afterId = args.after == null ? null : decodeCursor(args.after);
   requireManager(caller);
-  const read = () => readPage(domain, caller, first, afterId);
-  if (!domain.reads) return read();
   // Callers who see the same keys share the page (RULES.md "Visibility").
   const visibility = caller.access.isAccountManager ? '*' : caller.access.managedTeamIds.join(',');
   const key = `page\0${caller.key.organizationId}\0${visibility}\0${afterId ?? ''}\0${first}`;
-  return domain.reads.read(key, read, (page) => page.keys.length + 1);
+  return domain.reads.read(
+    key,
+    () => readPage(domain, caller, first, afterId),
+    (page) => page.keys.length + 1,
+  );
 }
 
 export interface Page {

@@ -111,13 +111,12 @@ describe('two server processes on one PostgreSQL database', () => {
       const page = response.body.data?.apiKeys as { edges: Array<{ node: { id: string; name: string } }> };
       return page.edges.map((edge) => edge.node);
     };
+    const shown = async (id: string) => (await graphql(b.url, admin, SHOW, { id })).body;
     await listed(); // B reads the page and keeps it
     await listed();
     const key = await createKey('made by A');
     expect((await listed())[0]).toEqual({ id: key.id, name: 'made by A' });
-    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.data).toEqual({
-      apiKey: { id: key.id, name: 'made by A' },
-    });
+    expect((await shown(key.id)).data).toEqual({ apiKey: { id: key.id, name: 'made by A' } });
     const renamed = await graphql(
       a.url,
       admin,
@@ -125,9 +124,7 @@ describe('two server processes on one PostgreSQL database', () => {
     );
     expect(renamed.body.errors).toBeUndefined();
     expect((await listed())[0]).toEqual({ id: key.id, name: 'renamed by A' });
-    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.data).toEqual({
-      apiKey: { id: key.id, name: 'renamed by A' },
-    });
+    expect((await shown(key.id)).data).toEqual({ apiKey: { id: key.id, name: 'renamed by A' } });
     const deleted = await graphql(
       a.url,
       admin,
@@ -135,7 +132,7 @@ describe('two server processes on one PostgreSQL database', () => {
     );
     expect(deleted.body.errors).toBeUndefined();
     expect((await listed()).map((node) => node.id)).not.toContain(key.id);
-    expect((await graphql(b.url, admin, SHOW, { id: key.id })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((await shown(key.id)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it("the HTTP layer's early 401 is the same answer Yoga gives", async () => {
