@@ -34,7 +34,7 @@ const GRANTS_SQL = `
 type RawRow = Record<string, string | null>;
 
 /** SQLite keeps ISO-8601 text; PostgreSQL's timestamp(3) is UTC without a zone, read as text. */
-function toDate(value: string | null, provider: RawDriver['provider']): Date | null {
+export function toDate(value: string | null, provider: RawDriver['provider']): Date | null {
   if (value === null) return null;
   return new Date(provider === 'postgresql' ? `${value.replace(' ', 'T')}Z` : value);
 }
