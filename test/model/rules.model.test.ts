@@ -10,7 +10,8 @@
 //
 // KEYGATE_MODEL_RUNS sets the number of sequences per database (default 50, up to 60 steps each, about
 // 30 on average); the step and request counts are printed.
-// KEYGATE_MODEL_SEED replays a run (fast-check prints the seed and path of a failure).
+// Each run draws a seed unless KEYGATE_MODEL_SEED gives one; the seed is printed before the run and
+// named in the failure message, so any failing run can be replayed exactly.
 //
 // model.ts is the model (it imports nothing from src/); world.ts the API side and the comparisons;
 // commands.ts the steps; picks.ts how a step's random choices become caller, target and input;
@@ -25,7 +26,8 @@ import { Stats, setUp, sorted, type World } from './world.ts';
 
 const RUNS = Number(process.env.KEYGATE_MODEL_RUNS ?? 50);
 const MAX_COMMANDS = 60;
-const SEED = process.env.KEYGATE_MODEL_SEED ? Number(process.env.KEYGATE_MODEL_SEED) : undefined;
+const SEED = Number(process.env.KEYGATE_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const REPLAY = `KEYGATE_MODEL_SEED=${SEED} replays this run`;
 
 const OPERATIONS = ['create', 'update', 'rotate', 'delete', 'show'];
 
@@ -54,7 +56,8 @@ describe.each(providers)('RULES.md agrees with an independent model on random op
     async () => {
       const stats = new Stats();
       const started = Date.now();
-      await fc.assert(
+      console.log(`model test on ${provider}: ${REPLAY}`);
+      const verdict = await fc.check(
         fc.asyncProperty(
           fc.commands(weightedCommands, { maxCommands: MAX_COMMANDS, size: 'max' }),
           async (commands) => {
@@ -71,6 +74,7 @@ describe.each(providers)('RULES.md agrees with an independent model on random op
         ),
         { numRuns: RUNS, seed: SEED, verbose: 1 },
       );
+      if (verdict.failed) throw new Error(`${fc.defaultReportMessage(verdict)}\n(${REPLAY})`);
       console.log(stats.report(provider, Date.now() - started));
       // The generators reach every outcome of every operation; without this the test could pass vacuously.
       // (Checked from 20 sequences on: a handful of sequences need not reach them all.)
