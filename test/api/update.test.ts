@@ -492,12 +492,10 @@ describe.each(providers)('update on %s', (provider) => {
     let org: Org;
     let a: string;
     let admin: Key;
-    let target: Key;
     let foreignTeam: string;
 
     beforeAll(async () => {
       ({ org, a, admin } = await setup());
-      target = await org.key({ roles: ['viewer'], teams: [a], teamRoles: ['schedules_reader'] }, 'target');
       foreignTeam = await (await t.org()).team();
     });
 
@@ -536,7 +534,9 @@ describe.each(providers)('update on %s', (provider) => {
       ],
     ];
 
+    // Each case has a target of its own: a wrong acceptance in one case cannot change another's target.
     it.each(cases)('%s', async (_label, makeInput, named) => {
+      const target = await org.key({ roles: ['viewer'], teams: [a], teamRoles: ['schedules_reader'] }, 'target');
       const input = makeInput({ target: target.id, a, foreignTeam });
       const message = await expectRefused(admin.token, admin.token, input, 'BAD_USER_INPUT');
       expect(message).toContain(named === 'FOREIGN' ? foreignTeam : named);
