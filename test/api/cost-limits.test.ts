@@ -239,9 +239,14 @@ describe.each(providers)('the number of keys of an organization, on %s', (provid
     await other.key({ roles: ['viewer'] });
     expect(await keysOf(other.id)).toBe(1);
     // Room again after a deletion.
-    const deleted = await send(t.app, admin.token, 'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }', {
-      id: made[0],
-    });
+    const deleted = await send(
+      t.app,
+      admin.token,
+      'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }',
+      {
+        id: made[0],
+      },
+    );
     expectServed(deleted);
     expectServed(await create(admin.token, 'in the freed place'));
     expect(await keysOf(org.id)).toBe(5);
