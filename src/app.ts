@@ -70,6 +70,7 @@ export function createApp(options: AppOptions) {
       options.domain.onChange?.(change);
     },
   };
+  const rateLimits = options.rateLimits ?? new RateLimits({ ...DEFAULT_RATE_LIMITS, now: domain.now });
   const authentication = authenticationPlugin({
     domain,
     verifier,
@@ -77,7 +78,7 @@ export function createApp(options: AppOptions) {
     preAuthenticated,
     onLookupError: () => logger.warn('database unavailable during authentication'),
     onUnexpectedError: (err, errorId) => logger.error({ err, errorId }, 'authentication failed unexpectedly'),
-    rateLimits: options.rateLimits ?? new RateLimits({ ...DEFAULT_RATE_LIMITS, now: domain.now }),
+    rateLimits,
     clientAddressHeader: config.rateLimits?.clientAddressHeader,
   });
   const limits = config.limits ?? DEFAULT_LIMITS;
@@ -120,7 +121,7 @@ export function createApp(options: AppOptions) {
     plugins: [
       probes(database),
       authentication.plugin,
-      ...graphqlLimits(limits, { production: config.production }),
+      ...graphqlLimits(limits, { production: config.production, costBudget: rateLimits }),
       apiErrorCodesPlugin(),
       // Each distinct document is compiled once into a plain function (the parse cache keeps the
       // document, the compiled query is cached on it): execution costs a fraction of graphql-js's.

@@ -1,6 +1,7 @@
 // Environment, parsed once. A bad value stops the process with a message naming the variable;
 // values are never echoed back (DATABASE_URL may hold a password).
 import { z } from 'zod';
+import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './domain/api-keys.ts';
 
 /** GraphQL abuse limits: every request document and body is held to these. */
 export interface Limits {
@@ -19,6 +20,8 @@ export interface Limits {
   maxCost: number;
   /** Bytes of one request body. */
   maxBodyBytes: number;
+  /** API keys one organization may hold (a creation past it is refused); 0 means no limit. */
+  maxKeysPerOrganization: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -28,6 +31,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxDirectives: 10,
   maxCost: 50_000,
   maxBodyBytes: 100 * 1_024,
+  maxKeysPerOrganization: DEFAULT_MAX_KEYS_PER_ORGANIZATION,
 };
 
 export interface RateLimitConfig {
@@ -35,6 +39,12 @@ export interface RateLimitConfig {
   perKeyPerMinute: number;
   /** Failed authentications per client address per minute; 0 means no limit. */
   failedAuthPerMinute: number;
+  /**
+   * Cost (the estimate the cost limit uses) an API key may spend per minute; 0 means no limit. Sized so
+   * that a dashboard or a script paging through every key never meets it, while a key sending the
+   * most expensive documents allowed many times a second does.
+   */
+  costBudgetPerKeyPerMinute: number;
   /** Shared counters across processes when set; in-memory (per process) otherwise. */
   redisUrl?: string;
   /** Prefix of every Redis key the limits write. */
@@ -49,6 +59,7 @@ export interface RateLimitConfig {
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   perKeyPerMinute: 1_200,
   failedAuthPerMinute: 60,
+  costBudgetPerKeyPerMinute: 3_000_000,
   prefix: 'keygate:rl:',
 };
 
@@ -75,9 +86,11 @@ const envSchema = z.object({
   KEYGATE_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_LIMITS.maxDirectives),
   KEYGATE_MAX_COST: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_LIMITS.maxCost),
   KEYGATE_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100_000_000).default(DEFAULT_LIMITS.maxBodyBytes),
+  KEYGATE_MAX_KEYS_PER_ORG: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.maxKeysPerOrganization),
   // Rate limits (rate-limiter-flexible); 0 turns one off.
   KEYGATE_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.perKeyPerMinute),
   KEYGATE_FAILED_AUTH_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.failedAuthPerMinute),
+  KEYGATE_COST_BUDGET_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.costBudgetPerKeyPerMinute),
   REDIS_URL: z
     .string()
     .optional()
@@ -134,10 +147,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: e.KEYGATE_MAX_DIRECTIVES,
       maxCost: e.KEYGATE_MAX_COST,
       maxBodyBytes: e.KEYGATE_MAX_BODY_BYTES,
+      maxKeysPerOrganization: e.KEYGATE_MAX_KEYS_PER_ORG,
     },
     rateLimits: {
       perKeyPerMinute: e.KEYGATE_RATE_LIMIT_PER_KEY,
       failedAuthPerMinute: e.KEYGATE_FAILED_AUTH_LIMIT,
+      costBudgetPerKeyPerMinute: e.KEYGATE_COST_BUDGET_PER_KEY,
       ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
       prefix: e.KEYGATE_REDIS_PREFIX,
       ...(e.KEYGATE_CLIENT_ADDRESS_HEADER

@@ -1,7 +1,7 @@
 // Opening everything a process needs: database (migrated, roles seeded) and the domain.
 
 import { CHANNEL } from './auth/pg-invalidation.ts';
-import type { Config } from './config.ts';
+import type { Config, Limits } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
@@ -15,9 +15,15 @@ import { POSTGRESQL_DIALECT, SQLITE_DIALECT, writeAsOneStatement, writeOneByOne 
  * The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other
  * Keygate processes. Shown and listed keys are served again while the database is unchanged.
  */
-export function createDomain(database: Database, catalogue: RoleCatalogue, now: () => Date = () => new Date()): Domain {
+export function createDomain(
+  database: Database,
+  catalogue: RoleCatalogue,
+  now: () => Date = () => new Date(),
+  limits: Partial<Pick<Limits, 'maxKeysPerOrganization'>> = {},
+): Domain {
   const postgresql = database.provider === 'postgresql';
   return {
+    ...(limits.maxKeysPerOrganization === undefined ? {} : { maxKeysPerOrganization: limits.maxKeysPerOrganization }),
     db: database.prisma,
     catalogue,
     dialect: postgresql ? POSTGRESQL_DIALECT : SQLITE_DIALECT,
@@ -27,7 +33,9 @@ export function createDomain(database: Database, catalogue: RoleCatalogue, now: 
   };
 }
 
-export async function openRuntime(config: Pick<Config, 'database'>): Promise<{
+export async function openRuntime(
+  config: Pick<Config, 'database'> & { limits?: Pick<Limits, 'maxKeysPerOrganization'> },
+): Promise<{
   database: Database;
   domain: Domain;
   applied: string[];
@@ -40,7 +48,7 @@ export async function openRuntime(config: Pick<Config, 'database'>): Promise<{
       return result;
     });
     const catalogue = await loadRoleCatalogue(database.prisma);
-    return { database, applied, domain: createDomain(database, catalogue) };
+    return { database, applied, domain: createDomain(database, catalogue, undefined, config.limits) };
   } catch (error) {
     await database.close();
     throw error;

@@ -18,10 +18,17 @@ export interface Options {
 }
 
 /**
- * Rate limits off: with them on, the benchmark would measure the limiter (1,200 requests per key and
- * 60 failed authentications per address and minute), not the server. BENCH_SERVER_ENV adds or overrides.
+ * Rate limits off: with them on, the benchmark would measure the limiter (1,200 requests and 3,000,000 of
+ * cost per key, 60 failed authentications per address and minute), not the server. The limit of keys per
+ * organization is off too: the seeded organization holds up to 1,000,000 keys. BENCH_SERVER_ENV adds or
+ * overrides.
  */
-const DEFAULT_SERVER_ENV: Record<string, string> = { KEYGATE_RATE_LIMIT_PER_KEY: '0', KEYGATE_FAILED_AUTH_LIMIT: '0' };
+const DEFAULT_SERVER_ENV: Record<string, string> = {
+  KEYGATE_RATE_LIMIT_PER_KEY: '0',
+  KEYGATE_FAILED_AUTH_LIMIT: '0',
+  KEYGATE_COST_BUDGET_PER_KEY: '0',
+  KEYGATE_MAX_KEYS_PER_ORG: '0',
+};
 
 export class OptionError extends Error {}
 

@@ -1,13 +1,15 @@
 // The six operations of RULES.md. Each mutation runs in one transaction that re-reads and locks the
-// target and re-applies the rules, so a decision is never taken on state that has since changed.
+// target and the caller's own key and re-applies the rules, so a decision is never taken on state that
+// has since changed: a caller deleted, or whose grants changed, while its request was in flight is
+// judged as it is now (docs/rules.md, Authentication).
 // The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
-import { type Access, adminOnlyPlaces, type Grants } from './access.ts';
+import { Access, adminOnlyPlaces, type Grants } from './access.ts';
 import { auditEventWrites } from './audit.ts';
-import { apiKeyNotFound, badInput, forbidden } from './errors.ts';
+import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
 import {
   decodeCursor,
@@ -32,7 +34,9 @@ import {
   keyFromValues,
   keysOfResult,
   keyValues,
+  lockAndCountKeys,
   lockApiKey,
+  lockCaller,
   readApiKey,
   rowInsert,
   type Tx,
@@ -57,7 +61,14 @@ export interface Domain extends KeyReading {
    * (mutations always read afresh). Cached values are shared between requests: never modify them.
    */
   reads: ReadCache;
+  /**
+   * Keys an organization may hold; a creation past it is refused (FORBIDDEN). 0: no limit. Unset:
+   * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
+   */
+  maxKeysPerOrganization?: number;
 }
+
+export const DEFAULT_MAX_KEYS_PER_ORGANIZATION = 10_000;
 
 /** The authenticated key of a request and what it may do. */
 export interface Caller {
@@ -86,11 +97,68 @@ const cachedRead =
   (organizationId, id) =>
     domain.reads.read(`key\0${organizationId}\0${id}`, () => readApiKey(domain.db, domain, organizationId, id));
 
-/** Locks and reads the target; `seen` is the target as the change's authorization check read it. */
-const lockingRead =
-  (domain: Domain, tx: Tx, seen?: ApiKeyRecord): ReadTarget =>
-  (organizationId, id) =>
-    lockApiKey(tx, domain, organizationId, id, seen);
+const sameGrants = (a: Grants, b: Grants) =>
+  a.roleNames.join(',') === b.roleNames.join(',') &&
+  a.teamIds.join(',') === b.teamIds.join(',') &&
+  a.teamRoleNames.join(',') === b.teamRoleNames.join(',');
+
+/**
+ * The caller as its key is now (`key`, read in the mutation's transaction): a key that is gone no
+ * longer authenticates anything; one whose grants changed is judged by its new grants.
+ */
+function currentCaller(domain: Domain, caller: Caller, key: ApiKeyRecord | null): Caller {
+  if (!key) throw unauthenticated();
+  return {
+    key,
+    access: sameGrants(key.grants, caller.key.grants) ? caller.access : new Access(domain.catalogue, key.grants),
+  };
+}
+
+/** The caller re-read (and on PostgreSQL locked against deletion) inside a mutation's transaction. */
+async function recheckCaller(domain: Domain, tx: Tx, caller: Caller): Promise<Caller> {
+  return currentCaller(domain, caller, await lockCaller(tx, domain, caller.key.organizationId, caller.key.id));
+}
+
+/**
+ * Locks a change's target (lockApiKey) and re-reads the caller (recheckCaller), in the order of their
+ * ids, so that two changes whose callers target each other's keys cannot wait for each other. A key
+ * that changes itself is read once, by the target's lock.
+ */
+async function lockCallerAndTarget(
+  domain: Domain,
+  tx: Tx,
+  caller: Caller,
+  id: string,
+  seen: ApiKeyRecord | undefined,
+  changesGrants = false,
+): Promise<{ caller: Caller; target: ApiKeyRecord | null }> {
+  const lockTarget = () => lockApiKey(tx, domain, caller.key.organizationId, id, seen, changesGrants);
+  if (id === caller.key.id) {
+    const target = await lockTarget();
+    return { caller: currentCaller(domain, caller, target), target };
+  }
+  if (caller.key.id < id) {
+    const current = await recheckCaller(domain, tx, caller);
+    return { caller: current, target: await lockTarget() };
+  }
+  const target = await lockTarget();
+  return { caller: await recheckCaller(domain, tx, caller), target };
+}
+
+/**
+ * Refuses a creation that would take the organization past its number of keys. Inside the creation's
+ * transaction, under a lock that other creations in the organization wait for: two cannot both take
+ * the last place.
+ */
+async function requireRoomForKey(domain: Domain, tx: Tx, organizationId: string): Promise<void> {
+  const max = domain.maxKeysPerOrganization ?? DEFAULT_MAX_KEYS_PER_ORGANIZATION;
+  if (max === 0) return;
+  if ((await lockAndCountKeys(tx, domain.dialect, organizationId, max)) >= max) {
+    throw forbidden(
+      `This organization has reached its limit of ${max} API keys (KEYGATE_MAX_KEYS_PER_ORG): delete keys it no longer needs before creating more.`,
+    );
+  }
+}
 
 export function requireManager(caller: Caller): void {
   if (!caller.access.isManager) {
@@ -273,10 +341,14 @@ export async function createApiKey(
 ): Promise<{ apiKey: ApiKeyRecord; token: string }> {
   const organizationId = creator.kind === 'key' ? creator.caller.key.organizationId : creator.organizationId;
   const result = await domain.db.$transaction(async (tx) => {
-    const { name, grants, teams } =
-      creator.kind === 'key'
-        ? await checkCreate(domain, creator.caller, input, tx)
-        : await parseKeyInput(domain, tx, organizationId, input);
+    // The caller first: a key deleted while this request was in flight creates nothing.
+    const caller = creator.kind === 'key' ? await recheckCaller(domain, tx, creator.caller) : null;
+    const actor: Creator = caller ? { kind: 'key', caller } : creator;
+    const { name, grants, teams } = caller
+      ? await checkCreate(domain, caller, input, tx)
+      : await parseKeyInput(domain, tx, organizationId, input);
+    // Last before the writes: the organization's lock is held for as short a time as possible.
+    await requireRoomForKey(domain, tx, organizationId);
     const now = domain.now();
     const token = generateToken();
     const row: ApiKeyRow = {
@@ -286,14 +358,14 @@ export async function createApiKey(
       createdAt: now,
       tokenLastIssuedAt: now,
       lastUsedAt: null,
-      creatorKeyId: creator.kind === 'key' ? creator.caller.key.id : null,
-      creatorKeyName: creator.kind === 'key' ? creator.caller.key.name : null,
+      creatorKeyId: caller ? caller.key.id : null,
+      creatorKeyName: caller ? caller.key.name : null,
       creatorUserId: creator.kind === 'user' ? creator.userId : null,
     };
     const event = await auditEventWrites(tx, {
       action: 'api_key.created',
       organizationId,
-      actor: creator,
+      actor,
       target: row,
       grantsBefore: null,
       grantsAfter: grants,
@@ -346,12 +418,12 @@ export async function updateApiKey(
   const apiKey = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
-    const locked = await lockApiKey(tx, domain, caller.key.organizationId, input.id, seen, true);
-    const { target, name, grants, teams } = await checkUpdate(domain, caller, input, tx, async () => locked);
+    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, input.id, seen, true);
+    const { target, name, grants, teams } = await checkUpdate(domain, current, input, tx, async () => locked);
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller },
+      actor: { kind: 'key', caller: current },
       target: { id: target.id, name },
       grantsBefore: target.grants,
       grantsAfter: grants,
@@ -399,7 +471,10 @@ export async function rotateApiKey(
   seen?: ApiKeyRecord,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
   const result = await domain.db.$transaction(async (tx) => {
-    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, lockingRead(domain, tx, seen));
+    parseId(input.id);
+    parseGracePeriod(input.gracePeriodMinutes);
+    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, input.id, seen);
+    const { target, gracePeriodMinutes } = await checkRotate(domain, current, input, async () => locked);
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
@@ -422,7 +497,7 @@ export async function rotateApiKey(
     const event = await auditEventWrites(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller },
+      actor: { kind: 'key', caller: current },
       target,
       grantsBefore: target.grants,
       grantsAfter: target.grants,
@@ -461,12 +536,14 @@ export async function checkDelete(
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
 export async function deleteApiKey(domain: Domain, caller: Caller, id: string, seen?: ApiKeyRecord): Promise<string> {
   await domain.db.$transaction(async (tx) => {
-    const target = await checkDelete(domain, caller, id, lockingRead(domain, tx, seen));
+    parseId(id);
+    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, id, seen);
+    const target = await checkDelete(domain, current, id, async () => locked);
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller },
+      actor: { kind: 'key', caller: current },
       target,
       grantsBefore: target.grants,
       grantsAfter: null,

@@ -103,6 +103,15 @@ export interface Dialect {
    * the epoch (a number becomes a Date several times faster than text does).
    */
   timestamp(column: string): string;
+  /**
+   * The row lock with which a mutation re-reads its caller's key (lockCaller): on PostgreSQL FOR KEY
+   * SHARE, which a deletion of the key waits for (and which waits for one in progress) but a rotation,
+   * an update of its grants or a lastUsedAt flush do not; nothing on SQLite, whose transactions run
+   * one after the other.
+   */
+  callerLock: Prisma.Sql;
+  /** A statement that locks an organization's row against other creations of keys (lockAndCountKeys). */
+  organizationLock: ((organizationId: string) => Prisma.Sql) | null;
 }
 
 /**
@@ -125,6 +134,8 @@ export const SQLITE_DIALECT: Dialect = {
       json((SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id"))
     ) ORDER BY p."id" DESC) AS "keys" FROM p`,
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
+  callerLock: Prisma.empty,
+  organizationLock: null,
 };
 
 /**
@@ -147,6 +158,9 @@ export const POSTGRESQL_DIALECT: Dialect = {
     LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
                 WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
   timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,
+  callerLock: Prisma.sql`FOR KEY SHARE`,
+  organizationLock: (organizationId) =>
+    Prisma.sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} FOR NO KEY UPDATE`,
 };
 
 /** The key columns of a row that has more (its version is left out). */
@@ -238,12 +252,13 @@ export async function readApiKey(
   reading: KeyReading,
   organizationId: string,
   id: string,
+  lock: Prisma.Sql = Prisma.empty,
 ): Promise<ApiKeyRecord | null> {
   const [values] = keysOfResult(
     await tx.$queryRaw<Array<{ keys: string }>>(
       reading.dialect.keysAsJson(
         Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
-                    WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+                    WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
         keyValues(reading.dialect, Prisma.sql`p."version"`),
       ),
     ),
@@ -289,6 +304,41 @@ export async function lockApiKey(
   if (unchanged) return { ...seen, ...keyRowOf(locked), version };
   // Read after the lock, in the same transaction: with the version the lock just wrote.
   return readApiKey(tx, reading, organizationId, id);
+}
+
+/**
+ * The caller's own key as it is now, read inside a mutation's transaction with Dialect.callerLock, so
+ * that on PostgreSQL a deletion of the key cannot commit until the mutation has (and a mutation that
+ * reads after a deletion committed finds no key). Null when the key is gone.
+ */
+export function lockCaller(
+  tx: Tx,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  return readApiKey(tx, reading, organizationId, id, reading.dialect.callerLock);
+}
+
+/**
+ * Locks the organization's row against other creations of keys in it until the transaction ends (on
+ * PostgreSQL FOR NO KEY UPDATE, which the foreign-key checks of other writes do not wait for; SQLite's
+ * transactions are serial already) and counts its keys, up to `atMost`: the count a creation checks
+ * against the organization's limit cannot be overtaken by a concurrent creation.
+ */
+export async function lockAndCountKeys(
+  tx: Tx,
+  dialect: Dialect,
+  organizationId: string,
+  atMost: number,
+): Promise<number> {
+  if (dialect.organizationLock) await tx.$queryRaw(dialect.organizationLock(organizationId));
+  // Bounded: an organization far past the limit (seeded directly, or before the limit existed) costs
+  // no more than one at it.
+  const [row] = await tx.$queryRaw<Array<{ n: number | bigint }>>`
+    SELECT COUNT(*) AS "n" FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
+                                 LIMIT ${Prisma.raw(String(atMost))}) c`;
+  return Number(row?.n ?? 0);
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */

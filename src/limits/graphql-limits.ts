@@ -1,13 +1,19 @@
 // GraphQL abuse limits as Yoga plugins: graphql-armor for the document (depth, aliases, tokens,
-// directives, cost; field suggestions hidden in production), Yoga's CSRF prevention, and a request body
-// limit that names itself (bodySizeLimit, which createApp puts last). Batched requests and mutations
-// over GET are refused by Yoga's defaults (batching off, usePreventMutationViaGET); createApp keeps
-// them that way.
-// Every refusal is a GraphQL error that src/errors.ts turns into BAD_USER_INPUT.
+// directives; field suggestions hidden in production), Yoga's CSRF prevention, a request body limit
+// that names itself (bodySizeLimit, which createApp puts last), and the limits of the operation a
+// request runs, which need its variables (operationLimits: at most one root field in a mutation, the
+// cost estimate, the key's cost budget). Batched requests and mutations over GET are refused by Yoga's
+// defaults (batching off, usePreventMutationViaGET); createApp keeps them that way.
+// Every refusal is a GraphQL error that src/errors.ts turns into BAD_USER_INPUT, but for the cost
+// budget's RATE_LIMITED.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Limits } from '../config.ts';
+import type { Context } from '../context.ts';
+import { type OperationCost, operationCost, rootFields } from './operation-cost.ts';
+import type { RateLimits } from './rate-limit.ts';
 
 /**
  * Headers that prove a request is not a "simple" cross-site request (a browser sends them only after
@@ -17,8 +23,88 @@ import type { Limits } from '../config.ts';
  */
 export const CSRF_HEADERS = ['authorization', 'x-graphql-yoga-csrf'];
 
-export function graphqlLimits(limits: Limits, options: { production: boolean }): Plugin[] {
-  return [csrfPrevention(), armor(limits, options.production)];
+export function graphqlLimits(
+  limits: Limits,
+  options: { production: boolean; costBudget?: Pick<RateLimits, 'chargeCost'> },
+): Plugin[] {
+  return [csrfPrevention(), armor(limits, options.production), operationLimits(limits, options.costBudget)];
+}
+
+/**
+ * Operations cheaper than this are not charged to the key's cost budget: currentApiKey, apiKey(id) and
+ * the mutations (all well under it) cost the budget nothing, not even a Redis round trip. The per-key
+ * request limit bounds them: 1,200 requests a minute at under 1,000 each stay under the default budget.
+ */
+export const COST_CHARGED_FROM = 1_000;
+
+const refused = (message: string, extensions: Record<string, unknown>): ExecutionResult => ({
+  errors: [new GraphQLError(message, { extensions })],
+});
+
+/**
+ * The limits of the operation a request runs, checked before it runs, with its variables:
+ * - a mutation may select one root field (after fragments and aliases): its fields would run one after
+ *   the other, each committing on its own, so a failing second field left the first one's change
+ *   committed and its token never delivered; it also ends alias amplification of writes;
+ * - its cost estimate (operation-cost.ts) is at most `maxCost`;
+ * - the caller's key is charged that cost (when over COST_CHARGED_FROM) against its budget per minute.
+ * The estimate of an operation with no variable multiplier is kept with its (cached) document.
+ */
+export function operationLimits(limits: Limits, costBudget?: Pick<RateLimits, 'chargeCost'>): Plugin {
+  const costs = new WeakMap<DocumentNode, Map<string, OperationCost>>();
+  return {
+    // Synchronous unless the budget is charged: a promise here would cost every request a tick.
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      // No such operation: execution answers that itself.
+      if (!operation) return;
+      if (operation.operation === 'mutation') {
+        const fields = rootFields(args.document, operation);
+        if (fields.length > 1) {
+          setResultAndStopExecution(
+            refused(
+              `A request may run at most one mutation field; this one selects ${fields.length} (${fields.join(', ')}). ` +
+                'Send each change as a request of its own: nothing was run.',
+              { code: 'BAD_USER_INPUT' },
+            ),
+          );
+          return;
+        }
+      }
+      const name = args.operationName ?? '';
+      let estimate = costs.get(args.document)?.get(name);
+      if (!estimate) {
+        estimate = operationCost(args.schema, args.document, operation, args.variableValues);
+        if (!estimate.variable) {
+          const byName = costs.get(args.document) ?? new Map<string, OperationCost>();
+          byName.set(name, estimate);
+          costs.set(args.document, byName);
+        }
+      }
+      if (estimate.cost > limits.maxCost) {
+        setResultAndStopExecution(
+          refused(
+            `Cost limit of ${limits.maxCost} exceeded: this operation is estimated at ${Math.ceil(estimate.cost)} with its variables applied; ask for fewer items or fields.`,
+            { code: 'BAD_USER_INPUT' },
+          ),
+        );
+        return;
+      }
+      // The context createApp makes (a wiring mistake would leave it without a caller: nothing to charge).
+      const caller = (args.contextValue as Partial<Context> | undefined)?.caller;
+      if (!costBudget || !caller || estimate.cost < COST_CHARGED_FROM) return;
+      return costBudget.chargeCost(caller.key.id, Math.ceil(estimate.cost)).then((refusal) => {
+        if (!refusal) return;
+        setResultAndStopExecution(
+          refused(refusal.message, {
+            code: 'RATE_LIMITED',
+            retryAfter: refusal.retryAfterSeconds,
+            http: { status: 429, headers: { 'Retry-After': String(refusal.retryAfterSeconds) } },
+          }),
+        );
+      });
+    },
+  };
 }
 
 function armor(limits: Limits, production: boolean): Plugin {
@@ -27,7 +113,8 @@ function armor(limits: Limits, production: boolean): Plugin {
     maxAliases: { n: limits.maxAliases },
     maxTokens: { n: limits.maxTokens },
     maxDirectives: { n: limits.maxDirectives },
-    costLimit: { maxCost: limits.maxCost },
+    // The cost limit is operationLimits', which applies the variables.
+    costLimit: { enabled: false },
     // "Did you mean …?" helps a developer and maps the schema for an attacker.
     blockFieldSuggestion: { enabled: production, mask: '' },
   }) as Plugin;

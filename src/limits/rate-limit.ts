@@ -9,6 +9,9 @@
 //   into an oracle that does not slow guessing at all. Tokens that already authenticated from that
 //   address are exempt, so a client sharing its address with a guesser keeps working; a token never
 //   seen from there waits for the next minute.
+// - Per API key, cost: at most `costBudgetPerKeyPerMinute` of the cost estimate a minute (charged by
+//   src/limits/graphql-limits.ts, operationLimits, once the operation's cost is known; cheap operations
+//   are not charged, so they add no round trip).
 //
 // Windows are fixed minutes of the injected clock (the key of a counter names its minute), so tests move
 // time instead of sleeping. If Redis cannot be reached, each process falls back to in-memory counters of
@@ -32,6 +35,8 @@ export interface RateLimitsOptions {
   perKeyPerMinute: number;
   /** Failed authentications per client address per minute; 0 means no limit. */
   failedAuthPerMinute: number;
+  /** Cost per API key per minute (see chargeCost); 0 or unset means no limit. */
+  costBudgetPerKeyPerMinute?: number;
   /** Counters live in this Redis when set (shared by every process using the same prefix). */
   redisUrl?: string;
   /** Prefix of the Redis keys. */
@@ -59,6 +64,8 @@ export class RateLimits {
   readonly #now: () => Date;
   readonly #keys: Limiter;
   readonly #failures: Limiter;
+  readonly #costBudget: number;
+  readonly #costs: Limiter;
   readonly #redis: Redis | null;
   /** "address \0 token hash" of tokens that authenticated from that address (least recent dropped first). */
   readonly #knownGood = new Map<string, true>();
@@ -70,7 +77,8 @@ export class RateLimits {
     const prefix = options.prefix ?? 'keygate:rl:';
     const duration = WINDOW_MS / 1000;
     const memory = (points: number) => new RateLimiterMemory({ points, duration });
-    if (options.redisUrl && (this.#perKey > 0 || this.#failedAuth > 0)) {
+    this.#costBudget = options.costBudgetPerKeyPerMinute ?? 0;
+    if (options.redisUrl && (this.#perKey > 0 || this.#failedAuth > 0 || this.#costBudget > 0)) {
       this.#redis = connect(options.redisUrl, options.logger);
       const redis = (points: number, name: string) =>
         new RateLimiterRedis({
@@ -84,10 +92,12 @@ export class RateLimits {
         });
       this.#keys = redis(this.#perKey, 'key');
       this.#failures = redis(this.#failedAuth, 'fail');
+      this.#costs = redis(this.#costBudget, 'cost');
     } else {
       this.#redis = null;
       this.#keys = memory(this.#perKey);
       this.#failures = memory(this.#failedAuth);
+      this.#costs = memory(this.#costBudget);
     }
   }
 
@@ -133,6 +143,25 @@ export class RateLimits {
       };
     }
     return { kind: 'authenticated', caller };
+  }
+
+  /**
+   * Charges `cost` to the key's budget of the current minute: null while within it, else the refusal
+   * (the charge stays counted: a key over its budget stays refused until the minute ends).
+   */
+  async chargeCost(keyId: string, cost: number): Promise<{ retryAfterSeconds: number; message: string } | null> {
+    if (this.#costBudget === 0) return null;
+    try {
+      await this.#costs.consume(this.#windowKey(keyId), cost);
+      return null;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfterSeconds = this.#retryAfter();
+      return {
+        retryAfterSeconds,
+        message: `Cost budget exceeded: an API key may spend ${this.#costBudget} of estimated query cost per minute (KEYGATE_COST_BUDGET_PER_KEY); this request costs ${cost}. Retry after ${retryAfterSeconds} seconds.`,
+      };
+    }
   }
 
   /** Resolves once Redis is connected (true), or false if it is not within `timeoutMs` (or not used). */

@@ -35,6 +35,7 @@ describe('configuration', () => {
       maxDirectives: 10,
       maxCost: 50_000,
       maxBodyBytes: 102_400,
+      maxKeysPerOrganization: 10_000,
     });
     expect(loadConfig({}).limits).toEqual(DEFAULT_LIMITS);
     expect(
@@ -45,8 +46,17 @@ describe('configuration', () => {
         KEYGATE_MAX_DIRECTIVES: '2',
         KEYGATE_MAX_COST: '900',
         KEYGATE_MAX_BODY_BYTES: '2048',
+        KEYGATE_MAX_KEYS_PER_ORG: '0',
       }).limits,
-    ).toEqual({ maxDepth: 5, maxAliases: 3, maxTokens: 200, maxDirectives: 2, maxCost: 900, maxBodyBytes: 2048 });
+    ).toEqual({
+      maxDepth: 5,
+      maxAliases: 3,
+      maxTokens: 200,
+      maxDirectives: 2,
+      maxCost: 900,
+      maxBodyBytes: 2048,
+      maxKeysPerOrganization: 0,
+    });
     expect(() => loadConfig({ KEYGATE_MAX_DEPTH: 'deep' })).toThrow(/KEYGATE_MAX_DEPTH/);
   });
 

@@ -97,39 +97,42 @@ describe.each(providers)('query economy on %s', (provider) => {
     }
 
     // On SQLite every write is a statement; on PostgreSQL a change's writes, with the pg_notify that
-    // tells other processes, go as one statement (src/domain/store.ts, WriteAll).
+    // tells other processes, go as one statement (src/domain/store.ts, WriteAll). Every change first
+    // reads the caller's own key again in its transaction (locked against deletion on PostgreSQL); a
+    // creation also counts the organization's keys, on PostgreSQL under a lock of its row (see
+    // lockAndCountKeys).
     const onSqlite = provider === 'sqlite';
 
-    it('createApiKey with account roles: key, grants, token, audit event (one statement on PostgreSQL), COMMIT (was 8)', async () => {
+    it('createApiKey with account roles: the caller, the count of keys, key, grants, token, audit event (one statement on PostgreSQL), COMMIT (was 8)', async () => {
       await countStatements('{ currentApiKey { id } }');
       const input = { name: 'counted', roleNames: ['viewer', 'schedules_editor'] };
-      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 5 : 2);
+      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 7 : 5);
     });
 
     it("createApiKey with teams: + the teams, read by the check and again inside the transaction, one INSERT per grant table, the audit event's teams (was 13)", async () => {
       await countStatements('{ currentApiKey { id } }');
       const input = { name: 'counted', roleNames: ['viewer'], teamIds: teams, teamRoleNames: ['schedules_editor'] };
-      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 10 : 4);
+      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 12 : 7);
     });
 
-    // The check's read; then the lock, which finds the key unchanged since that read, so it is not read
+    // The check's read; then the caller's key; then the lock, which finds the key unchanged since that read, so it is not read
     // again (see lockApiKey); the writes (token changes, the new token, the key's tokenLastIssuedAt,
     // audit event; with pg_notify on PostgreSQL); COMMIT. The token changes: with no grace period the
     // tokens that stopped working go in one DELETE; with one, expired tokens go and the current one gets
     // its expiry.
     it('rotateApiKey with no grace period (was 12, 13 on PostgreSQL)', async () => {
       const target = await org.key({ roles: ['viewer'] });
-      for (const count of await rotations(target, [0, 0, 0])) expect(count).toBe(onSqlite ? 7 : 4);
+      for (const count of await rotations(target, [0, 0, 0])) expect(count).toBe(onSqlite ? 8 : 5);
     });
 
     it('rotateApiKey with a grace period (was 12, 13 on PostgreSQL)', async () => {
       const target = await org.key({ roles: ['viewer'] });
-      for (const count of await rotations(target, [30, 5, 60])) expect(count).toBe(onSqlite ? 8 : 4);
+      for (const count of await rotations(target, [30, 5, 60])) expect(count).toBe(onSqlite ? 9 : 5);
     });
 
     it("rotateApiKey of a key with teams: + the audit event's teams", async () => {
       const target = await org.key({ teams: teams.slice(0, 2), teamRoles: ['schedules_editor'] });
-      expect(await rotations(target, [0, 30])).toEqual(onSqlite ? [8, 9] : [4, 4]);
+      expect(await rotations(target, [0, 30])).toEqual(onSqlite ? [9, 10] : [5, 5]);
     });
   });
 });

@@ -79,21 +79,28 @@ async function times(count: number, send: () => Promise<Answer>): Promise<Answer
 }
 
 describe('configuration', () => {
-  it('defaults to 1,200 requests per key and 60 failed authentications per address per minute, in memory', () => {
+  it('defaults to 1,200 requests and 3,000,000 of cost per key and 60 failed authentications per address per minute, in memory', () => {
     const { rateLimits } = loadConfig({});
-    expect(rateLimits).toEqual({ perKeyPerMinute: 1_200, failedAuthPerMinute: 60, prefix: 'keygate:rl:' });
+    expect(rateLimits).toEqual({
+      perKeyPerMinute: 1_200,
+      failedAuthPerMinute: 60,
+      costBudgetPerKeyPerMinute: 3_000_000,
+      prefix: 'keygate:rl:',
+    });
   });
 
   it('takes the numbers, Redis and a trusted address header from the environment', () => {
     const { rateLimits } = loadConfig({
       KEYGATE_RATE_LIMIT_PER_KEY: '100',
       KEYGATE_FAILED_AUTH_LIMIT: '0',
+      KEYGATE_COST_BUDGET_PER_KEY: '5000',
       REDIS_URL: 'redis://127.0.0.1:6379/2',
       KEYGATE_CLIENT_ADDRESS_HEADER: 'X-Forwarded-For',
     });
     expect(rateLimits).toEqual({
       perKeyPerMinute: 100,
       failedAuthPerMinute: 0,
+      costBudgetPerKeyPerMinute: 5_000,
       redisUrl: 'redis://127.0.0.1:6379/2',
       prefix: 'keygate:rl:',
       clientAddressHeader: 'x-forwarded-for',

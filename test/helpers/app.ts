@@ -93,6 +93,8 @@ export interface TestAppOptions {
   /** Rate limits, counted on the test clock; off unless given (other tests send many bad tokens). */
   rateLimits?: Omit<RateLimitsOptions, 'now'>;
   clientAddressHeader?: string;
+  /** Keys an organization may hold (KEYGATE_MAX_KEYS_PER_ORG); the default when not given. */
+  maxKeysPerOrganization?: number;
 }
 
 let counter = 0;
@@ -104,7 +106,9 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
   const database = options.onQuery ? await openDatabase(db.config, { onQuery: options.onQuery }) : db.database;
   const catalogue = await loadRoleCatalogue(database.prisma);
   const clock = createClock();
-  const domain: Domain = createDomain(database, catalogue, clock.now);
+  const domain: Domain = createDomain(database, catalogue, clock.now, {
+    maxKeysPerOrganization: options.maxKeysPerOrganization,
+  });
   const lastUsed = new LastUsedRecorder(database.prisma);
   const logger = options.logger ?? createLogger('silent');
   // The token lookups the verifier makes (raw driver statements, not seen by onQuery) are counted too.
