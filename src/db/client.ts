@@ -27,6 +27,11 @@ export interface Database {
   provider: Provider;
   prisma: Db;
   raw: RawDriver;
+  /**
+   * Embedded database only: a number that changes whenever another process commits to it (PRAGMA
+   * data_version on the connection this process writes with, which ignores its own commits).
+   */
+  foreignCommits?: () => number;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -110,7 +115,10 @@ export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): Sql
 }
 
 /** The adapter's connection keeps its compiled statements (src/db/statement-cache.ts). */
-function withStatementCache(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+function withStatementCache(
+  factory: SqlDriverAdapterFactory,
+  onConnection: (connection: BetterSqlite3.Database) => void = () => {},
+): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -121,6 +129,7 @@ function withStatementCache(factory: SqlDriverAdapterFactory): SqlDriverAdapterF
       if (!connection || typeof connection.prepare !== 'function') {
         throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its connection as `client`');
       }
+      onConnection(connection);
       cacheStatements(connection);
       return adapter;
     },
@@ -150,13 +159,18 @@ export async function openDatabase(
   const transactionOptions = { maxWait: connectTimeoutMs };
   let prisma: Db;
   let raw: RawDriver;
+  let foreignCommits: (() => number) | undefined;
   if (config.provider === 'sqlite') {
     mkdirSync(resolve(config.dataDir), { recursive: true });
     // better-sqlite3 waits up to `timeout` ms for another process's write lock (the CLI's) instead of
     // failing with SQLITE_BUSY at once; it waits synchronously, so this also bounds a stall.
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // PRAGMA data_version on the connection this process writes with moves only when another process commits.
+    let dataVersion: BetterSqlite3.Statement<[], number> | null = null;
     const adapter = isolateSqliteTransactions(
-      withStatementCache(new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: busyTimeoutMs })),
+      withStatementCache(new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: busyTimeoutMs }), (c) => {
+        dataVersion = c.prepare<[], number>('PRAGMA data_version').pluck();
+      }),
     );
     prisma = new SqliteClient({ adapter, log, transactionOptions }) as Db;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
@@ -166,6 +180,9 @@ export async function openDatabase(
     const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), { timeout: busyTimeoutMs });
     connection.pragma('query_only = ON');
     raw = { provider: 'sqlite', connection };
+    // Prisma's connection is open now (the pragmas above ran on it).
+    const version = dataVersion as BetterSqlite3.Statement<[], number> | null;
+    if (version) foreignCommits = () => version.get() as number;
   } else {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -202,6 +219,7 @@ export async function openDatabase(
     provider: config.provider,
     prisma,
     raw,
+    ...(foreignCommits ? { foreignCommits } : {}),
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },

@@ -88,7 +88,11 @@ describe('PostgreSQL: a process whose invalidation channel goes silent', () => {
     for (let i = 0; i < 3; i++) expect((await graphql(b.url, key.token, CURRENT)).status).toBe(200);
     // B's LISTEN connection stops carrying anything, and is not closed; its pool still works.
     proxy.silence((text) => text.includes('LISTEN keygate_api_keys'));
-    const deleted = await graphql(a.url, admin, `mutation { deleteApiKey(input: { id: "${key.id}" }) { deletedApiKeyId } }`);
+    const deleted = await graphql(
+      a.url,
+      admin,
+      `mutation { deleteApiKey(input: { id: "${key.id}" }) { deletedApiKeyId } }`,
+    );
     expect(deleted.body.errors).toBeUndefined();
     const stale = await until(async () => (await graphql(b.url, key.token, CURRENT)).status === 401, 5_000);
     console.info(`stale-token window on a silent LISTEN connection: ${Math.round(stale)} ms`);
