@@ -15,12 +15,12 @@ import { openRuntime, withStartupLock } from './runtime.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
-/** Held for the life of the process (a collected handle would release the lock). */
-let dataDirLock: DataDirLock | null = null;
+/** Held for the life of the process (a collected handle would release the lock; the exit does). */
+const heldLocks: DataDirLock[] = [];
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
-  if (config.database.provider === 'sqlite') dataDirLock ??= lockDataDir(config.database.dataDir);
+  if (config.database.provider === 'sqlite') heldLocks.push(lockDataDir(config.database.dataDir));
   const { database, domain, applied } = await openRuntime(config);
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
 
