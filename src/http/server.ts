@@ -55,6 +55,7 @@ export function createHttpServer(
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
+  const knownToken = (token: string | null) => verifier.known(token);
   return createServer((req, res) => {
     if (!judgedHere(req)) {
       void app(req, res);
@@ -76,7 +77,7 @@ export function createHttpServer(
       }
     }
     const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
-    rateLimits.authenticate(token, address, verify).then(
+    rateLimits.authenticate(token, address, verify, knownToken).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
           preAuthenticated.set(req, outcome.caller);
