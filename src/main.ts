@@ -45,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
   const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
     rateLimits,
     clientAddressHeader: config.rateLimits.clientAddressHeader,
+    requestTimeoutMs: config.requestTimeoutMs,
   });
   server.keepAliveTimeout = 65_000;
 
