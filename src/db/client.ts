@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
-import { commitWithinDeadline, currentDeadline, DeadlineExceededError } from './deadline.ts';
+import { DeadlineExceededError } from './deadline.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
 
 export type Db = SqliteClient;
@@ -76,12 +76,11 @@ function isBusy(error: unknown): boolean {
 
 /**
  * The one place that waits for another process's write lock: `run` again, with growing pauses, until it
- * is not SQLITE_BUSY, until the request's deadline, or (outside a request: the CLI, tests) until
- * `budgetMs` have passed. Past that, the busy error goes to the caller (SERVICE_UNAVAILABLE).
+ * is not SQLITE_BUSY or `budgetMs` (the request bound) have passed. Then the busy error goes to the
+ * caller (SERVICE_UNAVAILABLE); the request itself has been answered at its deadline already.
  */
 async function retryWhileBusy<T>(run: () => Promise<T>, budgetMs: number): Promise<T> {
-  const deadline = currentDeadline();
-  const until = Math.min(deadline?.at ?? Number.POSITIVE_INFINITY, performance.now() + budgetMs);
+  const until = performance.now() + budgetMs;
   let pause = 2;
   for (;;) {
     try {
@@ -94,14 +93,12 @@ async function retryWhileBusy<T>(run: () => Promise<T>, budgetMs: number): Promi
   }
 }
 
-/** Waits for a lock, but no longer than the current request's deadline. */
-async function acquireWithinDeadline(acquire: () => Promise<() => void>): Promise<() => void> {
-  const deadline = currentDeadline();
-  if (!deadline) return acquire();
+/** Waits for a lock, but no longer than `budgetMs`. */
+async function acquireWithin(acquire: () => Promise<() => void>, budgetMs: number): Promise<() => void> {
   const pending = acquire();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), Math.max(0, deadline.remaining()));
+    timer = setTimeout(() => resolve(null), budgetMs);
   });
   const release = await Promise.race([pending, late]);
   clearTimeout(timer);
@@ -110,9 +107,6 @@ async function acquireWithinDeadline(acquire: () => Promise<() => void>): Promis
   void pending.then((r) => r());
   throw new DeadlineExceededError();
 }
-
-const isCommit = (sql: string) => /^\s*COMMIT\b/i.test(sql);
-const ROLLBACK = { sql: 'ROLLBACK', args: [], argTypes: [] };
 
 /**
  * Prisma's SQLite adapter runs everything on one connection. It queues interactive transactions
@@ -123,7 +117,7 @@ const ROLLBACK = { sql: 'ROLLBACK', args: [], argTypes: [] };
  * is open, and transactions wait for them, so every statement sees committed data only.
  *
  * Also here: waiting for another process's write lock without blocking the event loop
- * (`retryWhileBusy`), within the request's deadline, and no COMMIT after that deadline.
+ * (`retryWhileBusy`), and for this lock, both within `busyBudgetMs`.
  */
 export function isolateSqliteTransactions(
   factory: SqlDriverAdapterFactory,
@@ -131,7 +125,7 @@ export function isolateSqliteTransactions(
 ): SqlDriverAdapterFactory {
   const acquire = createLock();
   const exclusive = async <T>(run: () => Promise<T>): Promise<T> => {
-    const release = await acquireWithinDeadline(acquire);
+    const release = await acquireWithin(acquire, busyBudgetMs);
     try {
       return await retryWhileBusy(run, busyBudgetMs);
     } finally {
@@ -147,7 +141,7 @@ export function isolateSqliteTransactions(
     ...(inner.getConnectionInfo ? { getConnectionInfo: inner.getConnectionInfo.bind(inner) } : {}),
     dispose: () => inner.dispose(),
     async startTransaction(isolationLevel) {
-      const release = await acquireWithinDeadline(acquire);
+      const release = await acquireWithin(acquire, busyBudgetMs);
       let transaction: Transaction;
       try {
         transaction = await retryWhileBusy(() => inner.startTransaction(isolationLevel), busyBudgetMs);
@@ -166,39 +160,13 @@ export function isolateSqliteTransactions(
       return Object.assign(Object.create(transaction) as Transaction, {
         queryRaw: (query: Parameters<Transaction['queryRaw']>[0]) =>
           retryWhileBusy(() => transaction.queryRaw(query), busyBudgetMs),
-        executeRaw: (query: Parameters<Transaction['executeRaw']>[0]) => {
-          const run = () => retryWhileBusy(() => transaction.executeRaw(query), busyBudgetMs);
-          return isCommit(query.sql) ? commitWithinDeadline(run, () => transaction.executeRaw(ROLLBACK)) : run();
-        },
+        executeRaw: (query: Parameters<Transaction['executeRaw']>[0]) =>
+          retryWhileBusy(() => transaction.executeRaw(query), busyBudgetMs),
         commit: end(() => transaction.commit()),
         rollback: end(() => transaction.rollback()),
       });
     },
   });
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => wrap(await factory.connect()),
-  };
-}
-
-/** PostgreSQL: a transaction whose request has been answered 503 cannot COMMIT any more. */
-function guardCommits(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
-  const wrap = (inner: SqlDriverAdapter): SqlDriverAdapter =>
-    Object.assign(Object.create(inner) as SqlDriverAdapter, {
-      async startTransaction(isolationLevel?: Parameters<SqlDriverAdapter['startTransaction']>[0]) {
-        const transaction = await inner.startTransaction(isolationLevel);
-        return Object.assign(Object.create(transaction) as Transaction, {
-          executeRaw: (query: Parameters<Transaction['executeRaw']>[0]) =>
-            isCommit(query.sql)
-              ? commitWithinDeadline(
-                  () => transaction.executeRaw(query),
-                  () => transaction.executeRaw(ROLLBACK),
-                )
-              : transaction.executeRaw(query),
-        });
-      },
-    });
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -294,7 +262,7 @@ export async function openDatabase(
     mkdirSync(resolve(config.dataDir), { recursive: true });
     // Another process's write lock (the CLI's) is waited for in isolateSqliteTransactions, without
     // blocking the event loop; better-sqlite3's own (synchronous) wait is a short slice of it.
-    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    const busyTimeoutMs = options.busyTimeoutMs ?? Math.min(DEFAULT_BUSY_TIMEOUT_MS, requestTimeoutMs);
     // PRAGMA data_version on the connection this process writes with moves only when another process commits.
     let dataVersion: BetterSqlite3.Statement<[], number> | null = null;
     const adapter = isolateSqliteTransactions(
@@ -352,7 +320,7 @@ export async function openDatabase(
     // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
     const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
     prisma = new PostgresClient({
-      adapter: guardCommits(new PrismaPg(pool, { statementNameGenerator })),
+      adapter: new PrismaPg(pool, { statementNameGenerator }),
       log,
       transactionOptions,
     }) as unknown as Db;

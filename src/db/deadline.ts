@@ -1,10 +1,9 @@
 // Every request ends within a bound (KEYGATE_REQUEST_TIMEOUT_MS, docs/rules.md "Deadlines"): the HTTP
-// server gives each request a Deadline, carried to the database layer through AsyncLocalStorage (no
-// argument threaded through resolvers and domain functions). The database layer uses it to stop
-// waiting (SQLite's busy retries) and, above all, to make the 503 true: once a request has been
-// answered SERVICE_UNAVAILABLE, its transaction can no longer commit (`commit` refuses), and a commit
-// that was already sent is waited for rather than contradicted.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// server gives each request a Deadline, and its GraphQL context a database client bound to it
+// (`bindDeadline`), whose transactions cannot commit once the request has been answered: a 503 at the
+// deadline stays true (nothing written), and a commit already on its way is waited for rather than
+// contradicted. (Not AsyncLocalStorage: on Node 20 it slows every promise of every request.)
+import type { Db } from './client.ts';
 
 /** What the database layer throws at a deadline; P1008 ("operations timed out") reads as SERVICE_UNAVAILABLE. */
 export class DeadlineExceededError extends Error {
@@ -16,38 +15,22 @@ export class DeadlineExceededError extends Error {
 }
 
 export class Deadline {
-  /** performance.now() at which the request must be answered. */
-  readonly at: number;
   #expired = false;
   #commits = 0;
-  #settled: (() => void) | null = null;
-
-  constructor(ms: number) {
-    this.at = performance.now() + ms;
-  }
 
   get expired(): boolean {
     return this.#expired;
   }
 
-  /** Milliseconds left (negative once past). */
-  remaining(): number {
-    return this.at - performance.now();
-  }
-
   /**
    * The request's answer is due. True when it may be answered 503 now (from here on nothing of it can
-   * commit); otherwise a commit is on its way and its outcome decides the answer: the promise resolves
-   * when it has settled.
+   * commit); false when a commit is on its way: its outcome decides the answer (a commit is bounded by
+   * the database's own timeouts).
    */
-  expire(): true | Promise<void> {
-    if (this.#commits === 0) {
-      this.#expired = true;
-      return true;
-    }
-    return new Promise((resolve) => {
-      this.#settled = resolve;
-    });
+  expire(): boolean {
+    if (this.#commits > 0) return false;
+    this.#expired = true;
+    return true;
   }
 
   /**
@@ -59,40 +42,41 @@ export class Deadline {
   }
 
   /**
-   * Runs a COMMIT unless the deadline has expired; then runs `rollBack` instead and throws. (Prisma,
-   * when a COMMIT fails, only hands the connection back: the transaction would stay open on it, and
-   * the next COMMIT sent there would commit it.)
+   * A transaction of the request is about to COMMIT: refused (throws, and the transaction is rolled
+   * back) once the deadline has expired or the request has been answered; otherwise the deadline waits
+   * for `committed()` before it can expire.
    */
-  async commit<T>(run: () => Promise<T>, rollBack: () => Promise<unknown>): Promise<T> {
-    if (this.#expired) {
-      await rollBack().catch(() => {});
-      throw new DeadlineExceededError();
-    }
+  beginCommit(): void {
+    if (this.#expired) throw new DeadlineExceededError();
     this.#commits++;
-    try {
-      return await run();
-    } finally {
-      if (--this.#commits === 0 && this.#settled) {
-        this.#settled();
-        this.#settled = null;
-      }
-    }
+  }
+
+  committed(): void {
+    this.#commits--;
   }
 }
 
-const storage = new AsyncLocalStorage<Deadline>();
+type TransactionFn = (tx: never) => Promise<unknown>;
 
-/** The deadline of the request being served, if any (none for the CLI, tests through app.fetch). */
-export function currentDeadline(): Deadline | undefined {
-  return storage.getStore();
-}
-
-export function withDeadline<T>(deadline: Deadline, run: () => T): T {
-  return storage.run(deadline, run);
-}
-
-/** Runs a COMMIT under the current request's deadline, if there is one (see Deadline.commit). */
-export function commitWithinDeadline<T>(run: () => Promise<T>, rollBack: () => Promise<unknown>): Promise<T> {
-  const deadline = storage.getStore();
-  return deadline ? deadline.commit(run, rollBack) : run();
+/**
+ * `db` whose interactive transactions (`$transaction(async (tx) => …)`) check `deadline` when their
+ * function has finished, just before Prisma sends COMMIT. Everything else is `db` itself.
+ */
+export function bindDeadline(db: Db, deadline: Deadline): Db {
+  const transaction = db.$transaction.bind(db) as (fn: unknown, options?: unknown) => Promise<unknown>;
+  const guarded = (fn: unknown, options?: unknown) => {
+    if (typeof fn !== 'function') return transaction(fn, options); // the batch form: not used by Keygate
+    let committing = false;
+    return transaction(async (tx: never) => {
+      const result = await (fn as TransactionFn)(tx);
+      deadline.beginCommit();
+      committing = true;
+      return result;
+    }, options).finally(() => {
+      if (committing) deadline.committed();
+    });
+  };
+  return new Proxy(db, {
+    get: (target, property) => (property === '$transaction' ? guarded : Reflect.get(target, property)),
+  });
 }

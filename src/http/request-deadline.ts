@@ -1,11 +1,15 @@
 // Every request is answered within its bound (KEYGATE_REQUEST_TIMEOUT_MS): whatever it waits for (a
 // lock, a silent connection, another process's write lock), at the deadline it is answered 503
-// SERVICE_UNAVAILABLE. The Deadline travels with the request (src/db/deadline.ts), so that the database
-// layer stops waiting and refuses to COMMIT what a 503 has declared not written. Whatever the request
-// would have answered later is dropped (Yoga does not write to an ended response).
+// SERVICE_UNAVAILABLE. Its GraphQL context gets a database client bound to its Deadline
+// (src/db/deadline.ts, via `requestDeadlines`), which refuses to COMMIT what a 503 has declared not
+// written. Whatever the request would have answered later is dropped (Yoga does not write to an ended
+// response).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Deadline, withDeadline } from '../db/deadline.ts';
+import { Deadline } from '../db/deadline.ts';
 import { errorContentType } from './authentication.ts';
+
+/** The deadline of each request the HTTP server is serving (read by the GraphQL context, src/app.ts). */
+export const requestDeadlines = new WeakMap<IncomingMessage, Deadline>();
 
 export function timeoutBody(ms: number): string {
   return JSON.stringify({
@@ -22,7 +26,7 @@ function answerAtDeadline(req: IncomingMessage, res: ServerResponse, deadline: D
   if (res.headersSent || res.writableEnded) return;
   // A COMMIT already on its way decides the answer (bounded by the database timeouts); otherwise,
   // from here on nothing of this request can commit.
-  if (deadline.expire() !== true) return;
+  if (!deadline.expire()) return;
   res.writeHead(503, {
     'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(body),
@@ -39,12 +43,13 @@ export function withRequestDeadline(
   if (!ms) return handler;
   const body = timeoutBody(ms);
   return (req, res) => {
-    const deadline = new Deadline(ms);
+    const deadline = new Deadline();
     const timer = setTimeout(answerAtDeadline, ms, req, res, deadline, body);
     res.once('close', () => {
       clearTimeout(timer);
       deadline.close();
     });
-    withDeadline(deadline, () => handler(req, res));
+    requestDeadlines.set(req, deadline);
+    handler(req, res);
   };
 }
