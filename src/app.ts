@@ -10,10 +10,12 @@ import { TokenVerifier } from './auth/verifier.ts';
 import { type Config, DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from './config.ts';
 import { type Context, createContext } from './context.ts';
 import type { Database } from './db/client.ts';
+import { bindDeadline } from './db/deadline.ts';
 import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
+import { requestDeadlines } from './http/request-deadline.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
@@ -130,11 +132,13 @@ export function createApp(options: AppOptions) {
       // Last: it wraps whichever request parser the plugins before it chose.
       bodySizeLimit(limits.maxBodyBytes),
     ],
-    context: ({ request }) => {
+    context: ({ request, req }) => {
       const caller = authentication.callerOf(request);
       // The authentication plugin answered 401 already; this only guards against a wiring mistake.
       if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
-      return createContext(domain, caller);
+      // Served by the HTTP server: nothing of the request commits once it has been answered.
+      const deadline = req && requestDeadlines.get(req);
+      return createContext(deadline ? { ...domain, db: bindDeadline(domain.db, deadline) } : domain, caller);
     },
   });
 }

@@ -78,6 +78,8 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
+  // Every request is answered within this bound (SERVICE_UNAVAILABLE past it, nothing written).
+  KEYGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   KEYGATE_LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   // GraphQL abuse limits (graphql-armor and Yoga); see README "Limits and rate limits".
   KEYGATE_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(DEFAULT_LIMITS.maxDepth),
@@ -114,6 +116,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
   lastUsedFlushMs: number;
+  /** Every request is answered within this many ms (503 past it); database timeouts derive from it. */
+  requestTimeoutMs: number;
   limits: Limits;
   rateLimits: RateLimitConfig;
 }
@@ -140,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
     lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
+    requestTimeoutMs: e.KEYGATE_REQUEST_TIMEOUT_MS,
     limits: {
       maxDepth: e.KEYGATE_MAX_DEPTH,
       maxAliases: e.KEYGATE_MAX_ALIASES,

@@ -42,17 +42,18 @@ const UNAVAILABLE_SOCKET_CODES = new Set([
 
 // node-postgres raises these without a code.
 const UNAVAILABLE_DRIVER_MESSAGES =
-  /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end on the pool|The database connection is not open)$/;
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end on the pool|The database connection is not open|Query read timeout)$/;
 
 /**
  * PostgreSQL SQLSTATEs: 08 connection exception, 53 insufficient resources (too many connections,
  * disk full, out of memory), 57P operator intervention (terminated, shutting down, starting up,
  * database dropped), 3D000 no such database, 40001/40P01 serialization failure and deadlock (retry).
  * 55000 is "object not in prerequisite state"; as a FATAL it is a database that refuses connections.
+ * 55P03 (lock_timeout) and 57014 (statement_timeout) are the server-side bounds of a request's waits.
  */
 function isUnavailableSqlState(code: string, severity: unknown): boolean {
   if (severity === 'FATAL' || severity === 'PANIC') return true;
-  return /^(08...|53...|57P0[1-5]|3D000|40001|40P01)$/.test(code);
+  return /^(08...|53...|57P0[1-5]|3D000|40001|40P01|55P03|57014)$/.test(code);
 }
 
 const UNAVAILABLE_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|PROTOCOL)/;

@@ -6,6 +6,7 @@ import { type InvalidationListener, listenForInvalidations } from './auth/pg-inv
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
+import { type DataDirLock, lockDataDir } from './db/data-dir-lock.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
 import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { RateLimits } from './limits/rate-limit.ts';
@@ -14,8 +15,12 @@ import { openRuntime, withStartupLock } from './runtime.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** Held for the life of the process (a collected handle would release the lock; the exit does). */
+const heldLocks: DataDirLock[] = [];
+
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  if (config.database.provider === 'sqlite') heldLocks.push(lockDataDir(config.database.dataDir));
   const { database, domain, applied } = await openRuntime(config);
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
 
@@ -24,7 +29,10 @@ export async function serve(config: Config): Promise<void> {
     flushMs: config.lastUsedFlushMs,
     onError: (err) => logger.warn({ err }, 'could not record lastUsedAt; will retry'),
   });
-  const verifier = new TokenVerifier(domain, createTokenLookup(database.raw));
+  // Another process's commit (the CLI's) empties the token cache before it is used again.
+  const verifier = new TokenVerifier(domain, createTokenLookup(database.raw), {
+    ...(database.foreignCommits ? { externalChanges: database.foreignCommits } : {}),
+  });
   let listener: InvalidationListener | null = null;
   if (config.database.provider === 'postgresql') {
     listener = listenForInvalidations(config.database.url, verifier, logger);
@@ -37,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
   const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
     rateLimits,
     clientAddressHeader: config.rateLimits.clientAddressHeader,
+    requestTimeoutMs: config.requestTimeoutMs,
   });
   server.keepAliveTimeout = 65_000;
 

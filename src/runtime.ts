@@ -34,13 +34,17 @@ export function createDomain(
 }
 
 export async function openRuntime(
-  config: Pick<Config, 'database'> & { limits?: Pick<Limits, 'maxKeysPerOrganization'> },
+  config: Pick<Config, 'database'> &
+    Partial<Pick<Config, 'requestTimeoutMs'>> & { limits?: Pick<Limits, 'maxKeysPerOrganization'> },
 ): Promise<{
   database: Database;
   domain: Domain;
   applied: string[];
 }> {
-  const database = await openDatabase(config.database);
+  const database = await openDatabase(
+    config.database,
+    config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {},
+  );
   try {
     const { applied } = await withStartupLock(database, async () => {
       const result = await migrate(database);
@@ -64,11 +68,14 @@ export async function withStartupLock<T>(database: Database, fn: () => Promise<T
   if (database.raw.provider !== 'postgresql') return fn();
   const client = await database.raw.pool.connect();
   try {
+    // Another process may hold it for a whole migration: no statement or lock timeout while waiting.
+    await client.query("SELECT set_config('statement_timeout', '0', false), set_config('lock_timeout', '0', false)");
     await client.query('SELECT pg_advisory_lock(72707370)');
     try {
       return await fn();
     } finally {
       await client.query('SELECT pg_advisory_unlock(72707370)');
+      await client.query('RESET statement_timeout; RESET lock_timeout');
     }
   } finally {
     client.release();

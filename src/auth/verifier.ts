@@ -6,7 +6,10 @@
 //    the token's own expiry;
 // 3. a bounded cache of unknown token hashes answers repeated bad tokens. Tokens are random and made
 //    only by the server, so a hash that was unknown never becomes valid: no invalidation is needed.
-// While cross-process invalidation is down, the positive cache is bypassed and emptied.
+// While cross-process invalidation is down, the positive cache is bypassed and emptied; while it is not
+// known to be working (src/auth/pg-invalidation.ts: no recent heartbeat answer), the cache is bypassed.
+// On the embedded database, a commit by another process (the CLI, any other writer) empties it before
+// a cached token is used again.
 import { Access, type Grants } from '../domain/access.ts';
 import type { Caller, Domain } from '../domain/api-keys.ts';
 import { assembleRecord } from '../domain/store.ts';
@@ -29,6 +32,12 @@ export interface VerifierOptions {
    * it bounds how stale the non-security fields of the caller's own key (lastUsedAt) may get.
    */
   maxAgeMs?: number;
+  /**
+   * A reading that changes whenever another process commits to the database (SQLite's data_version on
+   * this process's writing connection, see src/db/client.ts). Checked before a cached token is used:
+   * when it moved, the cache is emptied, since another process may have deleted or changed any key.
+   */
+  externalChanges?: () => number;
 }
 
 export class TokenVerifier {
@@ -42,6 +51,10 @@ export class TokenVerifier {
   readonly #unknown = new Set<string>();
   readonly #accessByGrants = new Map<string, Access>();
   #cacheEnabled = true;
+  /** performance.now() until which cached tokens may be used (see trustCacheUntil). */
+  #trustedUntil = Number.POSITIVE_INFINITY;
+  readonly #externalChanges: (() => number) | null;
+  #externalSeen = 0;
   /**
    * Bumped by every invalidation. A lookup that raced with an invalidation of its own key, or with the
    * cache being switched, must not be cached; one that raced with other keys' invalidations may be.
@@ -59,6 +72,8 @@ export class TokenVerifier {
     this.#maxEntries = options.maxEntries ?? 50_000;
     this.#maxUnknown = options.maxUnknown ?? 50_000;
     this.#maxAgeMs = options.maxAgeMs ?? 5_000;
+    this.#externalChanges = options.externalChanges ?? null;
+    if (this.#externalChanges) this.#externalSeen = this.#externalChanges();
   }
 
   /**
@@ -77,12 +92,15 @@ export class TokenVerifier {
     const known = this.#knownByHash(hash, now);
     if (known !== undefined) return known;
 
+    // #knownByHash has just read the external changes: a commit elsewhere from now until the result is
+    // kept counts as a race (#forgetAll).
     const generation = this.#generation;
     this.#inFlight++;
     let match: Awaited<ReturnType<TokenLookup['find']>>;
     let raced: boolean;
     try {
       match = await this.#lookup.find(hash);
+      this.#checkExternalChanges();
       raced =
         this.#resetAt > generation || (match !== null && (this.#invalidatedAt.get(match.key.id) ?? 0) > generation);
     } finally {
@@ -115,8 +133,11 @@ export class TokenVerifier {
   }
 
   #knownByHash(hash: string, now: number): Caller | null | undefined {
+    this.#checkExternalChanges();
     const cached = this.#entries.get(hash);
-    if (cached) {
+    // Not trusted now: looked up instead, and kept (it becomes usable again with the next heartbeat,
+    // which proves that every invalidation sent before it has arrived).
+    if (cached && performance.now() < this.#trustedUntil) {
       if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < this.#maxAgeMs) {
         // Refresh its place in the LRU order.
         this.#entries.delete(hash);
@@ -146,8 +167,29 @@ export class TokenVerifier {
 
   /** Empties the cache of verified tokens and stops or resumes using it. */
   setCacheEnabled(enabled: boolean): void {
-    this.#resetAt = ++this.#generation;
     this.#cacheEnabled = enabled;
+    this.#forgetAll();
+  }
+
+  /**
+   * Cached tokens are used only until `time` (performance.now()); later, every token is looked up until
+   * this is called again with a later time. The invalidation listener calls it on every heartbeat.
+   */
+  trustCacheUntil(time: number): void {
+    this.#trustedUntil = time;
+  }
+
+  #checkExternalChanges(): void {
+    if (!this.#externalChanges) return;
+    const seen = this.#externalChanges();
+    if (seen === this.#externalSeen) return;
+    this.#externalSeen = seen;
+    this.#forgetAll();
+  }
+
+  /** Empties the cache; lookups in flight count as raced and are not kept. */
+  #forgetAll(): void {
+    this.#resetAt = ++this.#generation;
     this.#entries.clear();
     this.#hashesByKey.clear();
   }

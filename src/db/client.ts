@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import { DeadlineExceededError } from './deadline.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
 
 export type Db = SqliteClient;
@@ -27,6 +28,11 @@ export interface Database {
   provider: Provider;
   prisma: Db;
   raw: RawDriver;
+  /**
+   * Embedded database only: a number that changes whenever another process commits to it (PRAGMA
+   * data_version on the connection this process writes with, which ignores its own commits).
+   */
+  foreignCommits?: () => number;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +59,55 @@ function createLock(): () => Promise<() => void> {
   };
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long better-sqlite3 may wait, synchronously, for another process's write lock before SQLITE_BUSY.
+ * Its wait blocks the event loop (every request, /healthz included), so it is kept short and the
+ * waiting is done here, asynchronously (`retryWhileBusy`).
+ */
+export const SQLITE_BUSY_WAIT_MS = 10;
+
+/** SQLITE_BUSY as the adapter reports it (@prisma/adapter-better-sqlite3 maps it to SocketTimeout). */
+function isBusy(error: unknown): boolean {
+  const cause = (error as { cause?: { kind?: string } } | undefined)?.cause;
+  return cause?.kind === 'SocketTimeout' || /^SQLITE_BUSY/.test((error as { code?: string } | undefined)?.code ?? '');
+}
+
+/**
+ * The one place that waits for another process's write lock: `run` again, with growing pauses, until it
+ * is not SQLITE_BUSY or `budgetMs` (the request bound) have passed. Then the busy error goes to the
+ * caller (SERVICE_UNAVAILABLE); the request itself has been answered at its deadline already.
+ */
+async function retryWhileBusy<T>(run: () => Promise<T>, budgetMs: number): Promise<T> {
+  const until = performance.now() + budgetMs;
+  let pause = 2;
+  for (;;) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isBusy(error) || performance.now() + pause >= until) throw error;
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, 50);
+  }
+}
+
+/** Waits for a lock, but no longer than `budgetMs`. */
+async function acquireWithin(acquire: () => Promise<() => void>, budgetMs: number): Promise<() => void> {
+  const pending = acquire();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), budgetMs);
+  });
+  const release = await Promise.race([pending, late]);
+  clearTimeout(timer);
+  if (release) return release;
+  // Too late: the lock is handed on as soon as it comes.
+  void pending.then((r) => r());
+  throw new DeadlineExceededError();
+}
+
 /**
  * Prisma's SQLite adapter runs everything on one connection. It queues interactive transactions
  * behind each other, but a query made outside a transaction runs at once on that connection, that is
@@ -60,13 +115,19 @@ function createLock(): () => Promise<() => void> {
  * changes (a key between "grants deleted" and "grants inserted", visible to a team manager it is not
  * visible to), and a write joins that transaction's fate. Here such queries wait until no transaction
  * is open, and transactions wait for them, so every statement sees committed data only.
+ *
+ * Also here: waiting for another process's write lock without blocking the event loop
+ * (`retryWhileBusy`), and for this lock, both within `busyBudgetMs`.
  */
-export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+export function isolateSqliteTransactions(
+  factory: SqlDriverAdapterFactory,
+  busyBudgetMs = DEFAULT_BUSY_TIMEOUT_MS,
+): SqlDriverAdapterFactory {
   const acquire = createLock();
   const exclusive = async <T>(run: () => Promise<T>): Promise<T> => {
-    const release = await acquire();
+    const release = await acquireWithin(acquire, busyBudgetMs);
     try {
-      return await run();
+      return await retryWhileBusy(run, busyBudgetMs);
     } finally {
       release();
     }
@@ -80,10 +141,10 @@ export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): Sql
     ...(inner.getConnectionInfo ? { getConnectionInfo: inner.getConnectionInfo.bind(inner) } : {}),
     dispose: () => inner.dispose(),
     async startTransaction(isolationLevel) {
-      const release = await acquire();
+      const release = await acquireWithin(acquire, busyBudgetMs);
       let transaction: Transaction;
       try {
-        transaction = await inner.startTransaction(isolationLevel);
+        transaction = await retryWhileBusy(() => inner.startTransaction(isolationLevel), busyBudgetMs);
       } catch (error) {
         release();
         throw error;
@@ -97,6 +158,10 @@ export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): Sql
         }
       };
       return Object.assign(Object.create(transaction) as Transaction, {
+        queryRaw: (query: Parameters<Transaction['queryRaw']>[0]) =>
+          retryWhileBusy(() => transaction.queryRaw(query), busyBudgetMs),
+        executeRaw: (query: Parameters<Transaction['executeRaw']>[0]) =>
+          retryWhileBusy(() => transaction.executeRaw(query), busyBudgetMs),
         commit: end(() => transaction.commit()),
         rollback: end(() => transaction.rollback()),
       });
@@ -109,8 +174,34 @@ export function isolateSqliteTransactions(factory: SqlDriverAdapterFactory): Sql
   };
 }
 
+/** A query that got no answer within pg's query_timeout leaves its connection unusable: close it. */
+function dropConnectionsThatTimeOut(client: pg.PoolClient): void {
+  const drop = (error: unknown) => {
+    if ((error as Error | undefined)?.message === 'Query read timeout') {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  };
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: unknown, result: unknown) => {
+        if (error) drop(error);
+        callback(error, result);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    if (result instanceof Promise) result.then(undefined, drop);
+    return result;
+  };
+}
+
 /** The adapter's connection keeps its compiled statements (src/db/statement-cache.ts). */
-function withStatementCache(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+function withStatementCache(
+  factory: SqlDriverAdapterFactory,
+  onConnection: (connection: BetterSqlite3.Database) => void = () => {},
+): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -121,6 +212,7 @@ function withStatementCache(factory: SqlDriverAdapterFactory): SqlDriverAdapterF
       if (!connection || typeof connection.prepare !== 'function') {
         throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its connection as `client`');
       }
+      onConnection(connection);
       cacheStatements(connection);
       return adapter;
     },
@@ -135,37 +227,67 @@ export type QueryListener = (sql: string) => void;
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
-/** How long SQLite waits for another process's write lock before SQLITE_BUSY (SERVICE_UNAVAILABLE). */
+/**
+ * How long SQLite waits for another process's write lock before SQLITE_BUSY (SERVICE_UNAVAILABLE),
+ * outside a request (a request waits until its deadline at most).
+ */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/** The bound of a request (KEYGATE_REQUEST_TIMEOUT_MS); PostgreSQL's server-side timeouts derive from it. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+/** How long /readyz waits for the database. */
+export const PING_TIMEOUT_MS = 1_000;
 
 export async function openDatabase(
   config: DatabaseConfig,
-  options: { onQuery?: QueryListener; connectTimeoutMs?: number; busyTimeoutMs?: number } = {},
+  options: {
+    onQuery?: QueryListener;
+    connectTimeoutMs?: number;
+    busyTimeoutMs?: number;
+    requestTimeoutMs?: number;
+  } = {},
 ): Promise<Database> {
   const log = options.onQuery ? [{ emit: 'event' as const, level: 'query' as const }] : [];
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, requestTimeoutMs);
   // Changes to one key queue up on its row lock (or SQLite's one writer), each holding a pooled
   // connection meanwhile; a burst on one key may wait longer for its turn than Prisma's default 2 s.
   // A transaction gets as long to start as a query gets to connect; then 503.
   const transactionOptions = { maxWait: connectTimeoutMs };
   let prisma: Db;
   let raw: RawDriver;
+  let foreignCommits: (() => number) | undefined;
   if (config.provider === 'sqlite') {
     mkdirSync(resolve(config.dataDir), { recursive: true });
-    // better-sqlite3 waits up to `timeout` ms for another process's write lock (the CLI's) instead of
-    // failing with SQLITE_BUSY at once; it waits synchronously, so this also bounds a stall.
-    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // Another process's write lock (the CLI's) is waited for in isolateSqliteTransactions, without
+    // blocking the event loop; better-sqlite3's own (synchronous) wait is a short slice of it.
+    const busyTimeoutMs = options.busyTimeoutMs ?? Math.min(DEFAULT_BUSY_TIMEOUT_MS, requestTimeoutMs);
+    // PRAGMA data_version on the connection this process writes with moves only when another process commits.
+    let dataVersion: BetterSqlite3.Statement<[], number> | null = null;
     const adapter = isolateSqliteTransactions(
-      withStatementCache(new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: busyTimeoutMs })),
+      withStatementCache(
+        new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: SQLITE_BUSY_WAIT_MS }),
+        (c) => {
+          dataVersion = c.prepare<[], number>('PRAGMA data_version').pluck();
+        },
+      ),
+      busyTimeoutMs,
     );
     prisma = new SqliteClient({ adapter, log, transactionOptions }) as Db;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
     await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
-    const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), { timeout: busyTimeoutMs });
+    // Reads in WAL mode do not wait for writers; the short wait covers a checkpoint's brief lock.
+    const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), {
+      timeout: SQLITE_BUSY_WAIT_MS * 5,
+    });
     connection.pragma('query_only = ON');
     raw = { provider: 'sqlite', connection };
+    // Prisma's connection is open now (the pragmas above ran on it).
+    const version = dataVersion as BetterSqlite3.Statement<[], number> | null;
+    if (version) foreignCommits = () => version.get() as number;
   } else {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -174,15 +296,27 @@ export async function openDatabase(
       // before it fails with SERVICE_UNAVAILABLE; without it, a database that accepts TCP but never
       // answers would hang every request.
       connectionTimeoutMillis: connectTimeoutMs,
+      idleTimeoutMillis: 10_000,
       // Notices a peer that vanished without closing the connection (network partition, host down).
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      // A query with no answer at all (a silent connection) fails on this side after this long; the
+      // request was answered 503 at its deadline already (src/http/server.ts).
+      query_timeout: requestTimeoutMs + 2_000,
+      // Server-side bounds, so that a statement or lock wait of a request answered 503 at its deadline
+      // does not go on holding a connection and locks: cancelled a second after the deadline.
+      options: `-c statement_timeout=${requestTimeoutMs + 1_000} -c lock_timeout=${requestTimeoutMs + 1_000}`,
+      application_name: 'keygate',
     });
     // Idle clients can be terminated by the server; the pool replaces them, so this is not fatal.
     pool.on('error', () => {});
     // A connection that dies while checked out (terminated backend, server restart) emits 'error';
     // without a listener that would crash the process. The query in flight fails on its own and the
     // pool discards the dead connection on release, so there is nothing else to do here.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+      dropConnectionsThatTimeOut(client);
+    });
     // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
     const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
     prisma = new PostgresClient({
@@ -202,8 +336,17 @@ export async function openDatabase(
     provider: config.provider,
     prisma,
     raw,
+    ...(foreignCommits ? { foreignCommits } : {}),
     async ping() {
-      await prisma.$queryRawUnsafe('SELECT 1');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceededError()), PING_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([prisma.$queryRawUnsafe('SELECT 1'), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       await prisma.$disconnect();

@@ -87,6 +87,7 @@ export function authenticationPlugin(options: AuthenticationOptions): {
         bearerToken(request.headers.get('authorization')),
         address,
         (token) => options.verifier.verify(token),
+        (token) => options.verifier.known(token),
       );
       if (outcome.kind === 'rate-limited') {
         endResponse(

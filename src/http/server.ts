@@ -11,6 +11,7 @@ import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { withRequestDeadline } from './request-deadline.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   rateLimits?: RateLimits;
   /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
   clientAddressHeader?: string | undefined;
+  /** Every request is answered within this many ms (src/http/request-deadline.ts); none when not given. */
+  requestTimeoutMs?: number | undefined;
 }
 
 function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
@@ -55,7 +58,8 @@ export function createHttpServer(
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
-  return createServer((req, res) => {
+  const knownToken = (token: string | null) => verifier.known(token);
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (!judgedHere(req)) {
       void app(req, res);
       return;
@@ -76,7 +80,7 @@ export function createHttpServer(
       }
     }
     const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
-    rateLimits.authenticate(token, address, verify).then(
+    rateLimits.authenticate(token, address, verify, knownToken).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
           preAuthenticated.set(req, outcome.caller);
@@ -93,5 +97,6 @@ export function createHttpServer(
         void app(req, res);
       },
     );
-  });
+  };
+  return createServer(withRequestDeadline(options.requestTimeoutMs, handle));
 }

@@ -3,12 +3,15 @@
 // so that every Keygate process shares the counters.
 //
 // - Per API key: at most `perKeyPerMinute` authenticated requests in each minute.
-// - Per client address: at most `failedAuthPerMinute` failed authentications in each minute. Past that,
-//   the address is answered 429 for the rest of the minute without its token being looked at, valid or
-//   not: answering a guessed valid token differently (200) from a wrong one (429) would turn the limit
-//   into an oracle that does not slow guessing at all. Tokens that already authenticated from that
-//   address are exempt, so a client sharing its address with a guesser keeps working; a token never
-//   seen from there waits for the next minute.
+// - Per client address: at most `failedAuthPerMinute` lookups of tokens that turn out unknown (and
+//   missing or malformed tokens) in each minute, exactly, however many requests arrive at once: a slot
+//   is taken atomically before the lookup and given back when the token turns out valid. Past that,
+//   the address is answered 429 for the rest of the minute without its token being looked up: answering
+//   a guessed valid token differently (200) from a wrong one (429) would turn the limit into an oracle.
+//   Tokens known to be valid are exempt, so a client sharing its address with a guesser keeps working:
+//   a token this process has cached as valid, or one that authenticated on any process within the last
+//   KNOWN_GOOD_MS (its hash is kept in Redis when REDIS_URL is set, in this process otherwise). A valid
+//   token seen nowhere recently waits for the next minute.
 // - Per API key, cost: at most `costBudgetPerKeyPerMinute` of the cost estimate a minute (charged by
 //   src/limits/graphql-limits.ts, operationLimits, once the operation's cost is known; cheap operations
 //   are not charged, so they add no round trip).
@@ -23,12 +26,17 @@ import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
 
 const WINDOW_MS = 60_000;
+/** How long a token that authenticated stays exempt from its address's failed-authentication limit. */
+export const KNOWN_GOOD_MS = 15 * 60_000;
 const KNOWN_GOOD_MAX = 50_000;
 
 interface Limiter {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
-  get(key: string): Promise<RateLimiterRes | null>;
+  reward(key: string, points?: number): Promise<RateLimiterRes>;
 }
+
+/** What the verifier knows without a lookup (TokenVerifier.known): a caller, null (refused), undefined. */
+export type KnownToken = (token: string | null) => Caller | null | undefined;
 
 export interface RateLimitsOptions {
   /** Requests per API key per minute; 0 means no limit. */
@@ -67,14 +75,16 @@ export class RateLimits {
   readonly #costBudget: number;
   readonly #costs: Limiter;
   readonly #redis: Redis | null;
-  /** "address \0 token hash" of tokens that authenticated from that address (least recent dropped first). */
-  readonly #knownGood = new Map<string, true>();
+  readonly #goodPrefix: string;
+  /** Hashes of tokens that authenticated here, with when (least recent dropped first). */
+  readonly #knownGood = new Map<string, number>();
 
   constructor(options: RateLimitsOptions) {
     this.#perKey = options.perKeyPerMinute;
     this.#failedAuth = options.failedAuthPerMinute;
     this.#now = options.now ?? (() => new Date());
     const prefix = options.prefix ?? 'keygate:rl:';
+    this.#goodPrefix = `${prefix}good:`;
     const duration = WINDOW_MS / 1000;
     const memory = (points: number) => new RateLimiterMemory({ points, duration });
     this.#costBudget = options.costBudgetPerKeyPerMinute ?? 0;
@@ -113,28 +123,44 @@ export class RateLimits {
 
   /**
    * Authenticates `token` with `verify` under both limits. `verify` may throw (database down); the
-   * error is the caller's to report and counts as no attempt.
+   * error is the caller's to report and counts as no attempt. `known` (the verifier's) tells which
+   * tokens need no lookup; without it, every token counts as one that needs a lookup.
    */
   async authenticate(
     token: string | null,
     address: string,
     verify: (token: string | null) => Promise<Caller | null>,
+    known?: KnownToken,
   ): Promise<AuthOutcome> {
-    const guarded = this.#failedAuth > 0;
-    const knownGoodKey = guarded && token !== null ? `${address}\0${hashToken(token)}` : null;
-    if (guarded && !(knownGoodKey && this.#knownGood.has(knownGoodKey))) {
-      const failures = await this.#failures.get(this.#windowKey(address));
-      if (failures && failures.consumedPoints >= this.#failedAuth) return this.#tooManyFailures();
+    if (this.#failedAuth <= 0) return this.#admit(await verify(token));
+    const cached = known?.(token);
+    // Cached as valid: no lookup to count (and its last lookup marked it known good).
+    if (cached) return this.#admit(cached);
+    // Refused without a lookup (missing, malformed, known unknown): a failure, counted.
+    if (cached === null) {
+      return (await this.#consume(this.#failures, address)) ? { kind: 'unauthenticated' } : this.#tooManyFailures();
     }
-
-    const caller = await verify(token);
-    if (!caller) {
-      if (!guarded) return { kind: 'unauthenticated' };
-      const allowed = await this.#consume(this.#failures, address);
-      return allowed ? { kind: 'unauthenticated' } : this.#tooManyFailures();
+    // A lookup: its slot is taken first, atomically, so concurrent requests cannot overshoot the limit.
+    const windowKey = this.#windowKey(address);
+    const reserved = await this.#consume(this.#failures, address);
+    const hash = token === null ? null : hashToken(token);
+    if (!reserved && !(hash && (await this.#isKnownGood(hash)))) return this.#tooManyFailures();
+    let caller: Caller | null;
+    try {
+      caller = await verify(token);
+    } catch (error) {
+      if (reserved) await this.#failures.reward(windowKey).catch(() => {});
+      throw error;
     }
+    if (!caller) return reserved ? { kind: 'unauthenticated' } : this.#tooManyFailures();
+    if (reserved) await this.#failures.reward(windowKey).catch(() => {});
+    if (hash) this.#rememberGood(hash);
+    return this.#admit(caller);
+  }
 
-    if (knownGoodKey) this.#rememberGood(knownGoodKey);
+  /** The per-key limit for an authenticated caller; unauthenticated when there is none. */
+  async #admit(caller: Caller | null): Promise<AuthOutcome> {
+    if (!caller) return { kind: 'unauthenticated' };
     if (this.#perKey > 0 && !(await this.#consume(this.#keys, caller.key.id))) {
       return {
         kind: 'rate-limited',
@@ -217,12 +243,33 @@ export class RateLimits {
     };
   }
 
-  #rememberGood(key: string): void {
-    this.#knownGood.delete(key);
-    this.#knownGood.set(key, true);
+  /**
+   * Notes that the token with `hash` was looked up and is valid: here, and in Redis for every other
+   * process. Called after lookups only; a token in use is looked up again every few seconds (the
+   * verifier's maxAgeMs), which keeps it fresh here and in Redis.
+   */
+  #rememberGood(hash: string): void {
+    const now = this.#now().getTime();
+    this.#knownGood.delete(hash);
+    this.#knownGood.set(hash, now);
     if (this.#knownGood.size > KNOWN_GOOD_MAX) {
       const oldest = this.#knownGood.keys().next().value;
       if (oldest !== undefined) this.#knownGood.delete(oldest);
+    }
+    if (this.#redis?.status === 'ready') {
+      this.#redis.set(`${this.#goodPrefix}${hash}`, '1', 'PX', KNOWN_GOOD_MS).catch(() => {});
+    }
+  }
+
+  /** Did the token with `hash` authenticate recently, here or (with Redis) on any process? */
+  async #isKnownGood(hash: string): Promise<boolean> {
+    const at = this.#knownGood.get(hash);
+    if (at !== undefined && this.#now().getTime() - at < KNOWN_GOOD_MS) return true;
+    if (this.#redis?.status !== 'ready') return false;
+    try {
+      return (await this.#redis.exists(`${this.#goodPrefix}${hash}`)) === 1;
+    } catch {
+      return false;
     }
   }
 }

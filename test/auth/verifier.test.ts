@@ -238,4 +238,44 @@ describe('token verification cache', () => {
     t.advance(10 * 60_000); // past the entry's maximum age: read again
     expect(t.verifier.known(token)).toBeUndefined();
   });
+
+  it('uses cached tokens only until the time trustCacheUntil set (no recent heartbeat: looked up)', async () => {
+    const t = setup();
+    const token = t.issue('K1');
+    await t.verifier.verify(token);
+    t.verifier.trustCacheUntil(performance.now() - 1);
+    expect(t.verifier.known(token)).toBeUndefined();
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(2);
+    t.verifier.trustCacheUntil(performance.now() + 60_000);
+    expect(t.verifier.known(token)?.key.id).toBe('K1'); // kept meanwhile, usable again
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(2);
+  });
+
+  it('empties the cache when another process committed (externalChanges moved), and not otherwise', async () => {
+    let version = 1;
+    const t = setup({ externalChanges: () => version });
+    const token = t.issue('K1');
+    await t.verifier.verify(token);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(1);
+    version++;
+    expect(t.verifier.known(token)).toBeUndefined();
+    await t.verifier.verify(token);
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(2);
+  });
+
+  it('does not cache a lookup during which another process committed', async () => {
+    let version = 1;
+    const t = setup();
+    const token = t.issue('K1');
+    const { verifier, release } = gated(t, { externalChanges: () => version });
+    const pending = verifier.verify(token);
+    version++;
+    await release(token);
+    await pending;
+    expect(verifier.known(token)).toBeUndefined();
+  });
 });
