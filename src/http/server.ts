@@ -10,7 +10,9 @@ import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { schema } from '../schema/index.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
@@ -55,7 +57,9 @@ export function createHttpServer(
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
+  const graphiql = graphiqlFor(schema);
   return createServer((req, res) => {
+    if (serveGraphiQL(graphiql, req, res)) return;
     if (!judgedHere(req)) {
       void app(req, res);
       return;
