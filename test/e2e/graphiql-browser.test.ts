@@ -5,13 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 const TIMEOUT = 120_000;
 const UI_TIMEOUT = 30_000; // a loaded 2-core machine parses 5 MB of script slowly
+
+/** An editor's visible text; Monaco draws spaces as no-break spaces. */
+const text = async (locator: Locator) => (await locator.innerText()).replaceAll('\u00a0', ' ');
 
 describe('GraphiQL in a browser', () => {
   let dir: string;
@@ -60,9 +63,9 @@ describe('GraphiQL in a browser', () => {
       expect(response?.status()).toBe(200);
       await page.locator('.graphiql-container').waitFor({ timeout: UI_TIMEOUT });
       // The default query is in the editor and the headers editor is prefilled, ready for a token.
-      await expect.poll(() => page.locator('.graphiql-query-editor').innerText(), { timeout: UI_TIMEOUT }).toContain('currentApiKey');
+      await expect.poll(() => text(page.locator('.graphiql-query-editor')), { timeout: UI_TIMEOUT }).toContain('currentApiKey');
       const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
-      await expect.poll(() => headers.innerText(), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
+      await expect.poll(() => text(headers), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
       await page.screenshot({ path: browser.screenshotPath('graphiql-1-first-load.png') });
 
       await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
@@ -109,13 +112,13 @@ describe('GraphiQL in a browser', () => {
       await page.keyboard.press('End');
       await page.keyboard.press('ArrowLeft'); // inside the closing quote
       await page.keyboard.type(token);
-      await expect.poll(() => headers.innerText()).toContain(token);
+      await expect.poll(() => text(headers)).toContain(token);
 
       await page.locator('.graphiql-execute-button').click();
       const result = page.locator('.result-window');
-      await expect.poll(() => result.innerText(), { timeout: UI_TIMEOUT }).toContain(keyName);
+      await expect.poll(() => text(result), { timeout: UI_TIMEOUT }).toContain(keyName);
       await page.screenshot({ path: browser.screenshotPath('graphiql-4-result.png') });
-      expect(await result.innerText()).not.toMatch(/"errors"/);
+      expect(await text(result)).not.toMatch(/"errors"/);
       expect(posts).toHaveLength(1);
       expect(posts[0]?.authorization).toBe(`Bearer ${token}`);
 
@@ -132,8 +135,8 @@ describe('GraphiQL in a browser', () => {
       await page.reload();
       await page.locator('.graphiql-container').waitFor({ timeout: UI_TIMEOUT });
       const reloaded = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
-      await expect.poll(() => reloaded.innerText(), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
-      expect(await reloaded.innerText()).not.toContain(token);
+      await expect.poll(() => text(reloaded), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
+      expect(await text(reloaded)).not.toContain(token);
       await page.screenshot({ path: browser.screenshotPath('graphiql-5-reloaded.png') });
       expect(problems).toEqual([]);
     },

@@ -8,6 +8,7 @@ import { GraphiQL } from 'graphiql';
 import { buildSchema } from 'graphql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
+import { headerFreeStorage } from './storage.ts';
 
 interface PageConfig {
   title: string;
@@ -62,8 +63,10 @@ async function start() {
       defaultHeaders: config.defaultHeaders,
       isHeadersEditorEnabled: true,
       defaultEditorToolsVisibility: 'headers',
-      // The token typed into the headers editor stays in this tab: never written to localStorage.
+      // The token typed into the headers editor stays in this tab: never written to localStorage
+      // (neither in the saved tabs nor in the history, see ./storage.ts).
       shouldPersistHeaders: false,
+      storage: headerFreeStorage(window.localStorage),
     }),
   );
 }
