@@ -39,6 +39,12 @@ describe('GraphiQL in a browser', () => {
     const me = await graphql(server.url, token, '{ currentApiKey { name } }');
     keyName = (me.body.data?.currentApiKey as { name: string }).name;
     page = await browser.context.newPage();
+    // A refusal by the page's Content-Security-Policy is a problem too (some are not logged otherwise).
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (event) =>
+        console.error(`CSP refused ${event.blockedURI || 'inline'} (${event.effectiveDirective})`),
+      ),
+    );
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console: ${message.text()}`);
