@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { type GraphQLSchema, printSchema } from 'graphql';
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GRAPHQL_PATH } from './authentication.ts';
 import { answerWith, builtFile, IMMUTABLE, memoryFile, type StaticAnswer, type StaticFile } from './static-assets.ts';
@@ -69,8 +69,8 @@ function load(schema: GraphQLSchema, directory: string): Site {
     if (!assets.has(name) && !/\.(br|gz)$/.test(name))
       assets.set(name, builtFile(`${directory}assets/${name}`, IMMUTABLE));
   }
-  // The schema of this very server, as SDL: always the one the API answers with.
-  const sdl = memoryFile(printSchema(schema), 'text/plain; charset=utf-8', IMMUTABLE);
+  // The schema of this very server, printed as schema.graphql is (src/schema/index.ts printSchemaSdl).
+  const sdl = memoryFile(`${printSchema(lexicographicSortSchema(schema))}\n`, 'text/plain; charset=utf-8', IMMUTABLE);
   const schemaName = `schema-${sdl.etag}.graphql`;
   assets.set(schemaName, sdl);
   const asset = (name: string) => `graphiql/assets/${name}`;

@@ -69,7 +69,9 @@ describe('GraphiQL in a browser', () => {
       expect(response?.status()).toBe(200);
       await page.locator('.graphiql-container').waitFor({ timeout: UI_TIMEOUT });
       // The default query is in the editor and the headers editor is prefilled, ready for a token.
-      await expect.poll(() => text(page.locator('.graphiql-query-editor')), { timeout: UI_TIMEOUT }).toContain('currentApiKey');
+      await expect
+        .poll(() => text(page.locator('.graphiql-query-editor')), { timeout: UI_TIMEOUT })
+        .toContain('currentApiKey');
       const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
       await expect.poll(() => text(headers), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
       await page.screenshot({ path: browser.screenshotPath('graphiql-1-first-load.png') });
