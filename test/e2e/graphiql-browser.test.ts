@@ -13,8 +13,8 @@ import { graphql, type ServerProcess, startServer } from '../helpers/server-proc
 const TIMEOUT = 120_000;
 const UI_TIMEOUT = 30_000; // a loaded 2-core machine parses 5 MB of script slowly
 
-/** An editor's visible text; Monaco draws spaces as no-break spaces. */
-const text = async (locator: Locator) => (await locator.innerText()).replaceAll('\u00a0', ' ');
+/** An element's text; Monaco draws spaces as no-break spaces. */
+const text = async (locator: Locator) => ((await locator.textContent()) ?? '').replaceAll('\u00a0', ' ');
 
 describe('GraphiQL in a browser', () => {
   let dir: string;
@@ -37,7 +37,7 @@ describe('GraphiQL in a browser', () => {
     token = server.bootstrapToken() as string;
     expect(token).toMatch(/^keygate_/);
     const me = await graphql(server.url, token, '{ currentApiKey { name } }');
-    keyName = (me.body.data?.currentApiKey as { name: string }).name;
+    keyName = (me.body.data as { currentApiKey: { name: string } }).currentApiKey.name;
     page = await browser.context.newPage();
     // A refusal by the page's Content-Security-Policy is a problem too (some are not logged otherwise).
     await page.addInitScript(() =>
@@ -82,7 +82,7 @@ describe('GraphiQL in a browser', () => {
       await docs.getByText('currentApiKey', { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
       await page.screenshot({ path: browser.screenshotPath('graphiql-2-docs.png') });
 
-      const body = await page.locator('body').innerText();
+      const body = await text(page.locator('body'));
       expect(body).not.toMatch(/Error fetching schema|UNAUTHENTICATED|could not start/i);
       // No schema request (nor any other) went to the API without a token.
       expect(posts).toEqual([]);
