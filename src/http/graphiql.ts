@@ -21,7 +21,10 @@ export const GRAPHIQL_SETTINGS = {
     '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
 };
 
-/** The page runs no inline script; Monaco (GraphiQL's editor) adds <style> elements, hence 'unsafe-inline'. */
+/**
+ * The page runs no inline script. Styles need 'unsafe-inline': GraphiQL and its Monaco editor add <style>
+ * elements at run time, which Chromium refuses without it (checked; the browser test fails on any refusal).
+ */
 export const GRAPHIQL_CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -140,7 +143,7 @@ export function createGraphiQL(schema: GraphQLSchema, directory = BUILD_DIRECTOR
       const isAsset = pathname.startsWith(GRAPHIQL_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (isAsset && method !== 'GET' && method !== 'HEAD') {
-        return errorAnswer(405, 'GraphiQL files are read with GET.', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
+        return errorAnswer(405, 'GraphiQL files are read with GET.', 'BAD_USER_INPUT', { allow: 'GET, HEAD' });
       }
       const current = loaded();
       if (!current) {

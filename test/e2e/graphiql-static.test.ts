@@ -181,6 +181,6 @@ describe.each([
     const write = await send('POST', files[0] as string);
     expect(write.status).toBe(405);
     expect(write.header('allow')).toBe('GET, HEAD');
-    expect(JSON.parse(write.body.toString()).errors[0].extensions.code).toBe('METHOD_NOT_ALLOWED');
+    expect(JSON.parse(write.body.toString()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 });
