@@ -15,6 +15,7 @@ import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
+import { graphiqlFor, graphiqlPlugin } from './http/graphiql.ts';
 import { requestDeadlines } from './http/request-deadline.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
@@ -88,16 +89,9 @@ export function createApp(options: AppOptions) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // GraphiQL's assets are bundled, not fetched from a CDN: it works on machines without Internet.
-    // The bundle (9 MB of script, ~80 MB once loaded) is loaded on the first page view, not at start.
-    renderGraphiQL: async (graphiql) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiql),
     healthCheckEndpoint: null as unknown as string,
-    graphiql: {
-      title: 'Keygate',
-      headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
-      defaultQuery:
-        '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
-    },
+    // GraphiQL is static files served from memory by the first plugin (src/http/graphiql.ts).
+    graphiql: false,
     cors: config.corsOrigins.length
       ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }
       : false,
@@ -121,6 +115,7 @@ export function createApp(options: AppOptions) {
     // enforces the same limit and skips the stream where node:http already bounds the body.
     maxRequestBodySize: false,
     plugins: [
+      graphiqlPlugin(graphiqlFor(schema)),
       probes(database),
       authentication.plugin,
       ...graphqlLimits(limits, { production: config.production, costBudget: rateLimits }),

@@ -10,7 +10,9 @@ import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { schema } from '../schema/index.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
@@ -59,7 +61,9 @@ export function createHttpServer(
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
   const knownToken = (token: string | null) => verifier.known(token);
+  const graphiql = graphiqlFor(schema);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (serveGraphiQL(graphiql, req, res)) return;
     if (!judgedHere(req)) {
       void app(req, res);
       return;

@@ -1,0 +1,186 @@
+// GraphiQL's page and files, as app.fetch (the Yoga plugin) and a real server (the node:http path)
+// serve them: no token needed, a page without inline script under a strict CSP, content-hashed files
+// cached for a year, brotli or gzip as asked, ETag revalidation, the schema as schema.graphql has it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { filesOf } from '../helpers/page-load.ts';
+import { type ServerProcess, startServer } from '../helpers/server-process.ts';
+
+interface Answer {
+  status: number;
+  header(name: string): string | undefined;
+  body: Buffer;
+}
+type Send = (method: string, path: string, headers?: Record<string, string>) => Promise<Answer>;
+
+const SCHEMA_FILE = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+function viaNodeHttp(base: string): Send {
+  return (method, path, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const req = request(`${base}${path}`, { method, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            header: (name) => {
+              const value = res.headers[name];
+              return Array.isArray(value) ? value.join(', ') : value;
+            },
+            body: Buffer.concat(chunks),
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
+
+function viaAppFetch(t: () => TestApp): Send {
+  return async (method, path, headers = {}) => {
+    const response = await t().app.fetch(`http://keygate.test${path}`, { method, headers });
+    return {
+      status: response.status,
+      header: (name) => response.headers.get(name) ?? undefined,
+      body: Buffer.from(await response.arrayBuffer()),
+    };
+  };
+}
+
+let t: TestApp;
+let server: ServerProcess;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'keygate-graphiql-static-'));
+  [t, server] = await Promise.all([
+    createTestApp('sqlite'),
+    startServer({ KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000),
+  ]);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([t?.close(), server?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ['app.fetch', () => viaAppFetch(() => t)],
+  ['a real server', () => viaNodeHttp(server.url)],
+])('GraphiQL files through %s', (_name, sendOf) => {
+  let send: Send;
+  let html: string;
+  let files: string[];
+
+  beforeAll(async () => {
+    send = sendOf();
+    const page = await send('GET', '/graphql', HTML);
+    html = page.body.toString();
+    files = filesOf(html, 'http://keygate.test/graphql').map((url) => new URL(url).pathname);
+  });
+
+  it('serves the page without a token: small, revalidated, under a strict CSP, no inline script', async () => {
+    const page = await send('GET', '/graphql', HTML);
+    expect(page.status).toBe(200);
+    expect(page.header('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.header('cache-control')).toBe('no-cache');
+    expect(page.body.length).toBeLessThan(4_000);
+    const csp = page.header('content-security-policy') ?? '';
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+    ]) {
+      expect(csp).toContain(directive);
+    }
+    expect(page.header('x-frame-options')).toBe('DENY');
+    expect(page.header('x-content-type-options')).toBe('nosniff');
+    expect(page.header('referrer-policy')).toBe('no-referrer');
+    // Every script is a file or a JSON data block (which a browser never runs).
+    const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, content] of scripts) {
+      if (/type="application\/json"/.test(attributes as string)) continue;
+      expect(attributes).toMatch(/src="/);
+      expect((content as string).trim()).toBe('');
+    }
+    // The headers editor starts with {"Authorization": "Bearer "}, as the README says.
+    expect(html).toContain('\\"Authorization\\": \\"Bearer \\"');
+    expect(html).toContain('<title>Keygate</title>');
+
+    const again = await send('GET', '/graphql', { ...HTML, 'if-none-match': page.header('etag') as string });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+  });
+
+  it('names content-hashed files: cached for a year, brotli or gzip as asked, revalidated by ETag', async () => {
+    expect(files.length).toBeGreaterThanOrEqual(6); // style, script, three workers, schema
+    for (const path of files) {
+      expect(path).toMatch(/^\/graphiql\/assets\/[\w.]+-[\w-]{8,}\.\w+$/);
+      const plain = await send('GET', path);
+      expect(plain.status, path).toBe(200);
+      expect(plain.header('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(plain.header('content-encoding')).toBeUndefined();
+      expect(plain.header('x-content-type-options')).toBe('nosniff');
+      expect(plain.header('vary')).toBe('Accept-Encoding');
+
+      const br = await send('GET', path, { 'accept-encoding': 'gzip, deflate, br, zstd' });
+      expect(br.header('content-encoding')).toBe('br');
+      expect(brotliDecompressSync(br.body).equals(plain.body), path).toBe(true);
+      expect(br.body.length).toBeLessThan(plain.body.length);
+
+      const gzip = await send('GET', path, { 'accept-encoding': 'br;q=0, gzip' });
+      expect(gzip.header('content-encoding')).toBe('gzip');
+      expect(gunzipSync(gzip.body).equals(plain.body), path).toBe(true);
+
+      expect(new Set([plain.header('etag'), br.header('etag'), gzip.header('etag')]).size).toBe(3);
+      const revalidated = await send('GET', path, {
+        'accept-encoding': 'br',
+        'if-none-match': br.header('etag') as string,
+      });
+      expect(revalidated.status).toBe(304);
+      const head = await send('HEAD', path, { 'accept-encoding': 'br' });
+      expect(head.status).toBe(200);
+      expect(head.header('content-length')).toBe(String(br.body.length));
+      expect(head.body.length).toBe(0);
+    }
+    const types = await Promise.all(files.map(async (path) => (await send('HEAD', path)).header('content-type')));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'text/css; charset=utf-8',
+        'text/javascript; charset=utf-8',
+        'text/plain; charset=utf-8',
+      ]),
+    );
+  });
+
+  it('gives GraphiQL the schema as schema.graphql has it, so it never needs to introspect', async () => {
+    const schemaPath = files.find((path) => path.endsWith('.graphql')) as string;
+    const schema = await send('GET', schemaPath);
+    expect(schema.status).toBe(200);
+    expect(schema.body.toString()).toBe(SCHEMA_FILE);
+  });
+
+  it('answers 404 for an unknown file and 405 for a write, as JSON with a code', async () => {
+    const missing = await send('GET', '/graphiql/assets/graphiql-NOTAHASH.js');
+    expect(missing.status).toBe(404);
+    expect(missing.header('content-type')).toMatch(/^application\/json/);
+    expect(JSON.parse(missing.body.toString()).errors[0].extensions.code).toBe('NOT_FOUND');
+    const traversal = await send('GET', `/graphiql/assets/..%2F..%2Fmanifest.json`);
+    expect(traversal.status).toBe(404);
+    const write = await send('POST', files[0] as string);
+    expect(write.status).toBe(405);
+    expect(write.header('allow')).toBe('GET, HEAD');
+    expect(JSON.parse(write.body.toString()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+});

@@ -1,0 +1,2 @@
+// esbuild bundles the stylesheets a module imports (scripts/build-graphiql.ts).
+declare module '*.css';
