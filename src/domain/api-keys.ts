@@ -72,6 +72,23 @@ export interface KeyInput extends GrantsInput {
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */
 export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
 
+/**
+ * A user of the administration CLI acting on a key of their organization: the operator's path. No
+ * covering or visibility check applies (the operator holds the database); the change is audited with
+ * that user as its actor.
+ */
+export type Operator = { kind: 'user'; organizationId: string; userId: string };
+
+const isOperator = (actor: Caller | Operator): actor is Operator => 'kind' in actor && actor.kind === 'user';
+
+/** The target of an operator's change, locked: any key of the operator's organization. */
+async function lockForOperator(domain: Domain, tx: Tx, operator: Operator, id: string): Promise<ApiKeyRecord> {
+  parseId(id);
+  const target = await lockApiKey(tx, domain, operator.organizationId, id);
+  if (!target) throw apiKeyNotFound(id);
+  return target;
+}
+
 /** How a check reads its target: plainly, or with the row locked inside a mutation's transaction. */
 export type ReadTarget = (organizationId: string, id: string) => Promise<ApiKeyRecord | null>;
 
@@ -394,12 +411,17 @@ export async function checkRotate(
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
 export async function rotateApiKey(
   domain: Domain,
-  caller: Caller,
+  caller: Caller | Operator,
   input: RotateInput,
   seen?: ApiKeyRecord,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
   const result = await domain.db.$transaction(async (tx) => {
-    const { target, gracePeriodMinutes } = await checkRotate(domain, caller, input, lockingRead(domain, tx, seen));
+    const { target, gracePeriodMinutes } = isOperator(caller)
+      ? {
+          gracePeriodMinutes: parseGracePeriod(input.gracePeriodMinutes),
+          target: await lockForOperator(domain, tx, caller, input.id),
+        }
+      : await checkRotate(domain, caller, input, lockingRead(domain, tx, seen));
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
@@ -422,7 +444,7 @@ export async function rotateApiKey(
     const event = await auditEventWrites(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller },
+      actor: isOperator(caller) ? caller : { kind: 'key', caller },
       target,
       grantsBefore: target.grants,
       grantsAfter: target.grants,
@@ -459,14 +481,21 @@ export async function checkDelete(
 }
 
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
-export async function deleteApiKey(domain: Domain, caller: Caller, id: string, seen?: ApiKeyRecord): Promise<string> {
+export async function deleteApiKey(
+  domain: Domain,
+  caller: Caller | Operator,
+  id: string,
+  seen?: ApiKeyRecord,
+): Promise<string> {
   await domain.db.$transaction(async (tx) => {
-    const target = await checkDelete(domain, caller, id, lockingRead(domain, tx, seen));
+    const target = isOperator(caller)
+      ? await lockForOperator(domain, tx, caller, id)
+      : await checkDelete(domain, caller, id, lockingRead(domain, tx, seen));
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller },
+      actor: isOperator(caller) ? caller : { kind: 'key', caller },
       target,
       grantsBefore: target.grants,
       grantsAfter: null,

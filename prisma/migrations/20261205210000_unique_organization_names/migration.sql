@@ -1,0 +1,8 @@
+-- Organization names are unique regardless of case (hand-written: Prisma's schema language has no
+-- index on an expression). Names that already clash stay with the oldest organization; each other one
+-- gets its id appended, so that every organization can still be named, and listed with `keygate org list`.
+UPDATE "Organization" SET "name" = "name" || ' (' || "id" || ')'
+ WHERE EXISTS (SELECT 1 FROM "Organization" AS "older"
+                WHERE lower("older"."name") = lower("Organization"."name") AND "older"."id" < "Organization"."id");
+
+CREATE UNIQUE INDEX "Organization_lower_name_key" ON "Organization"(lower("name"));
