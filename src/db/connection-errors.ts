@@ -73,9 +73,11 @@ export function describePostgresError(error: unknown, url: string): ConnectionEr
         `\`createdb -h ${host} -p ${port} -U ${user} ${database}\` (or point DATABASE_URL at an existing one)`,
     );
   }
-  if (has(found, (f) => /SSL off|requires? (SSL|TLS)|hostssl/i.test(f.message))) {
+  // PostgreSQL 14 and later say "no encryption", older ones "SSL off", when only hostssl lines match.
+  if (has(found, (f) => /no pg_hba\.conf entry.*(SSL off|no encryption)/i.test(f.message))) {
     return make(
-      `PostgreSQL at ${host}:${port} accepts only TLS connections. Add ?sslmode=require (or verify-full) to DATABASE_URL`,
+      `PostgreSQL at ${host}:${port} accepts only TLS connections. Add ?sslmode=verify-full to DATABASE_URL ` +
+        '(sslmode=no-verify if the server certificate cannot be checked)',
     );
   }
   if (has(found, (f) => /does not support SSL/i.test(f.message) || f.kind === 'TlsConnectionError')) {
@@ -164,6 +166,9 @@ export function describeRedisError(error: unknown, url: string): string | null {
   const shown = `(REDIS_URL=${redactUrl(url)})`;
   if (has(found, (f) => /WRONGPASS|invalid password|invalid username-password/i.test(f.message))) {
     return `Redis at ${host}:${port} refused the user or password in REDIS_URL ${shown}`;
+  }
+  if (has(found, (f) => /without any password configured/i.test(f.message))) {
+    return `Redis at ${host}:${port} has no password set, but REDIS_URL gives one: remove it from the URL ${shown}`;
   }
   if (has(found, (f) => /NOAUTH/i.test(f.message))) {
     return `Redis at ${host}:${port} requires a password: put it in REDIS_URL (redis://:PASSWORD@host:port) ${shown}`;
