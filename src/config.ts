@@ -1,7 +1,8 @@
 // Environment, parsed once. A bad value stops the process with a message naming the variable;
 // values are never echoed back (DATABASE_URL may hold a password).
 import { z } from 'zod';
-import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './domain/api-keys.ts';
+import { POSTGRES_URL_PATTERN } from './db/database-config.ts';
+import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './domain/quotas.ts';
 
 /** GraphQL abuse limits: every request document and body is held to these. */
 export interface Limits {
@@ -71,7 +72,7 @@ const envSchema = z.object({
   DATABASE_URL: z
     .string()
     .optional()
-    .refine((url) => url === undefined || url === '' || /^postgres(ql)?:\/\//.test(url), {
+    .refine((url) => url === undefined || url === '' || POSTGRES_URL_PATTERN.test(url), {
       message: 'must be a postgresql:// URL (leave it unset for the embedded database)',
     }),
   KEYGATE_DATA_DIR: z.string().min(1).default('./data'),

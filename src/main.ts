@@ -86,9 +86,16 @@ export async function serve(config: Config): Promise<void> {
     );
   }
 
+  // Supervisors often signal twice (the whole process group, then the process; or SIGTERM, then
+  // SIGINT from a terminal): every signal after the first is noted and otherwise ignored, so the
+  // drain and the lastUsedAt flush always finish. (Node's default for a signal without a listener is
+  // to die at once, hence `on`, not `once`.) Only SIGKILL stops a shutdown under way.
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down: finishing the drain and the lastUsedAt flush');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
     const forced = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
@@ -96,13 +103,24 @@ export async function serve(config: Config): Promise<void> {
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearTimeout(forced);
-    await listener?.close();
-    await lastUsed.close();
-    await rateLimits.close();
-    await database.close();
+    let code = 0;
+    // Each step runs even if one before it failed: the flush matters most, the database closes last.
+    for (const [step, close] of [
+      ['invalidation listener', () => listener?.close()],
+      ['lastUsedAt flush', () => lastUsed.close()],
+      ['rate limits', () => rateLimits.close()],
+      ['database', () => database.close()],
+    ] as const) {
+      try {
+        await close();
+      } catch (err) {
+        code = 1;
+        logger.error({ err, step }, 'shutdown step failed');
+      }
+    }
     logger.info('stopped');
-    process.exit(0);
+    process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -3,8 +3,10 @@
 import { CHANNEL } from './auth/pg-invalidation.ts';
 import type { Config, Limits } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
+import { describePostgresError, describeSqliteError } from './db/connection-errors.ts';
 import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
+import { sqliteFile } from './db/reader.ts';
 import type { Domain } from './domain/api-keys.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
@@ -44,7 +46,9 @@ export async function openRuntime(
   const database = await openDatabase(
     config.database,
     config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {},
-  );
+  ).catch((error: unknown) => {
+    throw describeOpeningError(error, config.database) ?? error;
+  });
   try {
     const { applied } = await withStartupLock(database, async () => {
       const result = await migrate(database);
@@ -55,8 +59,15 @@ export async function openRuntime(
     return { database, applied, domain: createDomain(database, catalogue, undefined, config.limits) };
   } catch (error) {
     await database.close();
-    throw error;
+    throw describeOpeningError(error, config.database) ?? error;
   }
+}
+
+/** What is wrong with the database, when the first statements on it failed for a reason a person can fix. */
+function describeOpeningError(error: unknown, config: Config['database']) {
+  return config.provider === 'postgresql'
+    ? describePostgresError(error, config.url)
+    : describeSqliteError(error, sqliteFile(config.dataDir));
 }
 
 /**

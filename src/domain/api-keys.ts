@@ -21,6 +21,7 @@ import {
   parsePageSize,
 } from './input.ts';
 import type { UserRecord } from './organizations.ts';
+import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
 import type { ReadCache } from './read-cache.ts';
 import {
   type ApiKeyRecord,
@@ -68,7 +69,6 @@ export interface Domain extends KeyReading {
   maxKeysPerOrganization?: number;
 }
 
-export const DEFAULT_MAX_KEYS_PER_ORGANIZATION = 10_000;
 
 /** The authenticated key of a request and what it may do. */
 export interface Caller {
@@ -82,6 +82,23 @@ export interface KeyInput extends GrantsInput {
 
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */
 export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
+
+/**
+ * A user of the administration CLI acting on a key of their organization: the operator's path. No
+ * covering or visibility check applies (the operator holds the database); the change is audited with
+ * that user as its actor.
+ */
+export type Operator = { kind: 'user'; organizationId: string; userId: string };
+
+const isOperator = (actor: Caller | Operator): actor is Operator => 'kind' in actor && actor.kind === 'user';
+
+/** The target of an operator's change, locked: any key of the operator's organization. */
+async function lockForOperator(domain: Domain, tx: Tx, operator: Operator, id: string): Promise<ApiKeyRecord> {
+  parseId(id);
+  const target = await lockApiKey(tx, domain, operator.organizationId, id);
+  if (!target) throw apiKeyNotFound(id);
+  return target;
+}
 
 /** How a check reads its target: plainly, or with the row locked inside a mutation's transaction. */
 export type ReadTarget = (organizationId: string, id: string) => Promise<ApiKeyRecord | null>;
@@ -466,15 +483,25 @@ export async function checkRotate(
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
 export async function rotateApiKey(
   domain: Domain,
-  caller: Caller,
+  caller: Caller | Operator,
   input: RotateInput,
   seen?: ApiKeyRecord,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
   const result = await domain.db.$transaction(async (tx) => {
     parseId(input.id);
-    parseGracePeriod(input.gracePeriodMinutes);
-    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, input.id, seen);
-    const { target, gracePeriodMinutes } = await checkRotate(domain, current, input, async () => locked);
+    let target: ApiKeyRecord;
+    let gracePeriodMinutes: number;
+    let actor: Creator;
+    if (isOperator(caller)) {
+      gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
+      target = await lockForOperator(domain, tx, caller, input.id);
+      actor = caller;
+    } else {
+      parseGracePeriod(input.gracePeriodMinutes);
+      const locked = await lockCallerAndTarget(domain, tx, caller, input.id, seen);
+      ({ target, gracePeriodMinutes } = await checkRotate(domain, locked.caller, input, async () => locked.target));
+      actor = { kind: 'key', caller: locked.caller };
+    }
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
@@ -497,7 +524,7 @@ export async function rotateApiKey(
     const event = await auditEventWrites(tx, {
       action: 'api_key.rotated',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller: current },
+      actor,
       target,
       grantsBefore: target.grants,
       grantsAfter: target.grants,
@@ -534,16 +561,29 @@ export async function checkDelete(
 }
 
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
-export async function deleteApiKey(domain: Domain, caller: Caller, id: string, seen?: ApiKeyRecord): Promise<string> {
+export async function deleteApiKey(
+  domain: Domain,
+  caller: Caller | Operator,
+  id: string,
+  seen?: ApiKeyRecord,
+): Promise<string> {
   await domain.db.$transaction(async (tx) => {
     parseId(id);
-    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, id, seen);
-    const target = await checkDelete(domain, current, id, async () => locked);
+    let target: ApiKeyRecord;
+    let actor: Creator;
+    if (isOperator(caller)) {
+      target = await lockForOperator(domain, tx, caller, id);
+      actor = caller;
+    } else {
+      const locked = await lockCallerAndTarget(domain, tx, caller, id, seen);
+      target = await checkDelete(domain, locked.caller, id, async () => locked.target);
+      actor = { kind: 'key', caller: locked.caller };
+    }
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',
       organizationId: target.organizationId,
-      actor: { kind: 'key', caller: current },
+      actor,
       target,
       grantsBefore: target.grants,
       grantsAfter: null,

@@ -1,6 +1,9 @@
-// Organizations, teams and users: created by the administration CLI, read by the API.
+// Organizations, teams and users: created by the administration CLI, read by the API and the CLI.
+// Names are unique: an organization's regardless of case (a unique index on lower("name")), a team's
+// within its organization, a user's email (kept in lower case) within its organization.
+import { join, sql } from '@prisma/client-runtime-utils';
 import type { Db } from '../db/client.ts';
-import { Prisma } from '../generated/sqlite/client.ts';
+import { prismaReader, type Reader } from '../db/reader.ts';
 import { badInput } from './errors.ts';
 import { newId } from './ids.ts';
 import { isUlid, parseName } from './input.ts';
@@ -25,26 +28,44 @@ export interface UserRecord {
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 export const DEFAULT_USER_ROLE = 'member';
 
+/** A unique constraint refused the row (Prisma's code for it, whichever the driver). */
+const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === 'P2002';
+
 export async function createOrganization(db: Db, input: { name: string }): Promise<OrganizationRecord> {
   const name = parseName(input.name);
-  return db.organization.create({ data: { id: newId(), name }, select: { id: true, name: true } });
+  const taken = `an organization named ${JSON.stringify(name)} already exists (names are unique regardless of case).`;
+  const [clash] = await findOrganizationsNamed(prismaReader(db), name);
+  if (clash) throw badInput(taken);
+  try {
+    return await db.organization.create({ data: { id: newId(), name }, select: { id: true, name: true } });
+  } catch (error) {
+    // Another process created the same name between the check and the insert.
+    if (isUniqueViolation(error)) throw badInput(taken);
+    throw error;
+  }
 }
 
-/** Finds an organization by id or by exact name; a name shared by several is ambiguous. */
-export async function findOrganization(db: Db, idOrName: string): Promise<OrganizationRecord> {
-  const byId = isUlid(idOrName)
-    ? await db.organization.findUnique({ where: { id: idOrName }, select: { id: true, name: true } })
-    : null;
-  if (byId) return byId;
-  const byName = await db.organization.findMany({
-    where: { name: idOrName },
-    select: { id: true, name: true },
-    take: 2,
-  });
-  if (byName.length > 1) throw badInput(`organization name ${JSON.stringify(idOrName)} is ambiguous; use its id.`);
-  const [found] = byName;
-  if (!found) throw badInput(`unknown organization ${JSON.stringify(idOrName)}.`);
+const findOrganizationsNamed = (read: Reader, name: string) =>
+  read<OrganizationRecord>(sql`SELECT "id", "name" FROM "Organization" WHERE lower("name") = lower(${name})`);
+
+/** Finds an organization by id or by name (case-insensitive). */
+export async function findOrganization(read: Reader, idOrName: string): Promise<OrganizationRecord> {
+  if (isUlid(idOrName)) {
+    const [byId] = await read<OrganizationRecord>(
+      sql`SELECT "id", "name" FROM "Organization" WHERE "id" = ${idOrName}`,
+    );
+    if (byId) return byId;
+  }
+  const [found] = await findOrganizationsNamed(read, idOrName);
+  if (!found) {
+    throw badInput(`unknown organization ${JSON.stringify(idOrName)}; \`keygate org list\` shows them all.`);
+  }
   return found;
+}
+
+/** Every organization, by name. */
+export function listOrganizations(read: Reader): Promise<OrganizationRecord[]> {
+  return read<OrganizationRecord>(sql`SELECT "id", "name" FROM "Organization" ORDER BY lower("name"), "id"`);
 }
 
 export async function createTeam(db: Db, organizationId: string, input: { name: string }): Promise<TeamRecord> {
@@ -58,9 +79,21 @@ export async function listTeams(db: Db, organizationId: string): Promise<TeamRec
   return db.team.findMany({ where: { organizationId }, select: { id: true, name: true }, orderBy: { name: 'asc' } });
 }
 
+/** The teams of an organization, by name (the CLI's read; listTeams is the API's). */
+export function readTeams(read: Reader, organizationId: string): Promise<TeamRecord[]> {
+  return read<TeamRecord>(
+    sql`SELECT "id", "name" FROM "Team" WHERE "organizationId" = ${organizationId} ORDER BY "name", "id"`,
+  );
+}
+
 /** Resolves team ids or names of one organization, in the order given. */
-export async function findTeams(db: Db, organizationId: string, idsOrNames: readonly string[]): Promise<TeamRecord[]> {
-  const teams = await listTeams(db, organizationId);
+export async function findTeams(
+  read: Reader,
+  organizationId: string,
+  idsOrNames: readonly string[],
+): Promise<TeamRecord[]> {
+  if (idsOrNames.length === 0) return [];
+  const teams = await readTeams(read, organizationId);
   return idsOrNames.map((wanted) => {
     const team = teams.find((t) => t.id === wanted) ?? teams.find((t) => t.name === wanted);
     if (!team) throw badInput(`unknown team ${JSON.stringify(wanted)} in this organization.`);
@@ -87,6 +120,8 @@ export async function createUser(
   });
 }
 
+const USER_COLUMNS = sql`"id", "organizationId", "email", "name", "role", "slackUserId"`;
+
 /**
  * The users of an organization with these ids (any order; ids of other organizations find nothing).
  * A tagged-template query rather than findMany: Prisma compiles a new plan for each `in` list it is
@@ -94,16 +129,23 @@ export async function createUser(
  */
 export async function findUsers(db: Db, organizationId: string, ids: readonly string[]): Promise<UserRecord[]> {
   if (ids.length === 0) return [];
-  return db.$queryRaw<UserRecord[]>`
-    SELECT "id", "organizationId", "email", "name", "role", "slackUserId" FROM "User"
-     WHERE "organizationId" = ${organizationId} AND "id" IN (${Prisma.join([...ids])})`;
+  return db.$queryRaw<UserRecord[]>(
+    sql`SELECT ${USER_COLUMNS} FROM "User" WHERE "organizationId" = ${organizationId} AND "id" IN (${join([...ids])})` as never,
+  );
 }
 
-export async function findUserByEmail(db: Db, organizationId: string, email: string): Promise<UserRecord> {
-  const user = await db.user.findFirst({
-    where: { organizationId, email: email.trim().toLowerCase() },
-    select: { id: true, organizationId: true, email: true, name: true, role: true, slackUserId: true },
-  });
+/** Every user of an organization, by email. */
+export function listUsers(read: Reader, organizationId: string): Promise<UserRecord[]> {
+  return read<UserRecord>(
+    sql`SELECT ${USER_COLUMNS} FROM "User" WHERE "organizationId" = ${organizationId} ORDER BY "email", "id"`,
+  );
+}
+
+export async function findUserByEmail(read: Reader, organizationId: string, email: string): Promise<UserRecord> {
+  const wanted = email.trim().toLowerCase();
+  const [user] = await read<UserRecord>(
+    sql`SELECT ${USER_COLUMNS} FROM "User" WHERE "organizationId" = ${organizationId} AND "email" = ${wanted}`,
+  );
   if (!user) throw badInput(`unknown user ${JSON.stringify(email)} in this organization.`);
   return user;
 }

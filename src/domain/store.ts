@@ -3,6 +3,7 @@
 // the writes of one change together, to a WriteAll that runs them in its transaction.
 
 import type { Db } from '../db/client.ts';
+import type { Reader } from '../db/reader.ts';
 import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import type { Grants } from './access.ts';
@@ -264,6 +265,21 @@ export async function readApiKey(
     ),
   );
   return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
+}
+
+/** Every key of an organization, newest first, with its grants: the administration CLI's list. */
+export async function readOrganizationApiKeys(
+  read: Reader,
+  reading: KeyReading,
+  organizationId: string,
+): Promise<ApiKeyRecord[]> {
+  const rows = await read<{ keys: string }>(
+    reading.dialect.keysAsJson(
+      Prisma.sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."organizationId" = ${organizationId}`,
+      keyValues(reading.dialect),
+    ),
+  );
+  return keysOfResult(rows).map((values) => keyFromValues(values, reading.catalogue));
 }
 
 /**

@@ -22,6 +22,7 @@
 // than failing open or failing every request.
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { describeRedisError } from '../db/connection-errors.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
 
@@ -286,7 +287,10 @@ function connect(url: string, logger: RateLimitsOptions['logger']): Redis {
   redis.on('error', (err: Error) => {
     if (down) return;
     down = true;
-    logger?.warn({ err: err.message }, 'Redis is unreachable: rate limits are counted per process until it is back');
+    logger?.warn(
+      { err: err.message, problem: describeRedisError(err, url) },
+      'Redis is unreachable: rate limits are counted per process until it is back',
+    );
   });
   redis.on('ready', () => {
     if (!down) return;
