@@ -14,6 +14,7 @@ import type { Caller, Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
+import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
@@ -118,6 +119,7 @@ export function createApp(options: AppOptions) {
     // enforces the same limit and skips the stream where node:http already bounds the body.
     maxRequestBodySize: false,
     plugins: [
+      responseHeaders(),
       probes(database),
       authentication.plugin,
       ...graphqlLimits(limits, { production: config.production }),

@@ -10,7 +10,8 @@ import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
-import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { API_HEADERS, errorContentType, JSON_CONTENT_TYPE } from './responses.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
@@ -20,12 +21,21 @@ function judgedHere(req: IncomingMessage): boolean {
   return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
 }
 
+// The 401's headers, made once per content type: a refusal costs no header object of its own.
+const REFUSAL_HEADERS = new Map(
+  [JSON_CONTENT_TYPE, errorContentType('application/graphql-response+json')].map((contentType) => [
+    contentType,
+    {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
+      ...UNAUTHENTICATED_HEADERS,
+      ...API_HEADERS,
+    },
+  ]),
+);
+
 function refuse(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(401, {
-    'content-type': errorContentType(req.headers.accept),
-    'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
-    ...UNAUTHENTICATED_HEADERS,
-  });
+  res.writeHead(401, REFUSAL_HEADERS.get(errorContentType(req.headers.accept)));
   res.end(UNAUTHENTICATED_BODY);
 }
 
@@ -42,6 +52,7 @@ function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: 
     'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(body),
     'retry-after': String(outcome.retryAfterSeconds),
+    ...API_HEADERS,
   });
   res.end(body);
 }
