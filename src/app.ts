@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { type CORSOptions, createYoga, type Plugin } from 'graphql-yoga';
 import type { LastUsedRecorder } from './auth/last-used.ts';
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
@@ -58,6 +58,23 @@ function probes(database: Database): Plugin {
   };
 }
 
+/**
+ * CORS_ORIGINS: a listed origin is answered (reflected, with Vary: Origin, when several are listed);
+ * any other gets no CORS headers at all, never "null" (the origin of sandboxed frames and file: pages).
+ * No credentials: tokens travel in Authorization, and Keygate sets no cookies.
+ */
+function corsFor(origins: readonly string[]): false | ((request: Request) => CORSOptions) {
+  if (origins.length === 0) return false;
+  const listed = new Set(origins);
+  const options: CORSOptions = {
+    origin: [...origins],
+    credentials: false,
+    allowedHeaders: ['authorization', 'content-type'],
+    methods: ['GET', 'POST'],
+  };
+  return (request: Request) => (listed.has(request.headers.get('origin') ?? '') ? options : false);
+}
+
 const operationOf = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation;
 
 export function createApp(options: AppOptions) {
@@ -96,9 +113,7 @@ export function createApp(options: AppOptions) {
       defaultQuery:
         '# Paste your token after "Bearer " in the Headers tab below, then run:\n{\n  currentApiKey {\n    id\n    name\n    roles { name }\n  }\n}\n',
     },
-    cors: config.corsOrigins.length
-      ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }
-      : false,
+    cors: corsFor(config.corsOrigins),
     // Yoga logs at debug on every request: its arguments are only turned into text when that level is on.
     logging: {
       debug: (...args) => logger.isLevelEnabled('debug') && logger.debug(args.map(String).join(' ')),

@@ -93,6 +93,8 @@ export interface TestAppOptions {
   /** Rate limits, counted on the test clock; off unless given (other tests send many bad tokens). */
   rateLimits?: Omit<RateLimitsOptions, 'now'>;
   clientAddressHeader?: string;
+  /** CORS_ORIGINS; none unless given. */
+  corsOrigins?: string[];
 }
 
 let counter = 0;
@@ -121,7 +123,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     domain,
     database,
     config: {
-      corsOrigins: [],
+      corsOrigins: options.corsOrigins ?? [],
       production: options.production ?? false,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       rateLimits: { clientAddressHeader: options.clientAddressHeader },
