@@ -1,6 +1,6 @@
 // The one place that opens a database. Both providers get a Prisma client generated from the same
 // models (prisma/schema.prisma), so their APIs are identical; the rest of the code sees one type.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -36,6 +36,31 @@ export const SQLITE_FILE = 'keygate.db';
 
 export function sqliteUrl(dataDir: string): string {
   return `file:${join(resolve(dataDir), SQLITE_FILE)}`;
+}
+
+/** Sets a path's permission bits when they differ; a missing path, or one owned by someone else, is left. */
+function restrict(path: string, mode: number): void {
+  try {
+    if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+  }
+}
+
+/**
+ * The data directory (0700) and the database file (0600), made before SQLite opens it: they hold token
+ * hashes and every key's grants. SQLite gives the -wal and -shm files it creates the database file's
+ * mode; files an earlier start left readable to others are tightened. Returns the file's path.
+ */
+function privateDatabaseFile(dataDir: string): string {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  restrict(dir, 0o700);
+  const file = join(dir, SQLITE_FILE);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) restrict(path, 0o600);
+  return file;
 }
 
 /** A FIFO lock: acquire() resolves, in call order, with the function that releases it. */
@@ -151,7 +176,7 @@ export async function openDatabase(
   let prisma: Db;
   let raw: RawDriver;
   if (config.provider === 'sqlite') {
-    mkdirSync(resolve(config.dataDir), { recursive: true });
+    const file = privateDatabaseFile(config.dataDir);
     // better-sqlite3 waits up to `timeout` ms for another process's write lock (the CLI's) instead of
     // failing with SQLITE_BUSY at once; it waits synchronously, so this also bounds a stall.
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -163,7 +188,7 @@ export async function openDatabase(
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
     await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
-    const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), { timeout: busyTimeoutMs });
+    const connection = new BetterSqlite3(file, { timeout: busyTimeoutMs });
     connection.pragma('query_only = ON');
     raw = { provider: 'sqlite', connection };
   } else {
