@@ -95,6 +95,16 @@ describe.each(providers)('only the exact endpoints serve, on %s (app.fetch)', (p
     }
   });
 
+  it('the GraphiQL page may not be framed, is not sniffed and leaks no referrer', async () => {
+    const page = await t.app.fetch('http://keygate.test/graphql', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    await page.arrayBuffer();
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
   it('/graphql requests that need no token (preflight, page) never reach the parser without one', async () => {
     // OPTIONS without CORS configured and GET with Accept: text/html are let through authentication;
     // whatever answers them, no document in them is parsed or validated without a token.
