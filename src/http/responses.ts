@@ -65,11 +65,13 @@ const DEFAULT_ERRORS: Record<number, [ApiErrorCode, string]> = {
     'BAD_USER_INPUT',
     'Not acceptable: accept application/json or application/graphql-response+json (or text/event-stream).',
   ],
+  408: ['BAD_USER_INPUT', 'The request did not arrive in time.'],
   413: ['BAD_USER_INPUT', 'Request body too large.'],
   415: [
     'BAD_USER_INPUT',
     'Unsupported media type: send the request body as JSON with "Content-Type: application/json".',
   ],
+  431: ['BAD_USER_INPUT', 'Request headers too large.'],
   429: ['RATE_LIMITED', 'Too many requests; try again later.'],
   503: ['SERVICE_UNAVAILABLE', 'The service is unavailable; try again shortly.'],
 };

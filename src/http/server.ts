@@ -3,7 +3,9 @@
 // well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline.
 // Requests it cannot judge alone (GraphiQL pages, CORS, probes) go to Yoga, which authenticates the
 // same way through the same verifier.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
@@ -11,7 +13,7 @@ import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
-import { API_HEADERS, errorContentType, JSON_CONTENT_TYPE } from './responses.ts';
+import { API_HEADERS, defaultError, errorContentType, httpErrorBody, JSON_CONTENT_TYPE } from './responses.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
@@ -37,6 +39,35 @@ const REFUSAL_HEADERS = new Map(
 function refuse(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(401, REFUSAL_HEADERS.get(errorContentType(req.headers.accept)));
   res.end(UNAUTHENTICATED_BODY);
+}
+
+/**
+ * A request Node's parser refused (malformed, headers too large, too slow) gets a JSON error with a code
+ * and the API headers, like every other answer, where Node would send a bare status line. As Node does,
+ * only when nothing was written on the connection yet; then the connection is closed.
+ */
+function malformedRequestAnswer(status: number): string {
+  const [code, message] = defaultError(status);
+  const body = httpErrorBody(code, status === 400 ? 'The request is not valid HTTP.' : message);
+  const headers = { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...API_HEADERS };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}connection: close\r\n\r\n${body}`;
+}
+
+const PARSER_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+const MALFORMED_ANSWERS = new Map([400, 408, 413, 431].map((status) => [status, malformedRequestAnswer(status)]));
+const BAD_REQUEST_ANSWER = malformedRequestAnswer(400);
+
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const connection = socket as Socket;
+  if (connection.writable && connection.bytesWritten === 0) {
+    connection.write(MALFORMED_ANSWERS.get(PARSER_STATUS[error.code ?? ''] ?? 400) ?? BAD_REQUEST_ANSWER);
+  }
+  connection.destroy(error);
 }
 
 export interface HttpServerOptions {
@@ -66,7 +97,7 @@ export function createHttpServer(
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (!judgedHere(req)) {
       void app(req, res);
       return;
@@ -105,4 +136,6 @@ export function createHttpServer(
       },
     );
   });
+  server.on('clientError', onClientError);
+  return server;
 }

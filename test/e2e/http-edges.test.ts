@@ -3,7 +3,7 @@
 // only the exact endpoints serve (issue 12, item 8) and every answer, including the fast path's own
 // 401 and 429, carries the security headers and a JSON error body with a code (item 9).
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
@@ -44,6 +44,33 @@ function send(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
+function sendRaw(base: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+/** A raw HTTP/1.1 answer as status, lower-cased headers and body. */
+function parseRaw(text: string): Answer {
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, text: body };
 }
 
 const PROBE = JSON.stringify({ query: '{ nope currentApiKey { id } apiKey { id } }' });
@@ -183,6 +210,21 @@ for (const provider of providers) {
         const answer = await send(base, method, path, headers, body);
         expect({ method, path, status: answer.status }).toEqual({ method, path, status });
         expect({ method, path, code: errorCode(answer) }).toEqual({ method, path, code });
+        expectApiHeaders(answer);
+      }
+    });
+
+    it("requests Node's parser refuses get a JSON error with a code and the headers, not a bare status line", async () => {
+      const cases: Array<[string, number]> = [
+        ['GET /graphql HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n', 400],
+        ['BREW /graphql HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+        ['GET /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400],
+        [`GET /graphql HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ];
+      for (const [bytes, status] of cases) {
+        const answer = parseRaw(await sendRaw(base, bytes));
+        expect(answer.status).toBe(status);
+        expect(errorCode(answer)).toBe('BAD_USER_INPUT');
         expectApiHeaders(answer);
       }
     });
