@@ -75,7 +75,8 @@ export function authenticationPlugin(options: AuthenticationOptions): {
     // The last step before a body or query string is read: a request no plugin answered and no token
     // admitted goes no further. That is a look-alike path (/graphql/, //graphql, /x/graphql: Yoga's own
     // routing takes any URL ending in /graphql), or a /graphql request let through above for a page or
-    // a preflight that nothing served. Nothing is parsed, and no token is looked up, for either.
+    // a preflight that nothing served. Nothing is parsed, and no token is looked up, for either. So any
+    // other kind of caller (a verifier token, say) must be admitted through `admit` to reach the parser.
     onRequestParse({ request, url, endResponse }) {
       if (callers.has(request)) return;
       if (url.pathname !== GRAPHQL_PATH) return endResponse(notFoundResponse(url.pathname));
