@@ -29,12 +29,16 @@ export function responseHeaders(): Plugin {
       }
       const headers = answer.headers;
       for (const [name, value] of ALWAYS) headers.set(name, value);
-      // A response that states its own caching or policy (GraphiQL's page and assets) keeps it; SSE's
-      // "no-cache" (which still lets a cache store the answer) becomes no-store like every API answer.
+      const contentType = headers.get('content-type') ?? '';
+      // A response that states its own caching or policy (GraphiQL's page and assets) keeps it; Yoga's
+      // "no-cache" on a subscription-style stream (which still lets a cache store the answer) becomes
+      // no-store like every API answer.
       const cacheControl = headers.get('cache-control');
-      if (cacheControl === null || cacheControl === 'no-cache') headers.set('cache-control', 'no-store');
+      if (cacheControl === null || (cacheControl === 'no-cache' && contentType.startsWith('text/event-stream'))) {
+        headers.set('cache-control', 'no-store');
+      }
       if (headers.has('content-security-policy')) return;
-      if ((headers.get('content-type') ?? '').startsWith('text/html')) {
+      if (contentType.startsWith('text/html')) {
         // A page without a policy of its own may still not be framed (clickjacking).
         headers.set('content-security-policy', "frame-ancestors 'none'");
         headers.set('x-frame-options', 'DENY');

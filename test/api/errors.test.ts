@@ -229,6 +229,10 @@ describe.each(providers)('errors on %s', (provider) => {
         await raw('/graphql', { method: 'POST', headers: { ...token, ...JSON_TYPE }, body: query }),
         await raw('/healthz', {}),
         await raw('/readyz', {}),
+        // A stream (Yoga says "no-cache", which lets a cache store it) is no-store like every API answer.
+        await raw(`/graphql?query=${encodeURIComponent('{ currentApiKey { id } }')}`, {
+          headers: { ...token, accept: 'text/event-stream' },
+        }),
       ]) {
         expect(response.status).toBe(200);
         expect(response.headers.get('x-content-type-options')).toBe('nosniff');
