@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { type CORSOptions, createYoga, type Plugin } from 'graphql-yoga';
 import type { LastUsedRecorder } from './auth/last-used.ts';
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
@@ -17,6 +17,7 @@ import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
 import { graphiqlFor, graphiqlPlugin } from './http/graphiql.ts';
 import { requestDeadlines } from './http/request-deadline.ts';
+import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
@@ -60,6 +61,23 @@ function probes(database: Database): Plugin {
   };
 }
 
+/**
+ * CORS_ORIGINS: a listed origin is answered (reflected, with Vary: Origin, when several are listed);
+ * any other gets no CORS headers at all, never "null" (the origin of sandboxed frames and file: pages).
+ * No credentials: tokens travel in Authorization, and Keygate sets no cookies.
+ */
+function corsFor(origins: readonly string[]): false | ((request: Request) => CORSOptions) {
+  if (origins.length === 0) return false;
+  const listed = new Set(origins);
+  const options: CORSOptions = {
+    origin: [...origins],
+    credentials: false,
+    allowedHeaders: ['authorization', 'content-type'],
+    methods: ['GET', 'POST'],
+  };
+  return (request: Request) => (listed.has(request.headers.get('origin') ?? '') ? options : false);
+}
+
 const operationOf = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation;
 
 export function createApp(options: AppOptions) {
@@ -92,9 +110,7 @@ export function createApp(options: AppOptions) {
     healthCheckEndpoint: null as unknown as string,
     // GraphiQL is static files served from memory by the first plugin (src/http/graphiql.ts).
     graphiql: false,
-    cors: config.corsOrigins.length
-      ? { origin: config.corsOrigins, allowedHeaders: ['authorization', 'content-type'], methods: ['GET', 'POST'] }
-      : false,
+    cors: corsFor(config.corsOrigins),
     // Yoga logs at debug on every request: its arguments are only turned into text when that level is on.
     logging: {
       debug: (...args) => logger.isLevelEnabled('debug') && logger.debug(args.map(String).join(' ')),
@@ -115,6 +131,7 @@ export function createApp(options: AppOptions) {
     // enforces the same limit and skips the stream where node:http already bounds the body.
     maxRequestBodySize: false,
     plugins: [
+      responseHeaders(),
       graphiqlPlugin(graphiqlFor(schema)),
       probes(database),
       authentication.plugin,

@@ -1,6 +1,6 @@
 // The one place that opens a database. Both providers get a Prisma client generated from the same
 // models (prisma/schema.prisma), so their APIs are identical; the rest of the code sees one type.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -42,6 +42,31 @@ export const SQLITE_FILE = 'keygate.db';
 
 export function sqliteUrl(dataDir: string): string {
   return `file:${join(resolve(dataDir), SQLITE_FILE)}`;
+}
+
+/** Sets a path's permission bits when they differ; a missing path, or one owned by someone else, is left. */
+function restrict(path: string, mode: number): void {
+  try {
+    if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+  }
+}
+
+/**
+ * The data directory (0700) and the database file (0600), made before SQLite opens it: they hold token
+ * hashes and every key's grants. SQLite gives the -wal and -shm files it creates the database file's
+ * mode; files an earlier start left readable to others are tightened. Returns the file's path.
+ */
+function privateDatabaseFile(dataDir: string): string {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  restrict(dir, 0o700);
+  const file = join(dir, SQLITE_FILE);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) restrict(path, 0o600);
+  return file;
 }
 
 /** A FIFO lock: acquire() resolves, in call order, with the function that releases it. */
@@ -259,7 +284,7 @@ export async function openDatabase(
   let raw: RawDriver;
   let foreignCommits: (() => number) | undefined;
   if (config.provider === 'sqlite') {
-    mkdirSync(resolve(config.dataDir), { recursive: true });
+    const file = privateDatabaseFile(config.dataDir);
     // Another process's write lock (the CLI's) is waited for in isolateSqliteTransactions, without
     // blocking the event loop; better-sqlite3's own (synchronous) wait is a short slice of it.
     const busyTimeoutMs = options.busyTimeoutMs ?? Math.min(DEFAULT_BUSY_TIMEOUT_MS, requestTimeoutMs);
@@ -280,9 +305,7 @@ export async function openDatabase(
     // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
     await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
     // Reads in WAL mode do not wait for writers; the short wait covers a checkpoint's brief lock.
-    const connection = new BetterSqlite3(join(resolve(config.dataDir), SQLITE_FILE), {
-      timeout: SQLITE_BUSY_WAIT_MS * 5,
-    });
+    const connection = new BetterSqlite3(file, { timeout: SQLITE_BUSY_WAIT_MS * 5 });
     connection.pragma('query_only = ON');
     raw = { provider: 'sqlite', connection };
     // Prisma's connection is open now (the pragmas above ran on it).

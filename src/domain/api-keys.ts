@@ -69,7 +69,6 @@ export interface Domain extends KeyReading {
   maxKeysPerOrganization?: number;
 }
 
-
 /** The authenticated key of a request and what it may do. */
 export interface Caller {
   key: ApiKeyRecord;

@@ -139,6 +139,7 @@ export function requireAuditReader(caller: Caller): void {
  * Prisma filter for the events a caller may read: an account manager reads every event of its
  * organization; a team manager reads an event when its target, after the change (before it, for a
  * deletion), was a key of its teams: no account-level roles, a non-empty set of teams, all managed by it.
+ * (What such an event shows of the state before the change: see withoutUnseenState.)
  */
 export function visibleEventsWhere(caller: Caller) {
   const organizationId = caller.key.organizationId;
@@ -165,7 +166,25 @@ export async function listAuditEvents(domain: Domain, caller: Caller, args: Page
   const first = parsePageSize(args.first);
   const afterId = args.after == null ? null : decodeAuditCursor(args.after);
   requireAuditReader(caller);
-  return page(domain, visibleEventsWhere(caller), first, afterId);
+  const result = await page(domain, visibleEventsWhere(caller), first, afterId);
+  if (caller.access.isAccountManager) return result;
+  return { ...result, events: result.events.map((event) => withoutUnseenState(caller, event)) };
+}
+
+/**
+ * A team manager reads an event because it can see the key after the change; the state before it is
+ * shown only if it could see that too. An update that moved a key into its teams shows no grants before
+ * and no previous name: what the key was while outside them (its account roles, its old name) is not
+ * the team manager's to read. The event itself stays (the key's history in its teams starts there):
+ * that the key existed before is no secret, its id and createdAt say so.
+ */
+function withoutUnseenState(caller: Caller, event: AuditEventRecord): AuditEventRecord {
+  if (event.grantsBefore === null || caller.access.canSee(event.grantsBefore)) return event;
+  return {
+    ...event,
+    grantsBefore: null,
+    details: event.details && { ...event.details, previousName: null },
+  };
 }
 
 /** Every audit event of an organization, newest first: the administration CLI's view. */

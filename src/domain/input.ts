@@ -14,17 +14,62 @@ export function isUlid(value: string): boolean {
   return ULID_PATTERN.test(value);
 }
 
-/** Trimmed; 1 to 200 characters (Unicode code points). */
+const hex = (codePoint: number) => `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** The first code point of `text` that matches `pattern` (without the g flag), and its 1-based position. */
+function firstMatch(text: string, pattern: RegExp): { point: string; at: number } | null {
+  const match = pattern.exec(text);
+  if (!match) return null;
+  return { point: hex(match[0].codePointAt(0) as number), at: [...text.slice(0, match.index)].length + 1 };
+}
+
+// In a `u` pattern a lone surrogate is a code point of its own (category Cs); a pair is one character.
+const LONE_SURROGATE = /\p{Cs}/u;
+// C0, DEL and C1, and the line and paragraph separators: a name is one line of text, without tabs.
+const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+// Embeddings, overrides and isolates reorder what follows them ("Trojan Source"). The marks LRM, RLM and
+// ALM only set the direction of neutral characters next to them: right-to-left names need them.
+const BIDI_REORDERING = /[\u202A-\u202E\u2066-\u2069]/u;
+// Nothing a reader can see: whitespace and default-ignorable code points (zero-width space and joiners,
+// word joiner, BOM, soft hyphen, Hangul fillers, variation selectors, tags, bidi marks, …).
+const ONLY_INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]+$/u;
+
+/**
+ * A name as it is stored and shown (docs/rules.md, Input rules): well-formed Unicode (no lone
+ * surrogate, which neither database can store as sent: SQLite read one back as three U+FFFD); trimmed
+ * and normalised to NFC, so one name has one spelling; no control characters or line breaks; no bidirectional
+ * embedding, override or isolate; at least one visible character; 1 to 200 characters, counted in
+ * code points after normalisation. Each refusal names the first offending code point and its position.
+ */
 export function parseName(name: string, field = 'name'): string {
-  const trimmed = name.trim();
-  const length = [...trimmed].length;
+  const surrogate = firstMatch(name, LONE_SURROGATE);
+  if (surrogate) {
+    throw badInput(
+      `${field} is not well-formed Unicode: character ${surrogate.at} is a lone surrogate (${surrogate.point}), half of a UTF-16 pair.`,
+    );
+  }
+  const normalized = name.trim().normalize('NFC');
+  const control = firstMatch(normalized, CONTROL);
+  if (control) {
+    throw badInput(
+      `${field} must not contain control characters or line breaks; character ${control.at} is ${control.point}.`,
+    );
+  }
+  const bidi = firstMatch(normalized, BIDI_REORDERING);
+  if (bidi) {
+    throw badInput(
+      `${field} must not contain bidirectional embedding, override or isolate characters (they reorder the text shown); character ${bidi.at} is ${bidi.point}.`,
+    );
+  }
+  const length = [...normalized].length;
   if (length === 0) throw badInput(`${field} must not be empty.`);
-  // PostgreSQL text cannot hold U+0000 (it would fail as an unexpected error there); refuse it everywhere.
-  if (trimmed.includes('\u0000')) throw badInput(`${field} must not contain the NUL character (U+0000).`);
+  if (ONLY_INVISIBLE.test(normalized)) {
+    throw badInput(`${field} must contain a visible character; it has only invisible ones (zero-width and the like).`);
+  }
   if (length > NAME_MAX_LENGTH) {
     throw badInput(`${field} is ${length} characters long; the maximum is ${NAME_MAX_LENGTH}.`);
   }
-  return trimmed;
+  return normalized;
 }
 
 export function parseId(id: string, field = 'id', what = 'an API key'): string {

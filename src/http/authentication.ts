@@ -13,8 +13,7 @@ import { unauthenticated } from '../domain/errors.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
-
-export const GRAPHQL_PATH = '/graphql';
+import { errorContentType, GRAPHQL_PATH, graphqlErrorBody, notFoundResponse } from './responses.ts';
 
 /** GraphiQL (a browser GET asking for HTML) and preflights load without a token; nothing else does. */
 export function needsToken(method: string | undefined, pathname: string, accept: string | null | undefined): boolean {
@@ -23,20 +22,19 @@ export function needsToken(method: string | undefined, pathname: string, accept:
   return !(method === 'GET' && (accept ?? '').includes('text/html'));
 }
 
-function errorBody(message: string, code: string, extra: Record<string, string> = {}): string {
-  return JSON.stringify({ errors: [{ message, extensions: { code, ...extra } }] });
-}
-
-export const UNAUTHENTICATED_BODY = errorBody(unauthenticated().message, 'UNAUTHENTICATED');
-export const UNAVAILABLE_BODY = errorBody('The database is unavailable; try again shortly.', 'SERVICE_UNAVAILABLE');
-
-export function errorContentType(accept: string | null | undefined): string {
-  return (accept ?? '').includes('application/graphql-response+json')
-    ? 'application/graphql-response+json; charset=utf-8'
-    : 'application/json; charset=utf-8';
-}
+export const UNAUTHENTICATED_BODY = graphqlErrorBody(unauthenticated().message, 'UNAUTHENTICATED');
+export const UNAVAILABLE_BODY = graphqlErrorBody(
+  'The database is unavailable; try again shortly.',
+  'SERVICE_UNAVAILABLE',
+);
 
 export const UNAUTHENTICATED_HEADERS = { 'www-authenticate': 'Bearer' } as const;
+
+const unauthenticatedResponse = (accept: string | null) =>
+  new Response(UNAUTHENTICATED_BODY, {
+    status: 401,
+    headers: { 'content-type': errorContentType(accept), ...UNAUTHENTICATED_HEADERS },
+  });
 
 export interface AuthenticationOptions {
   domain: Domain;
@@ -73,6 +71,16 @@ export function authenticationPlugin(options: AuthenticationOptions): {
       const authenticated = req ? options.preAuthenticated?.get(req) : undefined;
       if (authenticated) return admit(request, authenticated);
       return authenticate(payload, req);
+    },
+    // The last step before a body or query string is read: a request no plugin answered and no token
+    // admitted goes no further. That is a look-alike path (/graphql/, //graphql, /x/graphql: Yoga's own
+    // routing takes any URL ending in /graphql), or a /graphql request let through above for a page or
+    // a preflight that nothing served. Nothing is parsed, and no token is looked up, for either. So any
+    // other kind of caller (a verifier token, say) must be admitted through `admit` to reach the parser.
+    onRequestParse({ request, url, endResponse }) {
+      if (callers.has(request)) return;
+      if (url.pathname !== GRAPHQL_PATH) return endResponse(notFoundResponse(url.pathname));
+      endResponse(unauthenticatedResponse(request.headers.get('accept')));
     },
   };
   async function authenticate(
@@ -115,7 +123,7 @@ export function authenticationPlugin(options: AuthenticationOptions): {
       options.onUnexpectedError?.(error, errorId);
       endResponse(
         new Response(
-          errorBody(`Unexpected error; quote error id ${errorId} when reporting it.`, 'INTERNAL_SERVER_ERROR', {
+          graphqlErrorBody(`Unexpected error; quote error id ${errorId} when reporting it.`, 'INTERNAL_SERVER_ERROR', {
             errorId,
           }),
           { status: 500, headers: { 'content-type': errorContentType(accept) } },
@@ -124,12 +132,7 @@ export function authenticationPlugin(options: AuthenticationOptions): {
       return;
     }
     if (!caller) {
-      endResponse(
-        new Response(UNAUTHENTICATED_BODY, {
-          status: 401,
-          headers: { 'content-type': errorContentType(accept), ...UNAUTHENTICATED_HEADERS },
-        }),
-      );
+      endResponse(unauthenticatedResponse(accept));
       return;
     }
     admit(request, caller);

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { GRAPHQL_PATH } from './authentication.ts';
+import { GRAPHQL_PATH } from './responses.ts';
 import { answerWith, builtFile, IMMUTABLE, memoryFile, type StaticAnswer, type StaticFile } from './static-assets.ts';
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets/';

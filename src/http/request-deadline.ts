@@ -6,7 +6,7 @@
 // response).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Deadline } from '../db/deadline.ts';
-import { errorContentType } from './authentication.ts';
+import { errorContentType } from './responses.ts';
 
 /** The deadline of each request the HTTP server is serving (read by the GraphQL context, src/app.ts). */
 export const requestDeadlines = new WeakMap<IncomingMessage, Deadline>();

@@ -3,7 +3,9 @@
 // well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline.
 // Requests it cannot judge alone (GraphiQL pages, CORS, probes) go to Yoga, which authenticates the
 // same way through the same verifier.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
@@ -11,9 +13,10 @@ import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { schema } from '../schema/index.ts';
-import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
+import { API_HEADERS, defaultError, errorContentType, httpErrorBody, JSON_CONTENT_TYPE } from './responses.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
 export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
@@ -23,13 +26,51 @@ function judgedHere(req: IncomingMessage): boolean {
   return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
 }
 
+// The 401's headers, made once per content type: a refusal costs no header object of its own.
+const REFUSAL_HEADERS = new Map(
+  [JSON_CONTENT_TYPE, errorContentType('application/graphql-response+json')].map((contentType) => [
+    contentType,
+    {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
+      ...UNAUTHENTICATED_HEADERS,
+      ...API_HEADERS,
+    },
+  ]),
+);
+
 function refuse(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(401, {
-    'content-type': errorContentType(req.headers.accept),
-    'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
-    ...UNAUTHENTICATED_HEADERS,
-  });
+  res.writeHead(401, REFUSAL_HEADERS.get(errorContentType(req.headers.accept)));
   res.end(UNAUTHENTICATED_BODY);
+}
+
+/**
+ * A request Node's parser refused (malformed, headers too large, too slow) gets a JSON error with a code
+ * and the API headers, like every other answer, where Node would send a bare status line. As Node does,
+ * only when nothing was written on the connection yet; then the connection is closed.
+ */
+function malformedRequestAnswer(status: number): string {
+  const [code, message] = defaultError(status);
+  const body = httpErrorBody(code, status === 400 ? 'The request is not valid HTTP.' : message);
+  const headers = { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...API_HEADERS };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}connection: close\r\n\r\n${body}`;
+}
+
+const PARSER_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+const MALFORMED_ANSWERS = new Map([400, 408, 413, 431].map((status) => [status, malformedRequestAnswer(status)]));
+const BAD_REQUEST_ANSWER = malformedRequestAnswer(400);
+
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const connection = socket as Socket;
+  if (connection.writable && connection.bytesWritten === 0) {
+    connection.write(MALFORMED_ANSWERS.get(PARSER_STATUS[error.code ?? ''] ?? 400) ?? BAD_REQUEST_ANSWER);
+  }
+  connection.destroy(error);
 }
 
 export interface HttpServerOptions {
@@ -47,6 +88,7 @@ function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: 
     'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(body),
     'retry-after': String(outcome.retryAfterSeconds),
+    ...API_HEADERS,
   });
   res.end(body);
 }
@@ -102,5 +144,7 @@ export function createHttpServer(
       },
     );
   };
-  return createServer(withRequestDeadline(options.requestTimeoutMs, handle));
+  const server = createServer(withRequestDeadline(options.requestTimeoutMs, handle));
+  server.on('clientError', onClientError);
+  return server;
 }

@@ -38,7 +38,11 @@ const AuditTargetRef = builder.objectRef<AuditEventRecord['target']>('AuditTarge
 const AuditDetailsRef = builder.objectRef<AuditDetails>('AuditEventDetails').implement({
   description: 'Facts only some actions have; null where they do not apply.',
   fields: (t) => ({
-    previousName: t.exposeString('previousName', { nullable: true, description: 'Updates: the name before.' }),
+    previousName: t.exposeString('previousName', {
+      nullable: true,
+      description:
+        "Updates: the name before; null for a team manager when the key was not in the manager's teams before.",
+    }),
     gracePeriodMinutes: t.exposeInt('gracePeriodMinutes', {
       nullable: true,
       description: 'Rotations: how long the token that was current kept working.',
@@ -64,7 +68,8 @@ const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implemen
     grantsBefore: t.field({
       type: GrantsRef,
       nullable: true,
-      description: 'null for a creation.',
+      description:
+        "null for a creation, and, for a team manager, when the key was not in the manager's teams before the change.",
       resolve: (event) => event.grantsBefore,
     }),
     grantsAfter: t.field({
@@ -91,7 +96,8 @@ builder.queryField('auditEvents', (t) =>
   t.field({
     description:
       "Changes to API keys, newest first (Relay cursor connection). Account managers read their organization's " +
-      'events; team managers the events of keys of their teams (as the key was after the change, or before a deletion).',
+      'events; team managers the events of keys of their teams (as the key was after the change, or before a deletion), ' +
+      'without the state before a change that moved the key into their teams.',
     type: AuditEventConnection,
     args: {
       first: t.arg.int({ defaultValue: 25, description: '1 to 250.' }),

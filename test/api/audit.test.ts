@@ -483,6 +483,47 @@ describe.each(providers)('audit log on %s', (provider) => {
       ]);
     });
 
+    it('a team manager sees no state of a key from before the key entered its teams (issue 12, item 9)', async () => {
+      // "joins A" had an account role and its own name until the update that moved it into team A: the
+      // team manager reads that update (the key is in its teams after it), but not the grants or the
+      // name the key had while it was outside them; the account manager reads both.
+      const joined = (events: AuditEventView[]) =>
+        events.find((event) => event.action === 'api_key.updated' && event.target.name === 'joined A');
+      const full = joined(adminEvents);
+      expect(full?.grantsBefore).toEqual(grants(['viewer']));
+      expect(full?.details?.previousName).toBe('joins A');
+      for (const manager of [managerOfA, managerOfAB]) {
+        const events = await allEvents(manager.token);
+        const seen = joined(events);
+        expect(seen?.grantsAfter && normalized(seen.grantsAfter)).toEqual(grants([], [teamA], ['schedules_reader']));
+        expect(seen?.grantsBefore).toBeNull();
+        expect(seen?.details?.previousName ?? null).toBeNull();
+        // Nowhere in what the team manager reads: neither the old name nor the account role of that key.
+        const text = JSON.stringify(events.filter((event) => event.target.id === full?.target.id));
+        expect(text).not.toContain('joins A');
+        expect(text).not.toContain('viewer');
+      }
+    });
+
+    it('a state the team manager could see stays whole: updates within its teams keep grants before and the previous name', async () => {
+      const own = await t.org();
+      const [x, y] = [await own.team('X'), await own.team('Y')];
+      const ownAdmin = await own.key({ roles: ADMIN_ROLES }, 'own admin');
+      const managerOfXY = await own.key({ teams: [x, y], teamRoles: ['api_keys_manage'] }, 'manager XY');
+      const created = await ok<{ createApiKey: { apiKey: { id: string } } }>(ownAdmin.token, CREATE, {
+        input: { name: 'in X', teamIds: [x], teamRoleNames: ['schedules_reader'] },
+      });
+      const id = created.createApiKey.apiKey.id;
+      await ok(ownAdmin.token, UPDATE, {
+        input: { id, name: 'in X and Y', roleNames: [], teamIds: [x, y], teamRoleNames: ['schedules_reader'] },
+      });
+      const seen = (await allEvents(managerOfXY.token)).find(
+        (event) => event.action === 'api_key.updated' && event.target.id === id,
+      );
+      expect(seen && normalized(seen.grantsBefore)).toEqual(grants([], [x], ['schedules_reader']));
+      expect(seen?.details?.previousName).toBe('in X');
+    });
+
     it('a team manager of several teams reads the events of keys whose teams are all among its teams', async () => {
       expect(summary(await allEvents(managerOfAB.token))).toEqual([
         'api_key.rotated rotated by manager A',

@@ -174,6 +174,75 @@ describe.each(providers)('errors on %s', (provider) => {
     });
   });
 
+  describe('every error answer is JSON with a code and carries the security headers (issue 12, item 9)', () => {
+    const raw = (path: string, init: RequestInit) => t.app.fetch(`http://keygate.test${path}`, init);
+    const query = JSON.stringify({ query: '{ currentApiKey { id } }' });
+    const JSON_TYPE = { 'content-type': 'application/json' };
+
+    // [what, path, method, headers besides the token, body, with the admin's token, status, code]
+    it.each([
+      ['415: no content type', '/graphql', 'POST', {}, query, true, 415, 'BAD_USER_INPUT'],
+      ['415: text/plain', '/graphql', 'POST', { 'content-type': 'text/plain' }, query, true, 415, 'BAD_USER_INPUT'],
+      [
+        '406: nothing acceptable',
+        '/graphql?query=%7BcurrentApiKey%7Bid%7D%7D',
+        'GET',
+        { accept: 'application/xml' },
+        undefined,
+        true,
+        406,
+        'BAD_USER_INPUT',
+      ],
+      ['405: PUT', '/graphql', 'PUT', JSON_TYPE, query, true, 405, 'BAD_USER_INPUT'],
+      ['405: HEAD', '/graphql', 'HEAD', {}, undefined, true, 405, 'BAD_USER_INPUT'],
+      ['413: body too large', '/graphql', 'POST', JSON_TYPE, 'x'.repeat(200_000), true, 413, 'BAD_USER_INPUT'],
+      ['404: unknown path', '/nothing', 'POST', JSON_TYPE, query, false, 404, 'NOT_FOUND'],
+      ['404: the root', '/', 'GET', { accept: 'text/html' }, undefined, false, 404, 'NOT_FOUND'],
+      ['401: no token', '/graphql', 'POST', JSON_TYPE, query, false, 401, 'UNAUTHENTICATED'],
+    ] as Array<[string, string, string, Record<string, string>, string | undefined, boolean, number, string]>)(
+      '%s',
+      async (_label, path, method, headers, body, withToken, status, code) => {
+        const token: Record<string, string> = withToken ? { authorization: `Bearer ${admin.token}` } : {};
+        const response = await raw(path, { method, headers: { ...headers, ...token }, body });
+        expect(response.status).toBe(status);
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(response.headers.get('cache-control')).toBe('no-store');
+        if (method === 'HEAD') return;
+        const sent = JSON.parse(await response.text()) as {
+          error?: { code: string; message: string };
+          errors?: Array<{ message: string; extensions: { code: string } }>;
+        };
+        // GraphQL's shape on /graphql, the plain-HTTP shape anywhere else.
+        const error = path.startsWith('/graphql')
+          ? { code: sent.errors?.[0]?.extensions.code, message: sent.errors?.[0]?.message }
+          : sent.error;
+        expect(error?.code).toBe(code);
+        expect(error?.message?.length).toBeGreaterThan(10);
+      },
+    );
+
+    it('successful answers and probes carry the headers too', async () => {
+      const token = { authorization: `Bearer ${admin.token}` };
+      for (const response of [
+        await raw('/graphql', { method: 'POST', headers: { ...token, ...JSON_TYPE }, body: query }),
+        await raw('/healthz', {}),
+        await raw('/readyz', {}),
+        // A stream (Yoga says "no-cache", which lets a cache store it) is no-store like every API answer.
+        await raw(`/graphql?query=${encodeURIComponent('{ currentApiKey { id } }')}`, {
+          headers: { ...token, accept: 'text/event-stream' },
+        }),
+      ]) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('cache-control')).toBe('no-store');
+        expect(response.headers.get('x-frame-options')).toBe('DENY');
+        expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      }
+    });
+  });
+
   describe('rule violations keep their own code and an actionable message', () => {
     const rotate = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
     const create = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token } }';

@@ -175,8 +175,14 @@ describe.each(providers)('show and list on %s', (provider) => {
       ];
       const org = await t.org();
       const manager = await org.key({ roles: ['api_keys_manage'] });
+      // Names with control characters are refused as input now (issue 12, item 9), but a database may
+      // hold them from before: they are written straight to it, and must still read back exactly.
+      const refusedNow = new Set(['tab\there', 'ctl\u0001']);
       const teamIds = [];
-      for (const name of names) teamIds.push(await org.team(name));
+      for (const name of names) {
+        if (!refusedNow.has(name)) teamIds.push(await org.team(name));
+        else teamIds.push((await t.domain.db.team.create({ data: { id: ulid(), organizationId: org.id, name } })).id);
+      }
       const target = await org.key({ teams: teamIds, teamRoles: ['schedules_editor'] }, 'odd team names');
       const expected = teamIds.map((id, i) => ({ id, name: names[i] })).sort(byId);
 

@@ -3,7 +3,7 @@
 // RULES.md "The administration path", "Tokens": lastUsedAt is flushed on graceful shutdown).
 // The same story runs on the embedded database and on PostgreSQL.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,14 @@ describe.each(providers)('keygate serve and the keygate CLI, end to end on %s', 
       // Every account-level role, api_keys_manage included.
       expect(body.data.currentApiKey.roles.map((r) => r.name)).toContain('api_keys_manage');
       expect(body.data.currentApiKey.roles.map((r) => r.name)).toContain('viewer');
+
+      // The embedded database holds token hashes: its files are the owner's alone (issue 12, item 9).
+      if (provider === 'sqlite') {
+        const files = readdirSync(dataDir).filter((name) => name.startsWith('keygate.db'));
+        expect(files).toContain('keygate.db');
+        for (const name of files)
+          expect([name, (statSync(join(dataDir, name)).mode & 0o777).toString(8)]).toEqual([name, '600']);
+      }
 
       // The server applied the migrations: the database is up to date for the CLI.
       reader = await openDatabase(database);

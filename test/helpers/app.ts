@@ -95,6 +95,8 @@ export interface TestAppOptions {
   clientAddressHeader?: string;
   /** Keys an organization may hold (KEYGATE_MAX_KEYS_PER_ORG); the default when not given. */
   maxKeysPerOrganization?: number;
+  /** CORS_ORIGINS; none unless given. */
+  corsOrigins?: string[];
 }
 
 let counter = 0;
@@ -125,7 +127,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     domain,
     database,
     config: {
-      corsOrigins: [],
+      corsOrigins: options.corsOrigins ?? [],
       production: options.production ?? false,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       rateLimits: { clientAddressHeader: options.clientAddressHeader },

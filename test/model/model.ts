@@ -177,13 +177,32 @@ function stringList(problems: Problems, raw: unknown, field: string, required: b
 }
 
 /**
- * Trimmed, 1 to 200 characters (code points). RULES.md is silent on U+0000; PostgreSQL cannot store it,
- * and the reading taken is that such a name is refused as input on every engine.
+ * Trimmed, NFC, 1 to 200 characters (code points). Refused: a lone surrogate, a control character or
+ * line break (PostgreSQL cannot store U+0000 at all), a bidirectional embedding, override or isolate,
+ * and a name of nothing but invisible characters (issue 12, item 9). Written by code point ranges, apart
+ * from the implementation's Unicode property classes.
  */
 function parseName(problems: Problems, raw: unknown): string {
-  const trimmed = typeof raw === 'string' ? raw.trim() : '';
-  const length = [...trimmed].length;
-  if (length < 1 || length > 200 || trimmed.includes('\u0000')) problems.add('name');
+  const text = typeof raw === 'string' ? raw : '';
+  const trimmed = text.trim().normalize('NFC');
+  const points = [...trimmed].map((c) => c.codePointAt(0) as number);
+  const lone = [...text].some((c) => c.length === 1 && c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff);
+  const control = points.some((p) => p < 0x20 || (p >= 0x7f && p <= 0x9f) || p === 0x2028 || p === 0x2029);
+  const bidi = points.some((p) => (p >= 0x202a && p <= 0x202e) || (p >= 0x2066 && p <= 0x2069));
+  const invisible = (p: number) =>
+    /\s/u.test(String.fromCodePoint(p)) ||
+    [0xad, 0x34f, 0x61c, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x3164, 0xfeff, 0xffa0].includes(p) ||
+    (p >= 0x180b && p <= 0x180f) ||
+    (p >= 0x200b && p <= 0x200f) ||
+    (p >= 0x202a && p <= 0x202e) ||
+    (p >= 0x2060 && p <= 0x206f) ||
+    (p >= 0xfe00 && p <= 0xfe0f) ||
+    (p >= 0xfff0 && p <= 0xfff8) ||
+    (p >= 0x1bca0 && p <= 0x1bca3) ||
+    (p >= 0x1d173 && p <= 0x1d17a) ||
+    (p >= 0xe0000 && p <= 0xe0fff);
+  const blank = points.length > 0 && points.every(invisible);
+  if (lone || control || bidi || blank || points.length < 1 || points.length > 200) problems.add('name');
   return trimmed;
 }
 

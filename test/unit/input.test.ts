@@ -51,6 +51,79 @@ describe('Input rules: name is trimmed and 1 to 200 characters', () => {
   });
 });
 
+describe('Input rules: a name is well-formed Unicode text a person can read (issue 12, item 9)', () => {
+  it.each([
+    { name: 'a decomposed é, stored composed (NFC)', input: 'cle\u0301', expected: 'cl\u00e9' },
+    { name: 'Hangul jamo, composed', input: '\u1100\u1161', expected: '\uac00' },
+    { name: 'an emoji ZWJ sequence', input: '👩\u200d💻 deploy', expected: '👩\u200d💻 deploy' },
+    { name: 'a Persian name with a zero-width non-joiner', input: 'می\u200cخواهم', expected: 'می\u200cخواهم' },
+    { name: 'right-to-left text with a right-to-left mark', input: 'מפתח 2\u200f', expected: 'מפתח 2\u200f' },
+    { name: 'an emoji with a variation selector', input: '❤\ufe0f key', expected: '❤\ufe0f key' },
+    { name: 'a no-break space inside', input: 'a\u00a0b', expected: 'a\u00a0b' },
+  ])('accepts $name', ({ input, expected }) => {
+    expect(parseName(input)).toBe(expected);
+  });
+
+  it('counts the 200-character limit in code points after NFC', () => {
+    // 200 decomposed é are 400 code points as sent, 200 once composed.
+    expect(parseName('e\u0301'.repeat(200))).toBe('\u00e9'.repeat(200));
+    expectKeygateError(() => parseName('e\u0301'.repeat(201)), 'BAD_USER_INPUT', 'name', '201', '200');
+  });
+
+  it.each([
+    { name: 'a lone high surrogate', input: 'key \ud800', fragments: ['U+D800', 'surrogate'] },
+    { name: 'a lone low surrogate', input: '\udc00 key', fragments: ['U+DC00', 'surrogate'] },
+    { name: 'reversed surrogates', input: 'a\udc00\ud800b', fragments: ['U+DC00'] },
+    { name: '200 lone surrogates', input: '\ud800'.repeat(200), fragments: ['U+D800'] },
+  ])('rejects $name (not well-formed Unicode)', ({ input, fragments }) => {
+    expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', ...fragments);
+  });
+
+  it.each([
+    { name: 'NUL', input: 'a\u0000b', point: 'U+0000' },
+    { name: 'a C0 control (SOH)', input: 'a\u0001b', point: 'U+0001' },
+    { name: 'escape (terminal sequences)', input: 'a\u001b[31mred', point: 'U+001B' },
+    { name: 'a newline inside', input: 'line one\nline two', point: 'U+000A' },
+    { name: 'a tab inside', input: 'a\tb', point: 'U+0009' },
+    { name: 'a carriage return inside', input: 'a\rb', point: 'U+000D' },
+    { name: 'DEL', input: 'a\u007fb', point: 'U+007F' },
+    { name: 'a C1 control (NEL)', input: 'a\u0085b', point: 'U+0085' },
+    { name: 'a C1 control (CSI)', input: 'a\u009bb', point: 'U+009B' },
+    { name: 'a line separator', input: 'a\u2028b', point: 'U+2028' },
+    { name: 'a paragraph separator', input: 'a\u2029b', point: 'U+2029' },
+  ])('rejects $name (a control character)', ({ input, point }) => {
+    expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', 'control character', point);
+  });
+
+  it.each([
+    { input: 'abc\u202edcba', point: 'U+202E' },
+    { input: '\u202aab', point: 'U+202A' },
+    { input: 'a\u202bb', point: 'U+202B' },
+    { input: 'a\u202cb', point: 'U+202C' },
+    { input: 'a\u202db', point: 'U+202D' },
+    { input: 'a\u2066b', point: 'U+2066' },
+    { input: 'a\u2067b', point: 'U+2067' },
+    { input: 'a\u2068b', point: 'U+2068' },
+    { input: 'a\u2069b', point: 'U+2069' },
+  ])('rejects the bidirectional embedding, override or isolate $point', ({ input, point }) => {
+    expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', 'bidirectional', point);
+  });
+
+  it.each([
+    { name: 'only a zero-width space', input: '\u200b' },
+    { name: 'only zero-width joiners and non-joiners', input: '\u200d\u200c\u200d' },
+    { name: 'only a byte order mark and word joiners', input: '\u2060\ufeff\u2060' },
+    { name: 'only soft hyphens', input: '\u00ad\u00ad' },
+    { name: 'only a right-to-left mark', input: '\u200f' },
+    { name: 'only Hangul fillers', input: '\u3164\u115f' },
+    { name: 'only variation selectors', input: '\ufe0f\ufe0e' },
+    { name: 'only tag characters', input: '\u{e0041}\u{e0042}' },
+    { name: 'zero-width characters between spaces', input: ' \u200b \u200b ' },
+  ])('rejects a name of $name (nothing visible)', ({ input }) => {
+    expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', 'visible');
+  });
+});
+
 const sorted = (g: Grants) => ({
   roleNames: [...g.roleNames].sort(),
   teamIds: [...g.teamIds].sort(),

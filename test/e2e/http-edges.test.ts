@@ -1,0 +1,283 @@
+// The edges of the HTTP server, through a real node:http server (src/http/server.ts) with requests
+// written as a client on the wire sends them (paths are not normalised by a URL parser on the way):
+// only the exact endpoints serve (issue 12, item 8) and every answer, including the fast path's own
+// 401 and 429, carries the security headers and a JSON error body with a code (item 9).
+import { request } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { createTokenLookup } from '../../src/auth/token-lookup.ts';
+import { TokenVerifier } from '../../src/auth/verifier.ts';
+import { DEFAULT_LIMITS } from '../../src/config.ts';
+import { generateToken } from '../../src/domain/tokens.ts';
+import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
+import { RateLimits } from '../../src/limits/rate-limit.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { providers } from '../helpers/databases.ts';
+import { LOOK_ALIKE_PATHS } from '../helpers/look-alike-paths.ts';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One request exactly as given: method, raw path, headers, body. */
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method, path, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
+function sendRaw(base: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+/** A raw HTTP/1.1 answer as status, lower-cased headers and body. */
+function parseRaw(text: string): Answer {
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, text: body };
+}
+
+const PROBE = JSON.stringify({ query: '{ nope currentApiKey { id } apiKey { id } }' });
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function expectSecurityHeaders(answer: Answer) {
+  expect(answer.headers['x-content-type-options']).toBe('nosniff');
+  expect(answer.headers['referrer-policy']).toBe('no-referrer');
+}
+
+function expectApiHeaders(answer: Answer) {
+  expectSecurityHeaders(answer);
+  expect(answer.headers['cache-control']).toBe('no-store');
+  expect(answer.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  expect(answer.headers['x-frame-options']).toBe('DENY');
+}
+
+/** A JSON error body with a code: `errors[0].extensions.code` on /graphql, `error.code` elsewhere. */
+function errorCode(answer: Answer): string | undefined {
+  expect(String(answer.headers['content-type'])).toMatch(/^application\/(graphql-response\+)?json/);
+  const body = JSON.parse(answer.text) as {
+    error?: { code?: string; message?: string };
+    errors?: Array<{ message?: string; extensions?: { code?: string } }>;
+  };
+  const message = body.error?.message ?? body.errors?.[0]?.message;
+  expect(message?.length).toBeGreaterThan(0);
+  return body.error?.code ?? body.errors?.[0]?.extensions?.code;
+}
+
+for (const provider of providers) {
+  describe.each([
+    { mode: 'rate limits off (the synchronous fast path)', limits: { perKeyPerMinute: 0, failedAuthPerMinute: 0 } },
+    { mode: 'rate limits on (the counted path)', limits: { perKeyPerMinute: 1000, failedAuthPerMinute: 3 } },
+  ])(`the HTTP edges on ${provider}, $mode`, ({ limits }) => {
+    let t: TestApp;
+    let base: string;
+    let token: string;
+    let lookups = 0;
+    let close: () => Promise<void>;
+
+    beforeAll(async () => {
+      t = await createTestApp(provider);
+      t.clock.freeze();
+      const org = await t.org();
+      token = (await org.key({ roles: ['viewer'] })).token;
+      const rateLimits = new RateLimits({ ...limits, now: t.clock.now });
+      const lookup = createTokenLookup(t.db.database.raw);
+      const verifier = new TokenVerifier(t.domain, {
+        find: (hash) => {
+          lookups++;
+          return lookup.find(hash);
+        },
+      });
+      const app = createApp({
+        domain: t.domain,
+        database: t.db.database,
+        config: { corsOrigins: [], production: false, limits: DEFAULT_LIMITS },
+        logger: createLogger('silent'),
+        verifier,
+        preAuthenticated,
+        rateLimits,
+      });
+      const server = createHttpServer(app, verifier, () => {}, { rateLimits });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      close = async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await rateLimits.close();
+      };
+    });
+    afterAll(async () => {
+      await close?.();
+      await t?.close();
+    });
+
+    it('look-alike paths are 404 with a JSON error, parse nothing and look up no token', async () => {
+      const before = lookups;
+      for (const path of [...LOOK_ALIKE_PATHS, '/graphql/.', '/graphql/..//graphql', '/./graphql/']) {
+        for (const auth of [{}, { authorization: `Bearer ${generateToken()}` }] as Record<string, string>[]) {
+          const answer = await send(base, 'POST', path, { ...JSON_HEADERS, ...auth }, PROBE);
+          // A path that a URL parser folds into /graphql ("/./graphql") is /graphql: authenticated, 401.
+          if (answer.status === 401) {
+            expect(new URL(path, 'http://x').pathname).toBe('/graphql');
+            continue;
+          }
+          expect({ path, status: answer.status }).toEqual({ path, status: 404 });
+          expect(errorCode(answer)).toBe('NOT_FOUND');
+          expect(answer.text).not.toMatch(/Cannot query|nope|Syntax Error/);
+          expectApiHeaders(answer);
+        }
+      }
+      // Only the paths that are /graphql once parsed cost a lookup: 2 of them, each once.
+      expect(lookups - before).toBeLessThanOrEqual(2);
+    });
+
+    it('the exact endpoint answers a valid token, and refuses a missing one with 401 and the headers', async () => {
+      const ok = await send(
+        base,
+        'POST',
+        '/graphql',
+        { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+        JSON.stringify({ query: '{ currentApiKey { id } }' }),
+      );
+      expect(ok.status).toBe(200);
+      expectApiHeaders(ok);
+      const refused = await send(base, 'POST', '/graphql', JSON_HEADERS, PROBE);
+      expect(refused.status).toBe(401);
+      expect(errorCode(refused)).toBe('UNAUTHENTICATED');
+      expect(refused.headers['www-authenticate']).toBe('Bearer');
+      expectApiHeaders(refused);
+    });
+
+    it('every error answer is JSON with a code and carries the headers', async () => {
+      const auth = { authorization: `Bearer ${token}` };
+      const cases: Array<[string, string, Record<string, string>, string | undefined, number, string]> = [
+        ['POST', '/graphql', { ...auth, 'content-type': 'text/plain' }, PROBE, 415, 'BAD_USER_INPUT'],
+        ['POST', '/graphql', { ...auth }, PROBE, 415, 'BAD_USER_INPUT'],
+        ['PUT', '/graphql', { ...auth, ...JSON_HEADERS }, PROBE, 405, 'BAD_USER_INPUT'],
+        ['DELETE', '/graphql', { ...auth }, undefined, 405, 'BAD_USER_INPUT'],
+        [
+          'GET',
+          '/graphql?query=%7BcurrentApiKey%7Bid%7D%7D',
+          { ...auth, accept: 'application/xml' },
+          undefined,
+          406,
+          'BAD_USER_INPUT',
+        ],
+        // GraphQL over HTTP: a request error answered as application/json keeps status 200.
+        ['GET', '/graphql', { ...auth }, undefined, 200, 'BAD_USER_INPUT'],
+        ['POST', '/graphql', { ...auth, ...JSON_HEADERS }, 'x'.repeat(200_000), 413, 'BAD_USER_INPUT'],
+        ['GET', '/nothing', {}, undefined, 404, 'NOT_FOUND'],
+        ['GET', '/', { accept: 'text/html' }, undefined, 404, 'NOT_FOUND'],
+        ['OPTIONS', '/graphql', {}, undefined, 401, 'UNAUTHENTICATED'],
+      ];
+      for (const [method, path, headers, body, status, code] of cases) {
+        const answer = await send(base, method, path, headers, body);
+        expect({ method, path, status: answer.status }).toEqual({ method, path, status });
+        expect({ method, path, code: errorCode(answer) }).toEqual({ method, path, code });
+        expectApiHeaders(answer);
+      }
+    });
+
+    it("requests Node's parser refuses get a JSON error with a code and the headers, not a bare status line", async () => {
+      const cases: Array<[string, number]> = [
+        ['GET /graphql HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n', 400],
+        ['BREW /graphql HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+        ['GET /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400],
+        [`GET /graphql HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ];
+      for (const [bytes, status] of cases) {
+        const answer = parseRaw(await sendRaw(base, bytes));
+        expect(answer.status).toBe(status);
+        expect(errorCode(answer)).toBe('BAD_USER_INPUT');
+        expectApiHeaders(answer);
+      }
+    });
+
+    it('the probes carry the API headers', async () => {
+      for (const path of ['/healthz', '/readyz']) {
+        const answer = await send(base, 'GET', path);
+        expect(answer.status).toBe(200);
+        expectApiHeaders(answer);
+      }
+    });
+  });
+}
+
+describe.each(providers)('the fast path 429 on %s', (provider) => {
+  let t: TestApp;
+  let base: string;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    t = await createTestApp(provider);
+    t.clock.freeze();
+    const rateLimits = new RateLimits({ perKeyPerMinute: 0, failedAuthPerMinute: 1, now: t.clock.now });
+    const verifier = new TokenVerifier(t.domain, createTokenLookup(t.db.database.raw));
+    const app = createApp({
+      domain: t.domain,
+      database: t.db.database,
+      config: { corsOrigins: [], production: false },
+      logger: createLogger('silent'),
+      verifier,
+      preAuthenticated,
+      rateLimits,
+    });
+    const server = createHttpServer(app, verifier, () => {}, { rateLimits });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await rateLimits.close();
+    };
+  });
+  afterAll(async () => {
+    await close?.();
+    await t?.close();
+  });
+
+  it('answers 429 as JSON with a code and the API headers', async () => {
+    const headers = { ...JSON_HEADERS, authorization: `Bearer ${generateToken()}` };
+    expect((await send(base, 'POST', '/graphql', headers, PROBE)).status).toBe(401);
+    const limited = await send(base, 'POST', '/graphql', headers, PROBE);
+    expect(limited.status).toBe(429);
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expectApiHeaders(limited);
+  });
+});
