@@ -13,6 +13,7 @@ import { unauthenticated } from '../domain/errors.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { refusalOf, signals } from '../observability/signals.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -81,14 +82,13 @@ export function authenticationPlugin(options: AuthenticationOptions): {
   ): Promise<void> {
     const accept = request.headers.get('accept');
     let caller: Caller | undefined;
+    let token: string | null = null;
     try {
       const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
-      const outcome = await rateLimits.authenticate(
-        bearerToken(request.headers.get('authorization')),
-        address,
-        (token) => options.verifier.verify(token),
-      );
+      token = bearerToken(request.headers.get('authorization'));
+      const outcome = await rateLimits.authenticate(token, address, (token) => options.verifier.verify(token));
       if (outcome.kind === 'rate-limited') {
+        signals.authentication('rate_limited');
         endResponse(
           new Response(rateLimitedBody(outcome), {
             status: 429,
@@ -122,6 +122,7 @@ export function authenticationPlugin(options: AuthenticationOptions): {
       );
       return;
     }
+    signals.authentication(caller ? 'ok' : refusalOf(token));
     if (!caller) {
       endResponse(
         new Response(UNAUTHENTICATED_BODY, {

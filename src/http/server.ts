@@ -3,13 +3,18 @@
 // well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline.
 // Requests it cannot judge alone (GraphiQL pages, CORS, probes) go to Yoga, which authenticates the
 // same way through the same verifier.
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import pino from 'pino';
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import type { Logger } from '../logger.ts';
+import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
+import { refusalOf, signals } from '../observability/signals.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
@@ -20,7 +25,8 @@ function judgedHere(req: IncomingMessage): boolean {
   return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse): void {
+function refuse(req: IncomingMessage, res: ServerResponse, token: string | null): void {
+  signals.authentication(refusalOf(token));
   res.writeHead(401, {
     'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
@@ -34,9 +40,12 @@ export interface HttpServerOptions {
   rateLimits?: RateLimits;
   /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
   clientAddressHeader?: string | undefined;
+  /** Writes the access log (one line per request); the x-request-id header is set either way. */
+  logger?: Logger;
 }
 
 function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
+  signals.authentication('rate_limited');
   const body = rateLimitedBody(outcome);
   res.writeHead(429, {
     'content-type': errorContentType(req.headers.accept),
@@ -45,6 +54,8 @@ function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: 
   });
   res.end(body);
 }
+
+const silent = pino({ level: 'silent' });
 
 export function createHttpServer(
   app: App,
@@ -55,7 +66,10 @@ export function createHttpServer(
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
   const verify = (token: string | null) => verifier.verify(token);
-  return createServer((req, res) => {
+  // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
+  const observe = nodeAccessLog(options.logger ?? silent, options);
+  const server = createServer({ ServerResponse: ObservedResponse }, (req, res) => {
+    observe(req, res);
     if (!judgedHere(req)) {
       void app(req, res);
       return;
@@ -65,13 +79,15 @@ export function createHttpServer(
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
       const known = verifier.known(token);
       if (known) {
+        signals.authentication('ok');
+        res.keyId = known.key.id;
         preAuthenticated.set(req, known);
         void app(req, res);
         return;
       }
       if (known === null) {
         req.resume();
-        refuse(req, res);
+        refuse(req, res, token);
         return;
       }
     }
@@ -79,13 +95,15 @@ export function createHttpServer(
     rateLimits.authenticate(token, address, verify).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
+          signals.authentication('ok');
+          res.keyId = outcome.caller.key.id;
           preAuthenticated.set(req, outcome.caller);
           void app(req, res);
           return;
         }
         req.resume(); // discard the body
         if (outcome.kind === 'rate-limited') tooMany(req, res, outcome);
-        else refuse(req, res);
+        else refuse(req, res, token);
       },
       (error) => {
         // A lookup failure (database down) is Yoga's to report, with its SERVICE_UNAVAILABLE answer.
@@ -94,4 +112,5 @@ export function createHttpServer(
       },
     );
   });
+  return server as unknown as Server;
 }

@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
+import { signals } from '../observability/signals.ts';
 
 const WINDOW_MS = 60_000;
 const KNOWN_GOOD_MAX = 50_000;
@@ -126,6 +127,7 @@ export class RateLimits {
 
     if (knownGoodKey) this.#rememberGood(knownGoodKey);
     if (this.#perKey > 0 && !(await this.#consume(this.#keys, caller.key.id))) {
+      signals.rateLimited('key');
       return {
         kind: 'rate-limited',
         retryAfterSeconds: this.#retryAfter(),
@@ -180,6 +182,7 @@ export class RateLimits {
   }
 
   #tooManyFailures(): AuthOutcome {
+    signals.rateLimited('failed_auth');
     const retryAfterSeconds = this.#retryAfter();
     return {
       kind: 'rate-limited',
