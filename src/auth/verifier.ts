@@ -128,7 +128,9 @@ export class TokenVerifier {
       }
       this.#forget(hash, cached.caller.key.id);
     }
-    return this.#unknown.has(hash) ? (signals.tokenCache(true), null) : undefined;
+    if (!this.#unknown.has(hash)) return undefined;
+    signals.tokenCache(true);
+    return null;
   }
 
   /** Drops every cached token of a key (after an update, rotation or deletion). */

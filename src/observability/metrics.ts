@@ -69,6 +69,14 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
     registers: [registry],
   });
 
+  // Every fixed label value shows from the first scrape, at 0.
+  for (const outcome of ['ok', 'missing', 'malformed', 'unknown', 'expired', 'rate_limited']) {
+    authentications.inc({ outcome }, 0);
+  }
+  for (const limit of ['key', 'failed_auth']) rateLimited.inc({ limit }, 0);
+  for (const name of ['token', 'read']) for (const result of ['hit', 'miss']) cache.inc({ cache: name, result }, 0);
+  unavailable.inc(0);
+
   // Children bound once per label value: the hot path increments them without hashing labels.
   const byRequest = new Map<string, ReturnType<typeof duration.labels>>();
   const operations = new Set<string>();
@@ -81,9 +89,9 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
     expired: outcomeOf('expired'),
     rate_limited: outcomeOf('rate_limited'),
   };
-  const limits: Record<RateLimit, Counter> = {
-    key: rateLimited.labels('key') as unknown as Counter,
-    failed_auth: rateLimited.labels('failed_auth') as unknown as Counter,
+  const limits: Record<RateLimit, { inc(): void }> = {
+    key: rateLimited.labels('key'),
+    failed_auth: rateLimited.labels('failed_auth'),
   };
   const token = { hit: cache.labels('token', 'hit'), miss: cache.labels('token', 'miss') };
   const read = { hit: cache.labels('read', 'hit'), miss: cache.labels('read', 'miss') };
