@@ -157,7 +157,8 @@ function observed(serverContext: unknown): ObservedResponse | undefined {
   return res instanceof ObservedResponse ? res : undefined;
 }
 
-function operationNameOf(args: ExecutionArgs): string {
+/** The operation's name: the request's operationName, else the document's; 'anonymous' when unnamed. */
+export function operationNameOf(args: ExecutionArgs): string {
   if (args.operationName) return args.operationName;
   for (const definition of args.document.definitions) {
     if (definition.kind === 'OperationDefinition') return definition.name?.value ?? 'anonymous';

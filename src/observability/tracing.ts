@@ -4,7 +4,7 @@
 // Prisma's own instrumentation adds the database spans (prisma:client:operation, …:db_query) under
 // execute. Spans go out in batches over OTLP/HTTP (JSON). Requests refused by the node:http layer
 // before GraphQL (401, 429 on the fast path) have no span: they never reach this plugin.
-import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -13,6 +13,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { PrismaInstrumentation } from '@prisma/instrumentation';
 import type { Plugin } from 'graphql-yoga';
 import type { TracingConfig } from '../config.ts';
+import { operationNameOf } from './access-log.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
 export interface Tracing {
@@ -41,66 +42,89 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
   };
 }
 
-interface RequestTrace {
-  span: Span;
-  context: Context;
-}
-
 type Tracer = ReturnType<NodeTracerProvider['getTracer']>;
 
-/** The request's server span and its parse, validate and execute children. */
+/** Runs `wrapped` inside a new child span of the active one, ending it when `wrapped` is done. */
+function inSpan<T>(tracer: Tracer, name: string, wrapped: () => T): T {
+  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL });
+  const done = () => span.end();
+  try {
+    const result = context.with(trace.setSpan(context.active(), span), wrapped);
+    if (result instanceof Promise) return result.finally(done) as T;
+    done();
+    return result;
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    done();
+    throw error;
+  }
+}
+
+const failed = () => trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR });
+
+/**
+ * The request's server span and its parse, validate and execute children, through Yoga's
+ * instrumentation hooks: each phase runs inside its span, so whatever it awaits (Prisma's queries)
+ * finds its parent through the active context.
+ */
 export function tracingPlugin(tracer: Tracer): Plugin {
-  const requests = new WeakMap<Request, RequestTrace>();
-  const child = (request: Request | undefined, name: string): Span | undefined => {
-    const parent = request && requests.get(request);
-    return parent ? tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent.context) : undefined;
-  };
-  const endWith = (span: Span | undefined, failed: boolean) => {
-    if (!span) return;
-    if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-  };
+  const requests = new WeakMap<Request, Span>();
   return {
-    onRequest({ request, url, serverContext }) {
-      const span = tracer.startSpan(`${request.method} ${url.pathname}`, {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': request.method, 'url.path': url.pathname },
-      });
+    instrumentation: {
+      request({ request }, wrapped) {
+        const url = new URL(request.url);
+        const span = tracer.startSpan(`${request.method} ${url.pathname}`, {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': request.method, 'url.path': url.pathname },
+        });
+        requests.set(request, span);
+        const done = () => span.end();
+        try {
+          const result = context.with(trace.setSpan(context.active(), span), wrapped);
+          if (result instanceof Promise) return result.finally(done);
+          done();
+          return result;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          done();
+          throw error;
+        }
+      },
+      parse: (_, wrapped) => inSpan(tracer, 'graphql.parse', wrapped),
+      validate: (_, wrapped) => inSpan(tracer, 'graphql.validate', wrapped),
+      execute: (_, wrapped) => inSpan(tracer, 'graphql.execute', wrapped),
+    },
+    onRequest({ request, serverContext }) {
       // The id of the access log line (set by the node:http layer on its response, else the header).
       const res = (serverContext as { res?: { getHeader?(name: string): unknown } } | undefined)?.res;
       const requestId = res?.getHeader?.(REQUEST_ID_HEADER) ?? request.headers.get(REQUEST_ID_HEADER);
-      if (typeof requestId === 'string') span.setAttribute('keygate.request_id', requestId);
-      requests.set(request, { span, context: trace.setSpan(context.active(), span) });
+      if (typeof requestId === 'string') requests.get(request)?.setAttribute('keygate.request_id', requestId);
     },
-    onParse({ context: yogaContext }) {
-      const span = child((yogaContext as { request?: Request }).request, 'graphql.parse');
-      return ({ result }) => endWith(span, result instanceof Error);
-    },
-    onValidate({ context: yogaContext }) {
-      const span = child((yogaContext as { request?: Request }).request, 'graphql.validate');
-      return ({ valid }) => endWith(span, !valid);
-    },
-    onExecute({ args, executeFn, setExecuteFn }) {
+    onParse:
+      () =>
+      ({ result }) => {
+        if (result instanceof Error) failed();
+      },
+    onValidate:
+      () =>
+      ({ valid }) => {
+        if (!valid) failed();
+      },
+    onExecute({ args }) {
       const request = (args.contextValue as { request?: Request }).request;
-      const parent = request && requests.get(request);
-      if (!parent) return;
-      const operation = args.operationName ?? undefined;
-      if (operation) parent.span.setAttribute('graphql.operation.name', operation);
-      const span = tracer.startSpan('graphql.execute', { kind: SpanKind.INTERNAL }, parent.context);
-      const executing = trace.setSpan(parent.context, span);
-      // Whatever execution awaits (Prisma's queries) runs inside the execute span.
-      setExecuteFn((executeArgs) => context.with(executing, () => executeFn(executeArgs)));
+      const span = request && requests.get(request);
+      span?.setAttribute('graphql.operation.name', operationNameOf(args));
       return {
         onExecuteDone({ result }) {
-          endWith(span, 'errors' in result && Boolean(result.errors?.length));
+          if ('errors' in result && result.errors?.length) failed();
         },
       };
     },
     onResponse({ request, response }) {
-      const traced = requests.get(request);
-      if (!traced) return;
-      traced.span.setAttribute('http.response.status_code', response.status);
-      endWith(traced.span, response.status >= 500);
+      const span = requests.get(request);
+      if (!span) return;
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     },
   };
 }
