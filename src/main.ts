@@ -56,6 +56,7 @@ export async function serve(config: Config): Promise<void> {
   const tracing = config.tracing
     ? await (await import('./observability/tracing.ts')).startTracing(config.tracing)
     : null;
+  if (config.tracing) logger.info({ url: config.tracing.tracesUrl }, 'tracing: spans are sent over OTLP/HTTP');
   const app = createApp({
     domain,
     database,
@@ -125,6 +126,7 @@ export async function serve(config: Config): Promise<void> {
     await lastUsed.close();
     await rateLimits.close();
     await database.close();
+    metrics?.closeAllConnections(); // a scraper's keep-alive connection would hold close() up
     await new Promise<void>((resolve) => (metrics ? metrics.close(() => resolve()) : resolve()));
     await tracing?.close();
     logger.info('stopped');

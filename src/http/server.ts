@@ -5,14 +5,13 @@
 // same way through the same verifier.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import pino from 'pino';
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
-import type { Logger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
 import { refusalOf, signals } from '../observability/signals.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
@@ -55,7 +54,7 @@ function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: 
   res.end(body);
 }
 
-const silent = pino({ level: 'silent' });
+const silent = createLogger('silent');
 
 export function createHttpServer(
   app: App,
