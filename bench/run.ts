@@ -12,6 +12,7 @@ import { startCpuMeter, waitForQuiet } from './lib/cpu.ts';
 import { createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
 import { probe, type RunResult, runLoad } from './lib/load.ts';
 import { OptionError, type Options, readOptions } from './lib/options.ts';
+import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, type Pinning, ServerProcess, setUpPinning } from './lib/processes.ts';
 import {
   evaluateTargets,
@@ -258,6 +259,13 @@ async function main(): Promise<void> {
       ? `pinned: servers on CPU ${pinning.serverCpu}, load generator on CPU ${pinning.loadCpu}`
       : `NOT pinned: ${pinning.note}`,
   );
+
+  if (options.tracing) {
+    const sink = await startOtlpSink();
+    cleanups.add(() => sink.close());
+    options.serverEnv.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
+    log(`tracing on: spans go to ${sink.url}`);
+  }
 
   const rawBody = sampleCurrentApiKeyAnswer();
   const servers: ServerSummary[] = [];

@@ -21,6 +21,8 @@ import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
+import { accessLogPlugin, keepCause } from './observability/access-log.ts';
+import { signals } from './observability/signals.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppOptions {
@@ -39,6 +41,8 @@ export interface AppOptions {
   preAuthenticated?: WeakMap<IncomingMessage, Caller>;
   /** Shared with the HTTP server; in-memory limits with the default numbers when not given. */
   rateLimits?: RateLimits;
+  /** Extra plugins placed first (tracing: src/observability/tracing.ts). */
+  plugins?: Plugin[];
 }
 
 const json = (status: number, body: unknown) =>
@@ -97,7 +101,10 @@ export function createApp(options: AppOptions) {
     verifier,
     lastUsed,
     preAuthenticated,
-    onLookupError: () => logger.warn('database unavailable during authentication'),
+    onLookupError: () => {
+      signals.databaseUnavailable();
+      logger.warn('database unavailable during authentication');
+    },
     onUnexpectedError: (err, errorId) => logger.error({ err, errorId }, 'authentication failed unexpectedly'),
     rateLimits,
     clientAddressHeader: config.rateLimits?.clientAddressHeader,
@@ -112,17 +119,23 @@ export function createApp(options: AppOptions) {
     graphiql: false,
     cors: corsFor(config.corsOrigins),
     // Yoga logs at debug on every request: its arguments are only turned into text when that level is on.
+    // Yoga's `error` is every error it hands to maskError (client mistakes included, parse errors
+    // twice): debug too. What matters is logged once by the access log: a server error at error level
+    // with its cause, a client error as the request's code (src/observability/access-log.ts).
     logging: {
       debug: (...args) => logger.isLevelEnabled('debug') && logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      error: (...args) => logger.isLevelEnabled('debug') && logger.debug(args.map(String).join(' ')),
     },
     maskedErrors: {
-      // Every masked error gets an id that is in the response and in the log line, never the details.
+      // Every masked error gets an id that is in the response and in the request's log line (with the
+      // cause), never the details.
       maskError: (error) => {
         const errorId = randomUUID();
-        return toClientError(error, errorId, (original) => logger.error({ err: original, errorId }, 'request failed'));
+        const masked = toClientError(error, errorId, (original) => keepCause(errorId, original, logger));
+        if (masked.extensions.code === 'SERVICE_UNAVAILABLE') signals.databaseUnavailable();
+        return masked;
       },
     },
     // Stated although it is Yoga's default: one operation per request.
@@ -131,6 +144,11 @@ export function createApp(options: AppOptions) {
     // enforces the same limit and skips the stream where node:http already bounds the body.
     maxRequestBodySize: false,
     plugins: [
+      ...(options.plugins ?? []),
+      accessLogPlugin(logger, {
+        clientAddressHeader: config.rateLimits?.clientAddressHeader,
+        callerOf: authentication.callerOf,
+      }),
       responseHeaders(),
       graphiqlPlugin(graphiqlFor(schema)),
       probes(database),

@@ -64,10 +64,20 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   prefix: 'keygate:rl:',
 };
 
+/** An empty variable (METRICS_PORT=) means unset, as if it were not there. */
+const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
+
 const port = z.coerce.number().int().min(0).max(65_535);
 
 const envSchema = z.object({
   PORT: port.default(4000),
+  // Prometheus metrics on a listener of their own (src/observability/metrics.ts); unset: none.
+  METRICS_PORT: z.preprocess(emptyIsUnset, port.optional()),
+  // OpenTelemetry tracing (src/observability/tracing.ts): OTLP/HTTP endpoint, e.g. http://collector:4318;
+  // unset: no tracing. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full URL of /v1/traces) is honoured too.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyIsUnset, z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.preprocess(emptyIsUnset, z.url().optional()),
+  OTEL_SERVICE_NAME: z.string().min(1).default('keygate'),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -109,8 +119,18 @@ const envSchema = z.object({
 
 export type DatabaseConfig = { provider: 'sqlite'; dataDir: string } | { provider: 'postgresql'; url: string };
 
+export interface TracingConfig {
+  /** Where spans go: the OTLP/HTTP traces URL (…/v1/traces). */
+  tracesUrl: string;
+  serviceName: string;
+}
+
 export interface Config {
   port: number;
+  /** Port of the metrics listener (same host); none when unset. */
+  metricsPort?: number;
+  /** OpenTelemetry tracing; off when unset. */
+  tracing?: TracingConfig;
   host: string;
   database: DatabaseConfig;
   corsOrigins: string[];
@@ -132,8 +152,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined);
   return {
     port: e.PORT,
+    ...(e.METRICS_PORT !== undefined ? { metricsPort: e.METRICS_PORT } : {}),
+    ...(tracesUrl ? { tracing: { tracesUrl, serviceName: e.OTEL_SERVICE_NAME } } : {}),
     host: e.HOST,
     database: e.DATABASE_URL
       ? { provider: 'postgresql', url: e.DATABASE_URL }

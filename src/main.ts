@@ -1,5 +1,6 @@
 // `keygate serve`: open and migrate the database, bootstrap an empty one, listen, and shut down
 // gracefully (stop accepting, drain requests, flush lastUsedAt, close the database).
+import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { LastUsedRecorder } from './auth/last-used.ts';
 import { type InvalidationListener, listenForInvalidations } from './auth/pg-invalidation.ts';
@@ -10,13 +11,30 @@ import { type DataDirLock, lockDataDir } from './db/data-dir-lock.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
 import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { RateLimits } from './limits/rate-limit.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { openRuntime, withStartupLock } from './runtime.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /** Held for the life of the process (a collected handle would release the lock; the exit does). */
 const heldLocks: DataDirLock[] = [];
+
+/** The metrics listener on METRICS_PORT (same host as the API). */
+async function startMetrics(config: Config, lastUsed: LastUsedRecorder, logger: Logger): Promise<Server> {
+  const { createMetrics, createMetricsServer } = await import('./observability/metrics.ts');
+  const server = createMetricsServer(createMetrics({ lastUsedPending: () => lastUsed.pendingCount }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.metricsPort, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.metricsPort;
+  logger.info(
+    { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/metrics` },
+    'metrics are served',
+  );
+  return server;
+}
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
@@ -41,11 +59,28 @@ export async function serve(config: Config): Promise<void> {
   const rateLimits = new RateLimits({ ...config.rateLimits, logger });
   // Shared counters from the first request when Redis is up; a warning is logged when it is not.
   if (config.rateLimits.redisUrl) await rateLimits.ready();
-  const app = createApp({ domain, database, config, logger, lastUsed, verifier, preAuthenticated, rateLimits });
+  // Observability (docs/observability.md): both loaded only when switched on.
+  const metrics = config.metricsPort === undefined ? null : await startMetrics(config, lastUsed, logger);
+  const tracing = config.tracing
+    ? await (await import('./observability/tracing.ts')).startTracing(config.tracing)
+    : null;
+  if (config.tracing) logger.info({ url: config.tracing.tracesUrl }, 'tracing: spans are sent over OTLP/HTTP');
+  const app = createApp({
+    domain,
+    database,
+    config,
+    logger,
+    lastUsed,
+    verifier,
+    preAuthenticated,
+    rateLimits,
+    plugins: tracing ? [tracing.plugin] : [],
+  });
   const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
     rateLimits,
     clientAddressHeader: config.rateLimits.clientAddressHeader,
     requestTimeoutMs: config.requestTimeoutMs,
+    logger,
   });
   server.keepAliveTimeout = 65_000;
 
@@ -110,6 +145,14 @@ export async function serve(config: Config): Promise<void> {
       ['lastUsedAt flush', () => lastUsed.close()],
       ['rate limits', () => rateLimits.close()],
       ['database', () => database.close()],
+      [
+        'metrics listener',
+        () => {
+          metrics?.closeAllConnections(); // a scraper's keep-alive connection would hold close() up
+          return new Promise<void>((resolve) => (metrics ? metrics.close(() => resolve()) : resolve()));
+        },
+      ],
+      ['tracing', () => tracing?.close()],
     ] as const) {
       try {
         await close();

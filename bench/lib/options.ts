@@ -15,6 +15,8 @@ export interface Options {
   quietWait: number;
   /** Extra environment of the Keygate servers (after the defaults below). */
   serverEnv: Record<string, string>;
+  /** Keygate with OpenTelemetry tracing on, sending to a local sink (bench/lib/otlp-sink.ts). */
+  tracing: boolean;
 }
 
 /**
@@ -42,6 +44,12 @@ function parseEnvList(text: string): Record<string, string> {
   return env;
 }
 
+function parseSwitch(name: string, text: string): boolean {
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new OptionError(`${name} must be on or off, got "${text}"`);
+}
+
 function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
   if (!match) throw new OptionError(`not a size: "${text}" (e.g. 1000, 1k, 1M)`);
@@ -63,6 +71,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     'pg-url',
     'quiet-wait',
     'server-env',
+    'tracing',
   ];
   for (const name of names) {
     const fromEnv = env[`BENCH_${name.replace('-', '_').toUpperCase()}`];
@@ -107,5 +116,6 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     pgUrl: values['pg-url'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
     quietWait: Math.max(0, Number(values['quiet-wait'] ?? 0) || 0),
     serverEnv: { ...DEFAULT_SERVER_ENV, ...parseEnvList(values['server-env'] ?? '') },
+    tracing: parseSwitch('tracing', values.tracing ?? 'off'),
   };
 }

@@ -1,6 +1,7 @@
 // lastUsedAt is written in batches: at most one write per key per flush. Writes only move the
 // timestamp forward, so several processes flushing in any order converge on the latest use.
 import type { Db } from '../db/client.ts';
+import { signals } from '../observability/signals.ts';
 
 export class LastUsedRecorder {
   readonly #db: Db;
@@ -48,6 +49,7 @@ export class LastUsedRecorder {
         this.#onError(error);
       }
     }
+    signals.lastUsedFlushed(batch);
   }
 
   /** Final flush on shutdown; no timer afterwards. */

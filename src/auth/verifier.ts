@@ -14,6 +14,7 @@ import { Access, type Grants } from '../domain/access.ts';
 import type { Caller, Domain } from '../domain/api-keys.ts';
 import { assembleRecord } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
+import { signals } from '../observability/signals.ts';
 import type { TokenLookup } from './token-lookup.ts';
 
 interface Entry {
@@ -91,6 +92,7 @@ export class TokenVerifier {
     const now = this.#domain.now().getTime();
     const known = this.#knownByHash(hash, now);
     if (known !== undefined) return known;
+    signals.tokenCache(false);
 
     // #knownByHash has just read the external changes: a commit elsewhere from now until the result is
     // kept counts as a race (#forgetAll).
@@ -142,11 +144,14 @@ export class TokenVerifier {
         // Refresh its place in the LRU order.
         this.#entries.delete(hash);
         this.#entries.set(hash, cached);
+        signals.tokenCache(true);
         return cached.caller;
       }
       this.#forget(hash, cached.caller.key.id);
     }
-    return this.#unknown.has(hash) ? null : undefined;
+    if (!this.#unknown.has(hash)) return undefined;
+    signals.tokenCache(true);
+    return null;
   }
 
   /** Drops every cached token of a key (after an update, rotation or deletion). */

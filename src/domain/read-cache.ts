@@ -4,6 +4,8 @@
 // now, whichever process changed it, and a burst of identical reads between changes (a dashboard
 // polling a page of keys) costs one stamp each instead of one statement each.
 
+import { signals } from '../observability/signals.ts';
+
 export type Stamp = () => Promise<string>;
 
 interface Entry {
@@ -37,9 +39,11 @@ export class ReadCache {
       if (entry) {
         this.#entries.delete(key);
         this.#entries.set(key, entry);
+        signals.readCache(true);
         return entry.value as T;
       }
     }
+    signals.readCache(false);
     const value = await load();
     // Read under an older stamp than the newest seen meanwhile: it may be stale already.
     if (stamp === this.#current) this.#keep(key, value, weigh(value));

@@ -13,6 +13,7 @@ import { unauthenticated } from '../domain/errors.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { refusalOf, signals } from '../observability/signals.ts';
 import { errorContentType, GRAPHQL_PATH, graphqlErrorBody, notFoundResponse } from './responses.ts';
 
 /** GraphiQL (a browser GET asking for HTML) and preflights load without a token; nothing else does. */
@@ -89,15 +90,18 @@ export function authenticationPlugin(options: AuthenticationOptions): {
   ): Promise<void> {
     const accept = request.headers.get('accept');
     let caller: Caller | undefined;
+    let token: string | null = null;
     try {
       const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
+      token = bearerToken(request.headers.get('authorization'));
       const outcome = await rateLimits.authenticate(
-        bearerToken(request.headers.get('authorization')),
+        token,
         address,
         (token) => options.verifier.verify(token),
         (token) => options.verifier.known(token),
       );
       if (outcome.kind === 'rate-limited') {
+        signals.authentication('rate_limited');
         endResponse(
           new Response(rateLimitedBody(outcome), {
             status: 429,
@@ -131,6 +135,7 @@ export function authenticationPlugin(options: AuthenticationOptions): {
       );
       return;
     }
+    signals.authentication(caller ? 'ok' : refusalOf(token));
     if (!caller) {
       endResponse(unauthenticatedResponse(accept));
       return;

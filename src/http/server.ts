@@ -12,6 +12,9 @@ import type { TokenVerifier } from '../auth/verifier.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
+import { refusalOf, signals } from '../observability/signals.ts';
 import { schema } from '../schema/index.ts';
 import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
@@ -39,7 +42,8 @@ const REFUSAL_HEADERS = new Map(
   ]),
 );
 
-function refuse(req: IncomingMessage, res: ServerResponse): void {
+function refuse(req: IncomingMessage, res: ServerResponse, token: string | null): void {
+  signals.authentication(refusalOf(token));
   res.writeHead(401, REFUSAL_HEADERS.get(errorContentType(req.headers.accept)));
   res.end(UNAUTHENTICATED_BODY);
 }
@@ -80,9 +84,12 @@ export interface HttpServerOptions {
   clientAddressHeader?: string | undefined;
   /** Every request is answered within this many ms (src/http/request-deadline.ts); none when not given. */
   requestTimeoutMs?: number | undefined;
+  /** Writes the access log (one line per request); the x-request-id header is set either way. */
+  logger?: Logger;
 }
 
 function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
+  signals.authentication('rate_limited');
   const body = rateLimitedBody(outcome);
   res.writeHead(429, {
     'content-type': errorContentType(req.headers.accept),
@@ -92,6 +99,8 @@ function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: 
   });
   res.end(body);
 }
+
+const silent = createLogger('silent');
 
 export function createHttpServer(
   app: App,
@@ -104,7 +113,10 @@ export function createHttpServer(
   const verify = (token: string | null) => verifier.verify(token);
   const knownToken = (token: string | null) => verifier.known(token);
   const graphiql = graphiqlFor(schema);
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
+  const observe = nodeAccessLog(options.logger ?? silent, options);
+  const handle = (req: IncomingMessage, res: ObservedResponse): void => {
+    observe(req, res);
     if (serveGraphiQL(graphiql, req, res)) return;
     if (!judgedHere(req)) {
       void app(req, res);
@@ -115,13 +127,15 @@ export function createHttpServer(
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
       const known = verifier.known(token);
       if (known) {
+        signals.authentication('ok');
+        res.keyId = known.key.id;
         preAuthenticated.set(req, known);
         void app(req, res);
         return;
       }
       if (known === null) {
         req.resume();
-        refuse(req, res);
+        refuse(req, res, token);
         return;
       }
     }
@@ -129,13 +143,15 @@ export function createHttpServer(
     rateLimits.authenticate(token, address, verify, knownToken).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
+          signals.authentication('ok');
+          res.keyId = outcome.caller.key.id;
           preAuthenticated.set(req, outcome.caller);
           void app(req, res);
           return;
         }
         req.resume(); // discard the body
         if (outcome.kind === 'rate-limited') tooMany(req, res, outcome);
-        else refuse(req, res);
+        else refuse(req, res, token);
       },
       (error) => {
         // A lookup failure (database down) is Yoga's to report, with its SERVICE_UNAVAILABLE answer.
@@ -144,7 +160,10 @@ export function createHttpServer(
       },
     );
   };
-  const server = createServer(withRequestDeadline(options.requestTimeoutMs, handle));
+  const server = createServer(
+    { ServerResponse: ObservedResponse },
+    withRequestDeadline(options.requestTimeoutMs, handle as (req: IncomingMessage, res: ServerResponse) => void),
+  );
   server.on('clientError', onClientError);
-  return server;
+  return server as unknown as Server;
 }

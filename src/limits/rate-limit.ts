@@ -25,6 +25,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { describeRedisError } from '../db/connection-errors.ts';
 import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
+import { signals } from '../observability/signals.ts';
 
 const WINDOW_MS = 60_000;
 /** How long a token that authenticated stays exempt from its address's failed-authentication limit. */
@@ -163,6 +164,7 @@ export class RateLimits {
   async #admit(caller: Caller | null): Promise<AuthOutcome> {
     if (!caller) return { kind: 'unauthenticated' };
     if (this.#perKey > 0 && !(await this.#consume(this.#keys, caller.key.id))) {
+      signals.rateLimited('key');
       return {
         kind: 'rate-limited',
         retryAfterSeconds: this.#retryAfter(),
@@ -236,6 +238,7 @@ export class RateLimits {
   }
 
   #tooManyFailures(): AuthOutcome {
+    signals.rateLimited('failed_auth');
     const retryAfterSeconds = this.#retryAfter();
     return {
       kind: 'rate-limited',

@@ -1,0 +1,54 @@
+// What the metrics count, reported from where it happens (one call at each site). Every signal is a
+// no-op until metrics are switched on (METRICS_PORT, src/observability/metrics.ts replaces them), so a
+// process without metrics pays an empty call, and nothing here loads prom-client.
+import { isWellFormedToken } from '../domain/tokens.ts';
+
+/** How an authentication attempt ended; `expired` is a token past its expiry (docs/rules.md, Expiry). */
+export type AuthenticationOutcome = 'ok' | 'missing' | 'malformed' | 'unknown' | 'expired' | 'rate_limited';
+
+/** Which limit refused a request (src/limits/rate-limit.ts). */
+export type RateLimit = 'key' | 'failed_auth';
+
+export interface Signals {
+  /** A finished HTTP request: its GraphQL operation ('' for none), outcome and duration. */
+  request(operation: string, outcome: string, seconds: number): void;
+  authentication(outcome: AuthenticationOutcome): void;
+  /** A verdict of token verification (see recordVerification). */
+  verification(verdict: string): void;
+  rateLimited(limit: RateLimit): void;
+  /** An error that means the database cannot serve now (answered 503). */
+  databaseUnavailable(): void;
+  /** The token cache answered without the database (hit) or a lookup was needed (miss). */
+  tokenCache(hit: boolean): void;
+  /** A read of src/domain/read-cache.ts was served from the cache (hit) or loaded (miss). */
+  readCache(hit: boolean): void;
+  /** A lastUsedAt flush wrote uses recorded at these times. */
+  lastUsedFlushed(recordedAt: Iterable<[string, Date]>): void;
+}
+
+const noop = () => {};
+
+/** Why a token was refused without being rate limited (cold path: only refusals call this). */
+export function refusalOf(token: string | null): AuthenticationOutcome {
+  if (token === null) return 'missing';
+  return isWellFormedToken(token) ? 'unknown' : 'malformed';
+}
+
+export const signals: Signals = {
+  request: noop,
+  authentication: noop,
+  verification: noop,
+  rateLimited: noop,
+  databaseUnavailable: noop,
+  tokenCache: noop,
+  readCache: noop,
+  lastUsedFlushed: noop,
+};
+
+/**
+ * Counts one verdict of token verification (keygate_verifications_total{verdict}), e.g. 'valid',
+ * 'invalid', 'expired', 'revoked': a short, fixed word per kind of answer, never a token or key id.
+ */
+export function recordVerification(verdict: string): void {
+  signals.verification(verdict);
+}
