@@ -1,6 +1,6 @@
 // Files served from memory: each is read (or made) once, with its brotli and gzip forms, and every
 // request is answered with one of those buffers. Nothing is rendered, read or compressed per request,
-// so anonymous page traffic costs no more memory than a few socket buffers (docs/architecture.md).
+// so anonymous page traffic costs no more memory than a few socket buffers (src/http/graphiql.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
