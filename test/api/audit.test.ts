@@ -827,17 +827,17 @@ describe.each(providers)('audit log on %s', (provider) => {
       ]);
 
       const listed = await cli(['audit', 'list', '--org', org.name]);
-      expect(listed.events).toEqual(graphql);
+      expect(listed.auditEvents).toEqual(graphql);
       expect(listed.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String) });
 
       const first = (await cli(['audit', 'list', '--org', org.id, '--first', '1'])) as {
-        events: AuditEventView[];
+        auditEvents: AuditEventView[];
         pageInfo: { hasNextPage: boolean; endCursor: string };
       };
-      expect(first.events).toEqual(graphql.slice(0, 1));
+      expect(first.auditEvents).toEqual(graphql.slice(0, 1));
       expect(first.pageInfo.hasNextPage).toBe(true);
       const second = await cli(['audit', 'list', '--org', org.id, '--after', first.pageInfo.endCursor]);
-      expect(second.events).toEqual(graphql.slice(1));
+      expect(second.auditEvents).toEqual(graphql.slice(1));
 
       const output = JSON.stringify([listed, first, second]);
       expect(output).not.toContain(admin.token);
