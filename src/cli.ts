@@ -1,6 +1,7 @@
 // The keygate command: the administration path. Same domain functions as the API; one JSON document
 // on stdout on success; a message on stderr and a non-zero exit on failure, with nothing written.
 import { parseArgs } from 'node:util';
+import { parseExpiresAtOption } from './cli/expires-at.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrate.ts';
 import { createApiKey, type Domain } from './domain/api-keys.ts';
@@ -32,8 +33,9 @@ Commands:
   user create --org ORG --email E --name N [--role R] [--slack-user-id S]
                                           create a user (role defaults to "member")
   key create --org ORG --as EMAIL --name N [--roles a,b] [--teams t1,t2] [--team-roles r1,r2]
-                                          create an API key as that user; the only way to grant
+             [--expires-at TIME]          create an API key as that user; the only way to grant
                                           api_keys_manage. Teams by id or name. Prints the token once.
+                                          TIME: RFC 3339, or a duration from now like 90d, 12h.
   audit list --org ORG [--first N] [--after CURSOR]
                                           the organization's audit events, newest first
   print-schema                            print the GraphQL schema (SDL)
@@ -102,6 +104,7 @@ export async function presentApiKey(domain: Domain, key: ApiKeyRecord) {
     teamRoles: key.grants.teamRoleNames.map(role),
     tokenLastIssuedAt: key.tokenLastIssuedAt.toISOString(),
     lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    expiresAt: key.expiresAt?.toISOString() ?? null,
   };
 }
 
@@ -199,8 +202,9 @@ async function main(argv: string[]): Promise<unknown> {
           roles: { type: 'string', help: 'account-level roles, comma-separated' },
           teams: { type: 'string', help: 'team ids or names, comma-separated' },
           'team-roles': { type: 'string', help: 'roles applying in every team given, comma-separated' },
+          'expires-at': { type: 'string', help: 'RFC 3339 time or duration from now (90d, 12h); default never' },
         },
-        'keygate key create --org ORG --as EMAIL --name N [--roles a,b] [--teams t1,t2] [--team-roles r1,r2]',
+        'keygate key create --org ORG --as EMAIL --name N [--roles a,b] [--teams t1,t2] [--team-roles r1,r2] [--expires-at TIME]',
       );
       if (!v) return undefined;
       return withRuntime(async (domain) => {
@@ -215,6 +219,7 @@ async function main(argv: string[]): Promise<unknown> {
             roleNames: list(v.roles),
             teamIds: teams.map((t) => t.id),
             teamRoleNames: list(v['team-roles']),
+            expiresAt: v['expires-at'] === undefined ? undefined : parseExpiresAtOption(v['expires-at'], domain.now()),
           },
         );
         return { apiKey: await presentApiKey(domain, apiKey), token };

@@ -7,7 +7,7 @@
 // 3. a bounded cache of unknown token hashes answers repeated bad tokens. Tokens are random and made
 //    only by the server, so a hash that was unknown never becomes valid: no invalidation is needed.
 // While cross-process invalidation is down, the positive cache is bypassed and emptied.
-import { Access, type Grants } from '../domain/access.ts';
+import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
 import type { Caller, Domain } from '../domain/api-keys.ts';
 import { assembleRecord } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
@@ -88,11 +88,15 @@ export class TokenVerifier {
     } finally {
       if (--this.#inFlight === 0) this.#invalidatedAt.clear();
     }
-    const expiresAt = match?.expiresAt?.getTime() ?? null;
-    if (!match || (expiresAt !== null && expiresAt <= now)) {
+    const tokenExpiresAt = match?.expiresAt?.getTime() ?? null;
+    if (!match || (tokenExpiresAt !== null && tokenExpiresAt <= now)) {
       this.#rememberUnknown(hash);
       return null;
     }
+    // Past the key's expiresAt the token is refused like an unknown one, but not remembered as unknown:
+    // an update may extend the key. The cache entry keeps the deadline and is never used past it.
+    const expiresAt = tokenDeadline(match.expiresAt, match.key.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) return null;
     const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
     const caller: Caller = { key, access: this.#accessFor(key.grants) };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });

@@ -61,7 +61,7 @@ export interface Org {
   name: string;
   userId: string;
   /** Creates a key through the administration path (may grant api_keys_manage). */
-  key(grants?: KeyGrants, name?: string): Promise<{ id: string; token: string }>;
+  key(grants?: KeyGrants, name?: string, expiresAt?: Date | null): Promise<{ id: string; token: string }>;
   team(name?: string): Promise<string>;
 }
 
@@ -159,7 +159,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
       id: organization.id,
       name: organization.name,
       userId: user.id,
-      async key(grants = {}, keyName = `key ${++counter}`) {
+      async key(grants = {}, keyName = `key ${++counter}`, expiresAt = null) {
         const { apiKey, token } = await createApiKey(
           domain,
           { kind: 'user', organizationId: organization.id, userId: user.id },
@@ -168,6 +168,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
             roleNames: grants.roles ?? [],
             teamIds: grants.teams ?? [],
             teamRoleNames: grants.teamRoles ?? [],
+            expiresAt,
           },
         );
         return { id: apiKey.id, token };
@@ -204,5 +205,5 @@ export const API_KEY_FIELDS = `
   roles { name description scopes }
   teamIds teams { id name }
   teamRoles { name description scopes }
-  tokenLastIssuedAt lastUsedAt
+  tokenLastIssuedAt lastUsedAt expiresAt
 `;
