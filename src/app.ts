@@ -10,7 +10,7 @@ import { TokenVerifier } from './auth/verifier.ts';
 import { type Config, DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from './config.ts';
 import { type Context, createContext } from './context.ts';
 import type { Database } from './db/client.ts';
-import type { Caller, Domain } from './domain/api-keys.ts';
+import type { Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
@@ -18,6 +18,10 @@ import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
+import { VerificationEngine } from './verification/engine.ts';
+import type { Principal } from './verification/principal.ts';
+import { VerifierTokens } from './verification/verifier-tokens.ts';
 
 export interface AppOptions {
   domain: Domain;
@@ -32,7 +36,11 @@ export interface AppOptions {
   /** Shared with the HTTP server; one is made from the database when not given. */
   verifier?: TokenVerifier;
   /** Callers the HTTP server already authenticated (see src/http/server.ts). */
-  preAuthenticated?: WeakMap<IncomingMessage, Caller>;
+  preAuthenticated?: WeakMap<IncomingMessage, Principal>;
+  /** Shared with the HTTP server; one is made from the database when not given. */
+  verifierTokens?: VerifierTokens;
+  /** Shared with the HTTP server (POST /v1/verify); in-memory budgets with the default limit when not given. */
+  verification?: VerificationEngine;
   /** Shared with the HTTP server; in-memory limits with the default numbers when not given. */
   rateLimits?: RateLimits;
 }
@@ -70,9 +78,19 @@ export function createApp(options: AppOptions) {
       options.domain.onChange?.(change);
     },
   };
+  const verifierTokens = options.verifierTokens ?? new VerifierTokens(domain.db, domain.now);
+  const verification =
+    options.verification ??
+    new VerificationEngine({
+      tokens: verifier,
+      budget: new VerifyBudget({ perKeyPerMinute: DEFAULT_VERIFY_PER_KEY, now: domain.now }),
+      now: domain.now,
+      lastUsed,
+    });
   const authentication = authenticationPlugin({
     domain,
     verifier,
+    verifierTokens,
     lastUsed,
     preAuthenticated,
     onLookupError: () => logger.warn('database unavailable during authentication'),
@@ -133,7 +151,7 @@ export function createApp(options: AppOptions) {
       const caller = authentication.callerOf(request);
       // The authentication plugin answered 401 already; this only guards against a wiring mistake.
       if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
-      return createContext(domain, caller);
+      return createContext(domain, caller, verification);
     },
   });
 }

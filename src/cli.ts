@@ -2,6 +2,7 @@
 // on stdout on success; a message on stderr and a non-zero exit on failure, with nothing written.
 import { parseArgs } from 'node:util';
 import { parseExpiresAtOption } from './cli/expires-at.ts';
+import { VERIFIER_COMMANDS, VERIFIER_HELP } from './cli/verifier.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { MigrationError } from './db/migrate.ts';
 import { createApiKey, type Domain } from './domain/api-keys.ts';
@@ -38,6 +39,7 @@ Commands:
                                           TIME: RFC 3339, or a duration from now like 90d, 12h.
   audit list --org ORG [--first N] [--after CURSOR]
                                           the organization's audit events, newest first
+${VERIFIER_HELP}
   print-schema                            print the GraphQL schema (SDL)
 
 Every command honours DATABASE_URL (PostgreSQL) or KEYGATE_DATA_DIR (embedded database, default ./data).
@@ -247,6 +249,14 @@ async function main(argv: string[]): Promise<unknown> {
         // Events have the shape of auditEvents' nodes in GraphQL (dates print as RFC 3339 strings).
         return { events, pageInfo: { hasNextPage, endCursor: last ? encodeAuditCursor(last.id) : null } };
       });
+    }
+    case 'verifier create':
+    case 'verifier list':
+    case 'verifier delete': {
+      const command = VERIFIER_COMMANDS[key] as (typeof VERIFIER_COMMANDS)[string];
+      const v = parse(args, command.options, command.usage);
+      if (!v) return undefined;
+      return withRuntime((domain) => command.run(domain, v));
     }
     default:
       throw new UsageError(`unknown command "${argv.join(' ')}"; run "keygate --help" for the list.`);

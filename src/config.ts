@@ -39,6 +39,8 @@ export interface RateLimitConfig {
   redisUrl?: string;
   /** Prefix of every Redis key the limits write. */
   prefix: string;
+  /** Verifications per API key per minute (docs/rules.md, Verification); 0 means no limit; default 1,200. */
+  verifyPerKeyPerMinute?: number;
   /**
    * Header that carries the client address, set by a trusted reverse proxy (e.g. x-forwarded-for: its
    * last entry is used). Unset: the TCP peer address, and no header is trusted.
@@ -78,6 +80,7 @@ const envSchema = z.object({
   // Rate limits (rate-limiter-flexible); 0 turns one off.
   KEYGATE_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.perKeyPerMinute),
   KEYGATE_FAILED_AUTH_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.failedAuthPerMinute),
+  KEYGATE_VERIFY_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(1_200),
   REDIS_URL: z
     .string()
     .optional()
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       perKeyPerMinute: e.KEYGATE_RATE_LIMIT_PER_KEY,
       failedAuthPerMinute: e.KEYGATE_FAILED_AUTH_LIMIT,
+      verifyPerKeyPerMinute: e.KEYGATE_VERIFY_RATE_LIMIT_PER_KEY,
       ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
       prefix: e.KEYGATE_REDIS_PREFIX,
       ...(e.KEYGATE_CLIENT_ADDRESS_HEADER

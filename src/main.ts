@@ -11,6 +11,10 @@ import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import { createLogger } from './logger.ts';
 import { openRuntime, withStartupLock } from './runtime.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
+import { VerificationEngine } from './verification/engine.ts';
+import { verifyHandler } from './verification/http.ts';
+import { VerifierTokens } from './verification/verifier-tokens.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -33,10 +37,39 @@ export async function serve(config: Config): Promise<void> {
   const rateLimits = new RateLimits({ ...config.rateLimits, logger });
   // Shared counters from the first request when Redis is up; a warning is logged when it is not.
   if (config.rateLimits.redisUrl) await rateLimits.ready();
-  const app = createApp({ domain, database, config, logger, lastUsed, verifier, preAuthenticated, rateLimits });
+  const verifierTokens = new VerifierTokens(domain.db, domain.now);
+  const budget = new VerifyBudget({
+    perKeyPerMinute: config.rateLimits.verifyPerKeyPerMinute ?? DEFAULT_VERIFY_PER_KEY,
+    redisUrl: config.rateLimits.redisUrl,
+    prefix: config.rateLimits.prefix,
+    now: domain.now,
+    logger,
+  });
+  if (config.rateLimits.redisUrl) await budget.ready();
+  const verification = new VerificationEngine({ tokens: verifier, budget, now: domain.now, lastUsed });
+  const app = createApp({
+    domain,
+    database,
+    config,
+    logger,
+    lastUsed,
+    verifier,
+    verifierTokens,
+    verification,
+    preAuthenticated,
+    rateLimits,
+  });
   const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
     rateLimits,
     clientAddressHeader: config.rateLimits.clientAddressHeader,
+    verifierTokens,
+    verify: verifyHandler({
+      engine: verification,
+      verifierTokens,
+      rateLimits,
+      clientAddressHeader: config.rateLimits.clientAddressHeader,
+      onError: (err, errorId) => logger.error({ err, errorId }, 'verification failed unexpectedly'),
+    }),
   });
   server.keepAliveTimeout = 65_000;
 
@@ -90,6 +123,7 @@ export async function serve(config: Config): Promise<void> {
     await listener?.close();
     await lastUsed.close();
     await rateLimits.close();
+    await budget.close();
     await database.close();
     logger.info('stopped');
     process.exit(0);

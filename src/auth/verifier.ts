@@ -72,10 +72,21 @@ export class TokenVerifier {
 
   async verify(token: string | null): Promise<Caller | null> {
     if (token === null || !isWellFormedToken(token)) return null;
-    const hash = hashToken(token);
     const now = this.#domain.now().getTime();
+    const found = await this.resolve(token, now);
+    return found && (found.deadline === null || found.deadline > now) ? found.caller : null;
+  }
+
+  /**
+   * A well-formed token's key, also when the key has expired (verification tells EXPIRED from
+   * UNKNOWN), with the token's deadline (see tokenDeadline); null for no such token or one past its
+   * grace period. Expired keys are never cached.
+   */
+  async resolve(token: string, now: number): Promise<{ caller: Caller; deadline: number | null } | null> {
+    const hash = hashToken(token);
     const known = this.#knownByHash(hash, now);
-    if (known !== undefined) return known;
+    if (known === null) return null;
+    if (known !== undefined) return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
 
     const generation = this.#generation;
     this.#inFlight++;
@@ -96,11 +107,11 @@ export class TokenVerifier {
     // Past the key's expiresAt the token is refused like an unknown one, but not remembered as unknown:
     // an update may extend the key. The cache entry keeps the deadline and is never used past it.
     const expiresAt = tokenDeadline(match.expiresAt, match.key.expiresAt);
-    if (expiresAt !== null && expiresAt <= now) return null;
     const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
     const caller: Caller = { key, access: this.#accessFor(key.grants) };
+    if (expiresAt !== null && expiresAt <= now) return { caller, deadline: expiresAt };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });
-    return caller;
+    return { caller, deadline: expiresAt };
   }
 
   /**

@@ -62,6 +62,8 @@ export interface Domain extends KeyReading {
 
 /** The authenticated key of a request and what it may do. */
 export interface Caller {
+  /** Tells it from a verifier token's caller (src/verification/principal.ts). */
+  kind?: 'apiKey';
   key: ApiKeyRecord;
   access: Access;
 }

@@ -7,13 +7,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
-import type { Caller } from '../domain/api-keys.ts';
+
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
+import type { VerifierTokens } from '../verification/verifier-tokens.ts';
 import { errorContentType, needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
-export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
+export const preAuthenticated = new WeakMap<IncomingMessage, Principal>();
 
 function judgedHere(req: IncomingMessage): boolean {
   if (req.headers.origin !== undefined) return false; // CORS headers are Yoga's business
@@ -34,6 +36,10 @@ export interface HttpServerOptions {
   rateLimits?: RateLimits;
   /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
   clientAddressHeader?: string | undefined;
+  /** Verifier tokens, shared with the app. */
+  verifierTokens?: VerifierTokens;
+  /** Answers POST /v1/verify (src/verification/http.ts). */
+  verify?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
@@ -54,8 +60,13 @@ export function createHttpServer(
 ): Server {
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
-  const verify = (token: string | null) => verifier.verify(token);
+  const verify = principalOf(verifier, options.verifierTokens);
+  const verification = options.verify;
   return createServer((req, res) => {
+    if (verification && req.url === '/v1/verify') {
+      verification(req, res);
+      return;
+    }
     if (!judgedHere(req)) {
       void app(req, res);
       return;
@@ -63,7 +74,7 @@ export function createHttpServer(
     const token = bearerToken(req.headers.authorization);
     if (!rateLimits.active) {
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
-      const known = verifier.known(token);
+      const known = knownPrincipal(verifier, options.verifierTokens, token);
       if (known) {
         preAuthenticated.set(req, known);
         void app(req, res);

@@ -16,8 +16,8 @@
 // than failing open or failing every request.
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
+import type { Principal } from '../verification/principal.ts';
 
 const WINDOW_MS = 60_000;
 const KNOWN_GOOD_MAX = 50_000;
@@ -42,7 +42,7 @@ export interface RateLimitsOptions {
 }
 
 export type AuthOutcome =
-  | { kind: 'authenticated'; caller: Caller }
+  | { kind: 'authenticated'; caller: Principal }
   | { kind: 'unauthenticated' }
   | { kind: 'rate-limited'; retryAfterSeconds: number; message: string };
 
@@ -108,7 +108,7 @@ export class RateLimits {
   async authenticate(
     token: string | null,
     address: string,
-    verify: (token: string | null) => Promise<Caller | null>,
+    verify: (token: string | null) => Promise<Principal | null>,
   ): Promise<AuthOutcome> {
     const guarded = this.#failedAuth > 0;
     const knownGoodKey = guarded && token !== null ? `${address}\0${hashToken(token)}` : null;
@@ -125,7 +125,8 @@ export class RateLimits {
     }
 
     if (knownGoodKey) this.#rememberGood(knownGoodKey);
-    if (this.#perKey > 0 && !(await this.#consume(this.#keys, caller.key.id))) {
+    // A verifier token is not an API key: the keys it checks have their own budget (src/verification).
+    if (this.#perKey > 0 && caller.kind !== 'verifier' && !(await this.#consume(this.#keys, caller.key.id))) {
       return {
         kind: 'rate-limited',
         retryAfterSeconds: this.#retryAfter(),

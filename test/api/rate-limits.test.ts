@@ -81,7 +81,12 @@ async function times(count: number, send: () => Promise<Answer>): Promise<Answer
 describe('configuration', () => {
   it('defaults to 1,200 requests per key and 60 failed authentications per address per minute, in memory', () => {
     const { rateLimits } = loadConfig({});
-    expect(rateLimits).toEqual({ perKeyPerMinute: 1_200, failedAuthPerMinute: 60, prefix: 'keygate:rl:' });
+    expect(rateLimits).toEqual({
+      perKeyPerMinute: 1_200,
+      failedAuthPerMinute: 60,
+      verifyPerKeyPerMinute: 1_200,
+      prefix: 'keygate:rl:',
+    });
   });
 
   it('takes the numbers, Redis and a trusted address header from the environment', () => {
@@ -94,6 +99,7 @@ describe('configuration', () => {
     expect(rateLimits).toEqual({
       perKeyPerMinute: 100,
       failedAuthPerMinute: 0,
+      verifyPerKeyPerMinute: 1_200,
       redisUrl: 'redis://127.0.0.1:6379/2',
       prefix: 'keygate:rl:',
       clientAddressHeader: 'x-forwarded-for',

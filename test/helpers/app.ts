@@ -12,6 +12,9 @@ import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDomain } from '../../src/runtime.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from '../../src/verification/budget.ts';
+import { VerificationEngine } from '../../src/verification/engine.ts';
+import { VerifierTokens } from '../../src/verification/verifier-tokens.ts';
 import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -74,6 +77,11 @@ export interface TestApp {
   lastUsed: LastUsedRecorder;
   /** How many token lookups reached the database. */
   lookups: { count: number };
+  /** What the app shares with an HTTP server (src/http/server.ts) started on it. */
+  verifier: TokenVerifier;
+  verifierTokens: VerifierTokens;
+  verification: VerificationEngine;
+  rateLimits: RateLimits;
   gql<T = Record<string, unknown>>(
     token: string | null,
     query: string,
@@ -93,6 +101,10 @@ export interface TestAppOptions {
   /** Rate limits, counted on the test clock; off unless given (other tests send many bad tokens). */
   rateLimits?: Omit<RateLimitsOptions, 'now'>;
   clientAddressHeader?: string;
+  /** Verifications per key per minute (default 1,200; 0: no budget), counted on the test clock. */
+  verifyPerKeyPerMinute?: number;
+  /** Counts the verification budgets in this Redis. */
+  verifyRedis?: { url: string; prefix: string };
 }
 
 let counter = 0;
@@ -117,6 +129,14 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     },
   });
   const rateLimits = options.rateLimits ? new RateLimits({ ...options.rateLimits, now: clock.now }) : RateLimits.off();
+  const verifierTokens = new VerifierTokens(domain.db, clock.now);
+  const budget = new VerifyBudget({
+    perKeyPerMinute: options.verifyPerKeyPerMinute ?? DEFAULT_VERIFY_PER_KEY,
+    redisUrl: options.verifyRedis?.url,
+    prefix: options.verifyRedis?.prefix,
+    now: clock.now,
+  });
+  const verification = new VerificationEngine({ tokens: verifier, budget, now: clock.now, lastUsed });
   const app = createApp({
     domain,
     database,
@@ -129,6 +149,8 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     logger,
     lastUsed,
     verifier,
+    verifierTokens,
+    verification,
     rateLimits,
   });
 
@@ -187,10 +209,15 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     clock,
     lastUsed,
     lookups,
+    verifier,
+    verifierTokens,
+    verification,
+    rateLimits,
     gql,
     org,
     async close() {
       await rateLimits.close();
+      await budget.close();
       await lastUsed.close();
       if (database !== db.database) await database.close();
       await db.drop();
