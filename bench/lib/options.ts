@@ -21,7 +21,11 @@ export interface Options {
  * Rate limits off: with them on, the benchmark would measure the limiter (1,200 requests per key and
  * 60 failed authentications per address and minute), not the server. BENCH_SERVER_ENV adds or overrides.
  */
-const DEFAULT_SERVER_ENV: Record<string, string> = { KEYGATE_RATE_LIMIT_PER_KEY: '0', KEYGATE_FAILED_AUTH_LIMIT: '0' };
+const DEFAULT_SERVER_ENV: Record<string, string> = {
+  KEYGATE_RATE_LIMIT_PER_KEY: '0',
+  KEYGATE_FAILED_AUTH_LIMIT: '0',
+  KEYGATE_VERIFY_RATE_LIMIT_PER_KEY: '0',
+};
 
 export class OptionError extends Error {}
 
