@@ -2,11 +2,12 @@
 // it; the verdicts in their order, over GraphQL (verifyApiKey) and over plain HTTP (POST /v1/verify),
 // which must agree; scopes in a team; bound verifiers; tokenExpiresAt; lastUsedAt; changes reflected at
 // once in the process that made them. On both databases.
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken, generateVerifierToken } from '../../src/domain/tokens.ts';
 import { deleteVerifier } from '../../src/verification/verifier-tokens.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
-import { providers } from '../helpers/databases.ts';
+import { pgBaseUrl, providers } from '../helpers/databases.ts';
 import { startVerifyServer, VERIFY, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
 
 const MINUTE = 60_000;
@@ -310,5 +311,40 @@ describe.each(providers)('verification on %s', (provider) => {
       const response = await http.post(verifier, { token: key.token });
       expect(JSON.stringify(response.body)).not.toContain(key.token.slice(8));
     });
+  });
+});
+
+describe.runIf(providers.includes('postgresql'))('POST /v1/verify while the database refuses connections', () => {
+  it('answers 503 SERVICE_UNAVAILABLE, and verifies again once it is back', async () => {
+    const t = await createTestApp('postgresql');
+    const http = await startVerifyServer(t);
+    const name = new URL((t.db.config as { url: string }).url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: pgBaseUrl });
+    await admin.connect();
+    const setAllowed = async (allowed: boolean) => {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${allowed}`);
+      if (!allowed) {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      }
+    };
+    try {
+      t.clock.freeze(); // the verifier token stays known without a lookup
+      const org = await t.org();
+      const key = await org.key({ roles: ['viewer'] });
+      const verifier = await verifierToken(t);
+      expect((await http.post(verifier, { token: key.token })).body.code).toBe('VALID');
+      await setAllowed(false);
+      const down = await http.post(verifier, { token: generateToken() });
+      expect(down.status).toBe(503);
+      expect(down.body.error).toEqual({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/try again/) });
+      expect(JSON.stringify(down.body)).not.toMatch(/postgres|5432|ALLOW_CONNECTIONS/i);
+      await setAllowed(true);
+      expect((await http.post(verifier, { token: key.token })).body.code).toBe('VALID');
+    } finally {
+      await setAllowed(true).catch(() => {});
+      await admin.end();
+      await http.close();
+      await t.close();
+    }
   });
 });
