@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
-
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
