@@ -24,7 +24,8 @@ import {
   summarize,
   targetsTable,
 } from './lib/report.ts';
-import { baselineScenarios, keygateScenarios, type Scenario } from './lib/scenarios.ts';
+import { baselineScenarios, keygateScenarios, type Scenario, verifyScenarios } from './lib/scenarios.ts';
+import { setUpVerification, VERIFY_KEYS, type VerifySetup } from './lib/verify-setup.ts';
 import { seedKeys } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -200,6 +201,7 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
     );
 
     let sampleKeyId = rotateKeyId;
+    let verification: VerifySetup | undefined;
     for (const size of options.sizes) {
       // Seeded with the server stopped; the restart then reads a database of the measured size.
       const seed = await seedKeys(database.seedTarget, size);
@@ -220,7 +222,17 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
           const all = keygateScenarios({ url: running.origin, adminToken, sampleKeyId, rotateKeyId });
           const chosen = options.scenarios ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
           const pids = async () => [running.server.pid, ...(await database.backendPids())];
-          return measure(label, chosen, options, pids);
+          const measured = await measure(label, chosen, options, pids);
+          // Verification (issue 15): after the other scenarios, so they see the seeded size; its keys are
+          // added once, at the first size, and counted by the seeding of the next sizes.
+          const verify = (context: VerifySetup) =>
+            verifyScenarios({ url: running.origin, ...context }).filter(
+              (s) => !options.scenarios || options.scenarios.includes(s.name),
+            );
+          if (verify({ verifierToken: '', tokens: [''] }).length === 0) return measured;
+          verification ??= await setUpVerification(database.seedTarget);
+          const verifyLabel = `${label} +${VERIFY_KEYS / 1000}k verified keys`;
+          return [...measured, ...(await measure(verifyLabel, verify(verification), options, pids))];
         },
       );
       servers.push({

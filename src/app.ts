@@ -11,7 +11,7 @@ import { type Config, DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from './config.ts';
 import { type Context, createContext } from './context.ts';
 import type { Database } from './db/client.ts';
 import { bindDeadline } from './db/deadline.ts';
-import type { Caller, Domain } from './domain/api-keys.ts';
+import type { Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
@@ -24,6 +24,10 @@ import type { Logger } from './logger.ts';
 import { accessLogPlugin, keepCause } from './observability/access-log.ts';
 import { signals } from './observability/signals.ts';
 import { schema } from './schema/index.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
+import { VerificationEngine } from './verification/engine.ts';
+import type { Principal } from './verification/principal.ts';
+import { VerifierTokens } from './verification/verifier-tokens.ts';
 
 export interface AppOptions {
   domain: Domain;
@@ -38,7 +42,11 @@ export interface AppOptions {
   /** Shared with the HTTP server; one is made from the database when not given. */
   verifier?: TokenVerifier;
   /** Callers the HTTP server already authenticated (see src/http/server.ts). */
-  preAuthenticated?: WeakMap<IncomingMessage, Caller>;
+  preAuthenticated?: WeakMap<IncomingMessage, Principal>;
+  /** Shared with the HTTP server; one is made from the database when not given. */
+  verifierTokens?: VerifierTokens;
+  /** Shared with the HTTP server (POST /v1/verify); in-memory budgets with the default limit when not given. */
+  verification?: VerificationEngine;
   /** Shared with the HTTP server; in-memory limits with the default numbers when not given. */
   rateLimits?: RateLimits;
   /** Extra plugins placed first (tracing: src/observability/tracing.ts). */
@@ -96,9 +104,19 @@ export function createApp(options: AppOptions) {
     },
   };
   const rateLimits = options.rateLimits ?? new RateLimits({ ...DEFAULT_RATE_LIMITS, now: domain.now });
+  const verifierTokens = options.verifierTokens ?? new VerifierTokens(domain.db, domain.now);
+  const verification =
+    options.verification ??
+    new VerificationEngine({
+      tokens: verifier,
+      budget: new VerifyBudget({ perKeyPerMinute: DEFAULT_VERIFY_PER_KEY, now: domain.now }),
+      now: domain.now,
+      lastUsed,
+    });
   const authentication = authenticationPlugin({
     domain,
     verifier,
+    verifierTokens,
     lastUsed,
     preAuthenticated,
     onLookupError: () => {
@@ -147,7 +165,11 @@ export function createApp(options: AppOptions) {
       ...(options.plugins ?? []),
       accessLogPlugin(logger, {
         clientAddressHeader: config.rateLimits?.clientAddressHeader,
-        callerOf: authentication.callerOf,
+        // The access log names the API key of a request; a verifier token is no key.
+        callerOf: (request) => {
+          const principal = authentication.callerOf(request);
+          return principal?.kind === 'verifier' ? undefined : principal;
+        },
       }),
       responseHeaders(),
       graphiqlPlugin(graphiqlFor(schema)),
@@ -168,7 +190,11 @@ export function createApp(options: AppOptions) {
       if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
       // Served by the HTTP server: nothing of the request commits once it has been answered.
       const deadline = req && requestDeadlines.get(req);
-      return createContext(deadline ? { ...domain, db: bindDeadline(domain.db, deadline) } : domain, caller);
+      return createContext(
+        deadline ? { ...domain, db: bindDeadline(domain.db, deadline) } : domain,
+        caller,
+        verification,
+      );
     },
   });
 }

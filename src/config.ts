@@ -50,6 +50,8 @@ export interface RateLimitConfig {
   redisUrl?: string;
   /** Prefix of every Redis key the limits write. */
   prefix: string;
+  /** Verifications per API key per minute (docs/rules.md, Verification); 0 means no limit; default 1,200. */
+  verifyPerKeyPerMinute?: number;
   /**
    * Header that carries the client address, set by a trusted reverse proxy (e.g. x-forwarded-for: its
    * last entry is used). Unset: the TCP peer address, and no header is trusted.
@@ -104,6 +106,7 @@ const envSchema = z.object({
   KEYGATE_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.perKeyPerMinute),
   KEYGATE_FAILED_AUTH_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.failedAuthPerMinute),
   KEYGATE_COST_BUDGET_PER_KEY: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.costBudgetPerKeyPerMinute),
+  KEYGATE_VERIFY_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(1_200),
   REDIS_URL: z
     .string()
     .optional()
@@ -184,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perKeyPerMinute: e.KEYGATE_RATE_LIMIT_PER_KEY,
       failedAuthPerMinute: e.KEYGATE_FAILED_AUTH_LIMIT,
       costBudgetPerKeyPerMinute: e.KEYGATE_COST_BUDGET_PER_KEY,
+      verifyPerKeyPerMinute: e.KEYGATE_VERIFY_RATE_LIMIT_PER_KEY,
       ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
       prefix: e.KEYGATE_REDIS_PREFIX,
       ...(e.KEYGATE_CLIENT_ADDRESS_HEADER

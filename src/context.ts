@@ -3,6 +3,8 @@ import DataLoader from 'dataloader';
 import type { Caller, Domain } from './domain/api-keys.ts';
 import { findUsers, type UserRecord } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
+import type { VerificationEngine } from './verification/engine.ts';
+import type { Principal } from './verification/principal.ts';
 
 export interface Loaders {
   user: DataLoader<string, UserRecord | null>;
@@ -10,7 +12,12 @@ export interface Loaders {
 
 export interface Context {
   domain: Domain;
+  /** Who authenticated: an API key or a verifier token. Scope-auth lets each call only its own fields. */
+  principal: Principal;
+  /** The API key of the request; a verifier token's request has none (scope-auth refuses before). */
   caller: Caller;
+  /** The engine behind verifyApiKey (shared with POST /v1/verify). */
+  verification: VerificationEngine;
   loaders: Loaders;
   /** Keys a scope check has already found visible in this request, by id. */
   checked: Map<string, ApiKeyRecord>;
@@ -43,10 +50,35 @@ export function createLoaders(domain: Domain, organizationId: string): Loaders {
   };
 }
 
-export function createContext(domain: Domain, caller: Caller): Context {
+/**
+ * The `caller` of a verifier token's request: none. Scope-auth refuses every API-key field before a
+ * resolver could read it; should one ever do, it fails (masked, logged) instead of acting as a key.
+ * (A getter would not do: Yoga copies the context's properties, reading each.)
+ */
+const NO_CALLER = new Proxy({} as Caller, {
+  get() {
+    throw new Error('a verifier token reached a field for API keys');
+  },
+});
+
+export function createContext(domain: Domain, principal: Principal, verification: VerificationEngine): Context {
+  if (principal.kind === 'verifier') {
+    return {
+      domain,
+      principal,
+      verification,
+      caller: NO_CALLER,
+      loaders: createLoaders(domain, principal.verifier.organizationId ?? ''),
+      checked: new Map(),
+      users: new Map(),
+    };
+  }
+  const caller = principal;
   return {
     domain,
+    principal,
     caller,
+    verification,
     loaders: createLoaders(domain, caller.key.organizationId),
     checked: new Map(),
     users: new Map(),

@@ -13,6 +13,10 @@ import { createHttpServer, preAuthenticated } from './http/server.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { openRuntime, withStartupLock } from './runtime.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
+import { VerificationEngine } from './verification/engine.ts';
+import { verifyHandler } from './verification/http.ts';
+import { VerifierTokens } from './verification/verifier-tokens.ts';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -65,6 +69,16 @@ export async function serve(config: Config): Promise<void> {
     ? await (await import('./observability/tracing.ts')).startTracing(config.tracing)
     : null;
   if (config.tracing) logger.info({ url: config.tracing.tracesUrl }, 'tracing: spans are sent over OTLP/HTTP');
+  const verifierTokens = new VerifierTokens(domain.db, domain.now);
+  const budget = new VerifyBudget({
+    perKeyPerMinute: config.rateLimits.verifyPerKeyPerMinute ?? DEFAULT_VERIFY_PER_KEY,
+    redisUrl: config.rateLimits.redisUrl,
+    prefix: config.rateLimits.prefix,
+    now: domain.now,
+    logger,
+  });
+  if (config.rateLimits.redisUrl) await budget.ready();
+  const verification = new VerificationEngine({ tokens: verifier, budget, now: domain.now, lastUsed });
   const app = createApp({
     domain,
     database,
@@ -72,6 +86,8 @@ export async function serve(config: Config): Promise<void> {
     logger,
     lastUsed,
     verifier,
+    verifierTokens,
+    verification,
     preAuthenticated,
     rateLimits,
     plugins: tracing ? [tracing.plugin] : [],
@@ -81,6 +97,14 @@ export async function serve(config: Config): Promise<void> {
     clientAddressHeader: config.rateLimits.clientAddressHeader,
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
+    verifierTokens,
+    verify: verifyHandler({
+      engine: verification,
+      verifierTokens,
+      rateLimits,
+      clientAddressHeader: config.rateLimits.clientAddressHeader,
+      onError: (err, errorId) => logger.error({ err, errorId }, 'verification failed unexpectedly'),
+    }),
   });
   server.keepAliveTimeout = 65_000;
 
@@ -144,6 +168,7 @@ export async function serve(config: Config): Promise<void> {
       ['invalidation listener', () => listener?.close()],
       ['lastUsedAt flush', () => lastUsed.close()],
       ['rate limits', () => rateLimits.close()],
+      ['verification budget', () => budget.close()],
       ['database', () => database.close()],
       [
         'metrics listener',

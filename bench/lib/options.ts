@@ -30,6 +30,7 @@ const DEFAULT_SERVER_ENV: Record<string, string> = {
   KEYGATE_FAILED_AUTH_LIMIT: '0',
   KEYGATE_COST_BUDGET_PER_KEY: '0',
   KEYGATE_MAX_KEYS_PER_ORG: '0',
+  KEYGATE_VERIFY_RATE_LIMIT_PER_KEY: '0',
 };
 
 export class OptionError extends Error {}

@@ -208,3 +208,91 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
     },
   ];
 }
+
+// ---- verification (issue 15) -------------------------------------------------------------------------
+// POST /v1/verify and verifyApiKey, with the verifier token and known valid tokens of verify-setup.ts.
+
+export interface VerifyContext {
+  url: string;
+  verifierToken: string;
+  /** Valid tokens (viewer); the first is the one verified repeatedly. */
+  tokens: string[];
+}
+
+const VERIFY_QUERY = `mutation ($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) {
+  valid code scopes tokenExpiresAt apiKey { id name organizationId roleNames teamIds teamRoleNames expiresAt }
+  rateLimit { limit remaining resetAt } } }`;
+
+export function verifyScenarios(context: VerifyContext): Scenario[] {
+  const { url, verifierToken, tokens } = context;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${verifierToken}` };
+  const post = (body: unknown) => ({ url, request: { path: '/v1/verify', headers, body: JSON.stringify(body) } });
+  const isCode = (code: string) => (body: string) => body.includes(`"code":"${code}"`);
+  const same = tokens[0] as string;
+  let next = 0;
+  return [
+    {
+      name: 'verify-valid',
+      label: 'POST /v1/verify, VALID, same token',
+      writes: false,
+      spec: { ...post({ token: same }), expectedStatus: 200, checkBody: isCode('VALID') },
+    },
+    {
+      name: 'verify-scoped',
+      label: 'POST /v1/verify, VALID with requiredScopes and teamId',
+      writes: false,
+      spec: {
+        // A team the key does not have adds nothing: its account scopes answer (docs/rules.md).
+        ...post({ token: same, requiredScopes: ['incidents.view'], teamId: '01KB0000000000000000000000' }),
+        expectedStatus: 200,
+        checkBody: isCode('VALID'),
+      },
+    },
+    {
+      name: 'verify-unknown-fresh',
+      label: 'POST /v1/verify, fresh unknown token each request',
+      writes: false,
+      spec: {
+        ...post({ token: generateToken() }),
+        request: {
+          ...post({ token: generateToken() }).request,
+          setup: () => ({ headers, body: JSON.stringify({ token: generateToken() }) }),
+        },
+        expectedStatus: 200,
+        checkBody: isCode('UNKNOWN'),
+      },
+    },
+    {
+      name: 'verify-round-robin',
+      label: `POST /v1/verify, ${tokens.length} distinct valid tokens round-robin`,
+      writes: false,
+      spec: {
+        ...post({ token: same }),
+        request: {
+          ...post({ token: same }).request,
+          setup: () => {
+            next = (next + 1) % tokens.length;
+            return { headers, body: JSON.stringify({ token: tokens[next] }) };
+          },
+        },
+        expectedStatus: 200,
+        checkBody: isCode('VALID'),
+      },
+    },
+    {
+      name: 'verify-graphql',
+      label: 'verifyApiKey over GraphQL, VALID',
+      writes: false,
+      spec: {
+        url,
+        request: {
+          path: '/graphql',
+          headers: { ...jsonHeaders, authorization: `Bearer ${verifierToken}` },
+          body: JSON.stringify({ query: VERIFY_QUERY, variables: { input: { token: same } } }),
+        },
+        expectedStatus: 200,
+        checkBody: (body) => hasData('verifyApiKey')(body) && body.includes('"VALID"'),
+      },
+    },
+  ];
+}

@@ -6,6 +6,7 @@ import { type ApiKeyRow, type GrantRow, KEY_COLUMN_NAMES } from '../domain/store
 
 export interface TokenMatch {
   key: ApiKeyRow;
+  /** The token's own expiry (end of a rotation grace period); the key's is key.expiresAt. */
   expiresAt: Date | null;
   grants: GrantRow[];
 }
@@ -14,12 +15,12 @@ export interface TokenLookup {
   find(hash: string): Promise<TokenMatch | null>;
 }
 
-const DATE_COLUMNS = new Set<string>(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt']);
+const DATE_COLUMNS = new Set<string>(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt', 'expiresAt']);
 
 // `@param` placeholders are rewritten per driver ($1 for pg; better-sqlite3 takes them as they are).
 function tokenSql(castDate: (column: string) => string): string {
   const columns = KEY_COLUMN_NAMES.map((c) => (DATE_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`));
-  return `SELECT ${columns.join(', ')}, ${castDate('t."expiresAt"')} AS "expiresAt"
+  return `SELECT ${columns.join(', ')}, ${castDate('t."expiresAt"')} AS "tokenExpiresAt"
     FROM "ApiKeyToken" t JOIN "ApiKey" k ON k."id" = t."apiKeyId" WHERE t."hash" = @hash`;
 }
 
@@ -51,8 +52,9 @@ function toMatch(row: RawRow, grants: GrantRow[], provider: RawDriver['provider'
       creatorKeyId: row.creatorKeyId ?? null,
       creatorKeyName: row.creatorKeyName ?? null,
       creatorUserId: row.creatorUserId ?? null,
+      expiresAt: toDate(row.expiresAt ?? null, provider),
     },
-    expiresAt: toDate(row.expiresAt ?? null, provider),
+    expiresAt: toDate(row.tokenExpiresAt ?? null, provider),
     grants,
   };
 }

@@ -10,7 +10,7 @@
 // known to be working (src/auth/pg-invalidation.ts: no recent heartbeat answer), the cache is bypassed.
 // On the embedded database, a commit by another process (the CLI, any other writer) empties it before
 // a cached token is used again.
-import { Access, type Grants } from '../domain/access.ts';
+import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
 import type { Caller, Domain } from '../domain/api-keys.ts';
 import { assembleRecord } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
@@ -88,10 +88,21 @@ export class TokenVerifier {
 
   async verify(token: string | null): Promise<Caller | null> {
     if (token === null || !isWellFormedToken(token)) return null;
-    const hash = hashToken(token);
     const now = this.#domain.now().getTime();
+    const found = await this.resolve(token, now);
+    return found && (found.deadline === null || found.deadline > now) ? found.caller : null;
+  }
+
+  /**
+   * A well-formed token's key, also when the key has expired (verification tells EXPIRED from
+   * UNKNOWN), with the token's deadline (see tokenDeadline); null for no such token or one past its
+   * grace period. Expired keys are never cached.
+   */
+  async resolve(token: string, now: number): Promise<{ caller: Caller; deadline: number | null } | null> {
+    const hash = hashToken(token);
     const known = this.#knownByHash(hash, now);
-    if (known !== undefined) return known;
+    if (known === null) return null;
+    if (known !== undefined) return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
     signals.tokenCache(false);
 
     // #knownByHash has just read the external changes: a commit elsewhere from now until the result is
@@ -108,15 +119,19 @@ export class TokenVerifier {
     } finally {
       if (--this.#inFlight === 0) this.#invalidatedAt.clear();
     }
-    const expiresAt = match?.expiresAt?.getTime() ?? null;
-    if (!match || (expiresAt !== null && expiresAt <= now)) {
+    const tokenExpiresAt = match?.expiresAt?.getTime() ?? null;
+    if (!match || (tokenExpiresAt !== null && tokenExpiresAt <= now)) {
       this.#rememberUnknown(hash);
       return null;
     }
+    // Past the key's expiresAt the token is refused like an unknown one, but not remembered as unknown:
+    // an update may extend the key. The cache entry keeps the deadline and is never used past it.
+    const expiresAt = tokenDeadline(match.expiresAt, match.key.expiresAt);
     const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
     const caller: Caller = { key, access: this.#accessFor(key.grants) };
+    if (expiresAt !== null && expiresAt <= now) return { caller, deadline: expiresAt };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });
-    return caller;
+    return { caller, deadline: expiresAt };
   }
 
   /**

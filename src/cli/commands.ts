@@ -7,6 +7,7 @@ import { orgCommands } from './org.ts';
 import { serverCommands } from './server.ts';
 import { teamCommands } from './team.ts';
 import { userCommands } from './user.ts';
+import { verifierCommands } from './verifier.ts';
 
 export const COMMANDS: readonly Command[] = [
   ...serverCommands,
@@ -14,5 +15,6 @@ export const COMMANDS: readonly Command[] = [
   ...teamCommands,
   ...userCommands,
   ...keyCommands,
+  ...verifierCommands,
   ...auditCommands,
 ];

@@ -7,6 +7,7 @@ import { notFound } from '../domain/errors.ts';
 import { findOrganization, findTeams, findUserByEmail } from '../domain/organizations.ts';
 import { type Command, list, text, wholeNumber } from './command.ts';
 import { cliDatabase, withReader, withRuntime } from './database.ts';
+import { parseExpiresAtOption } from './expires-at.ts';
 import { presentApiKeys } from './present.ts';
 
 const org = { type: 'string', value: 'ORG', required: true, help: 'organization id or name' } as const;
@@ -72,6 +73,11 @@ export const keyCommands: Command[] = [
       roles: { type: 'string', value: 'a,b', help: 'account-level roles, comma-separated' },
       teams: { type: 'string', value: 't1,t2', help: 'team ids or names, comma-separated' },
       'team-roles': { type: 'string', value: 'r1,r2', help: 'roles that apply in every team given, comma-separated' },
+      'expires-at': {
+        type: 'string',
+        value: 'TIME',
+        help: 'when the key expires: RFC 3339, or a duration from now such as 90d or 12h (default: never)',
+      },
     },
     notes: 'Lost the admin token? Create another admin key this way, e.g. --roles viewer,api_keys_manage.',
     run: (values) =>
@@ -89,6 +95,10 @@ export const keyCommands: Command[] = [
             roleNames: list(values, 'roles'),
             teamIds: teams.map((team) => team.id),
             teamRoleNames: list(values, 'team-roles'),
+            expiresAt:
+              values['expires-at'] === undefined
+                ? undefined
+                : parseExpiresAtOption(text(values, 'expires-at'), domain.now()),
           },
         );
         const [presented] = await presentApiKeys(read, domain.catalogue, organization.id, [apiKey]);

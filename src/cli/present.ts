@@ -33,6 +33,7 @@ export function presentApiKey(catalogue: RoleCatalogue, key: ApiKeyRecord, creat
     teamRoles: key.grants.teamRoleNames.map(role),
     tokenLastIssuedAt: key.tokenLastIssuedAt.toISOString(),
     lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    expiresAt: key.expiresAt?.toISOString() ?? null,
   };
 }
 

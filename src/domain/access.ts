@@ -99,3 +99,24 @@ export function adminOnlyPlaces(catalogue: RoleCatalogue, grants: Grants): Set<s
   }
   return places;
 }
+
+/**
+ * The lifetime rule (docs/rules.md, Expiry: no key hands out a longer life than its own): whether a
+ * key expiring at `expiresAt` (null: never) would outlive a caller expiring at `callerExpiresAt`.
+ * Covering, extended to time; the administration CLI is exempt and does not ask.
+ */
+export function outlivesCaller(callerExpiresAt: Date | null, expiresAt: Date | null): boolean {
+  if (callerExpiresAt === null) return false;
+  return expiresAt === null || expiresAt.getTime() > callerExpiresAt.getTime();
+}
+
+/**
+ * When a token stops working, in epoch ms (null: not by time): the earlier of its own expiry (the end
+ * of a rotation grace period) and its key's expiresAt.
+ */
+export function tokenDeadline(tokenExpiresAt: Date | null, keyExpiresAt: Date | null): number | null {
+  const own = tokenExpiresAt?.getTime() ?? null;
+  const key = keyExpiresAt?.getTime() ?? null;
+  if (own === null) return key;
+  return key === null ? own : Math.min(own, key);
+}

@@ -7,13 +7,14 @@
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
-import { Access, adminOnlyPlaces, type Grants } from './access.ts';
+import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
 import {
   decodeCursor,
   type GrantsInput,
+  parseExpiresAt,
   parseGracePeriod,
   parseGrants,
   parseId,
@@ -71,12 +72,16 @@ export interface Domain extends KeyReading {
 
 /** The authenticated key of a request and what it may do. */
 export interface Caller {
+  /** Tells it from a verifier token's caller (src/verification/principal.ts). */
+  kind?: 'apiKey';
   key: ApiKeyRecord;
   access: Access;
 }
 
 export interface KeyInput extends GrantsInput {
   name: string;
+  /** Absent: never (create) or unchanged (update); null: never expires. */
+  expiresAt?: Date | null;
 }
 
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */
@@ -190,7 +195,7 @@ async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, inp
   const grants = parseGrants(domain.catalogue, input);
   const { teams, missing } = await findTeams(tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
-  return { name, grants, teams };
+  return { name, grants, teams, expiresAt: parseExpiresAt(input.expiresAt, domain.now()) };
 }
 
 async function findVisible(caller: Caller, id: string, read: ReadTarget): Promise<ApiKeyRecord> {
@@ -207,6 +212,16 @@ function requireCovers(caller: Caller, grants: Grants, verb: string): void {
   const uncovered = caller.access.firstUncovered(grants);
   if (uncovered) {
     throw forbidden(`You cannot ${verb} ${describeGrant(uncovered)}: it has scopes this API key does not hold there.`);
+  }
+}
+
+/** The lifetime rule (docs/rules.md, Expiry); outlivesCaller is the rule itself. */
+function requireWithinLifetime(caller: Caller, expiresAt: Date | null): void {
+  const own = caller.key.expiresAt;
+  if (own !== null && outlivesCaller(own, expiresAt)) {
+    throw forbidden(
+      `This API key expires at ${own.toISOString()}: a key it creates or updates must expire no later than that (${expiresAt === null ? 'this one would never expire' : `this one would expire at ${expiresAt.toISOString()}`}).`,
+    );
   }
 }
 
@@ -347,6 +362,7 @@ export async function checkCreate(domain: Domain, caller: Caller, input: KeyInpu
   requireNoNewAdminOnlyGrants(domain, parsed.grants, null);
   requireVisibleResult(caller, parsed.grants, 'The new key');
   requireCovers(caller, parsed.grants, 'grant');
+  requireWithinLifetime(caller, parsed.expiresAt ?? null);
   return parsed;
 }
 
@@ -360,7 +376,7 @@ export async function createApiKey(
     // The caller first: a key deleted while this request was in flight creates nothing.
     const caller = creator.kind === 'key' ? await recheckCaller(domain, tx, creator.caller) : null;
     const actor: Creator = caller ? { kind: 'key', caller } : creator;
-    const { name, grants, teams } = caller
+    const { name, grants, teams, expiresAt } = caller
       ? await checkCreate(domain, caller, input, tx)
       : await parseKeyInput(domain, tx, organizationId, input);
     // Last before the writes: the organization's lock is held for as short a time as possible.
@@ -377,6 +393,7 @@ export async function createApiKey(
       creatorKeyId: caller ? caller.key.id : null,
       creatorKeyName: caller ? caller.key.name : null,
       creatorUserId: creator.kind === 'user' ? creator.userId : null,
+      expiresAt: expiresAt ?? null,
     };
     const event = await auditEventWrites(tx, {
       action: 'api_key.created',
@@ -385,6 +402,7 @@ export async function createApiKey(
       target: row,
       grantsBefore: null,
       grantsAfter: grants,
+      details: row.expiresAt === null ? undefined : { expiresAt: row.expiresAt, expiryRecorded: true },
       at: now,
     });
     // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
@@ -421,7 +439,10 @@ export async function checkUpdate(
   requireVisibleResult(caller, parsed.grants, 'The updated key');
   requireNoNewAdminOnlyGrants(domain, parsed.grants, target.grants);
   requireCovers(caller, parsed.grants, 'grant');
-  return { target, ...parsed };
+  // Absent keeps the key's expiry; the rule judges the result either way.
+  const expiresAt = parsed.expiresAt === undefined ? target.expiresAt : parsed.expiresAt;
+  requireWithinLifetime(caller, expiresAt);
+  return { target, ...parsed, expiresAt };
 }
 
 /** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
@@ -435,7 +456,13 @@ export async function updateApiKey(
     parseId(input.id);
     // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
     const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, input.id, seen, true);
-    const { target, name, grants, teams } = await checkUpdate(domain, current, input, tx, async () => locked);
+    const { target, name, grants, teams, expiresAt } = await checkUpdate(
+      domain,
+      current,
+      input,
+      tx,
+      async () => locked,
+    );
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',
       organizationId: target.organizationId,
@@ -443,16 +470,21 @@ export async function updateApiKey(
       target: { id: target.id, name },
       grantsBefore: target.grants,
       grantsAfter: grants,
-      details: { previousName: target.name },
+      details: {
+        previousName: target.name,
+        expiresAt,
+        previousExpiresAt: target.expiresAt,
+        expiryRecorded: true,
+      },
       at: domain.now(),
     });
     // The new grants may repeat old ones: they are inserted after the old ones are gone, not with them.
     await domain.write(tx, [
-      Prisma.sql`UPDATE "ApiKey" SET "name" = ${name} WHERE "id" = ${target.id}`,
+      Prisma.sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
       ...grantDeletes(target.id),
     ]);
     await domain.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
-    return { ...target, name, grants, teams };
+    return { ...target, name, grants, teams, expiresAt };
   });
   domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
   return apiKey;
@@ -503,7 +535,10 @@ export async function rotateApiKey(
     }
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
-    const previousTokenExpiresAt = new Date(now.getTime() + gracePeriodMinutes * 60_000);
+    const graceEnd = new Date(now.getTime() + gracePeriodMinutes * 60_000);
+    // The row keeps the grace end; the token stops at the earlier of it and the key's expiresAt
+    // (docs/rules.md, Expiry), which is what the payload reports.
+    const previousTokenExpiresAt = new Date(tokenDeadline(graceEnd, target.expiresAt) ?? graceEnd.getTime());
     // Afterwards the key holds only tokens that still work: the new one and those in a grace period.
     // Tokens from earlier rotations keep their expiry, or go if it has passed; the one that was current
     // gets its expiry, or goes at once when there is no grace period.
@@ -516,7 +551,7 @@ export async function rotateApiKey(
           ]
         : [
             Prisma.sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
-            Prisma.sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${previousTokenExpiresAt}
+            Prisma.sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
               WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`,
           ];
     const token = generateToken();

@@ -19,6 +19,13 @@ export interface AuditDetails {
   /** Rotations: how long the token that was current keeps working, and until when. */
   gracePeriodMinutes: number | null;
   previousTokenExpiresAt: Date | null;
+  /**
+   * Creations and updates: the key's expiresAt after the change, and (updates) before it; null is
+   * "never expires" where `expiryRecorded` is true, else not recorded (events before expiry existed).
+   */
+  expiresAt: Date | null;
+  previousExpiresAt: Date | null;
+  expiryRecorded: boolean;
 }
 
 export interface AuditEventRecord {
@@ -62,6 +69,12 @@ function detailsJson(details: Partial<AuditDetails> | undefined): string | null 
     previousName: details.previousName ?? null,
     gracePeriodMinutes: details.gracePeriodMinutes ?? null,
     previousTokenExpiresAt: details.previousTokenExpiresAt?.toISOString() ?? null,
+    ...(details.expiryRecorded
+      ? {
+          expiresAt: details.expiresAt?.toISOString() ?? null,
+          previousExpiresAt: details.previousExpiresAt?.toISOString() ?? null,
+        }
+      : {}),
   });
 }
 
@@ -223,11 +236,16 @@ function parseDetails(text: string | null): AuditDetails | null {
     previousName?: string;
     gracePeriodMinutes?: number;
     previousTokenExpiresAt?: string;
+    expiresAt?: string | null;
+    previousExpiresAt?: string | null;
   };
   return {
     previousName: stored.previousName ?? null,
     gracePeriodMinutes: stored.gracePeriodMinutes ?? null,
     previousTokenExpiresAt: stored.previousTokenExpiresAt ? new Date(stored.previousTokenExpiresAt) : null,
+    expiresAt: stored.expiresAt ? new Date(stored.expiresAt) : null,
+    previousExpiresAt: stored.previousExpiresAt ? new Date(stored.previousExpiresAt) : null,
+    expiryRecorded: stored.expiresAt !== undefined,
   };
 }
 

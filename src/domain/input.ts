@@ -122,6 +122,19 @@ export function parseGrants(catalogue: RoleCatalogue, input: GrantsInput): Grant
   };
 }
 
+/**
+ * An expiresAt given on create or update (docs/rules.md, Expiry): a time in the future, or null
+ * (never expires); undefined (absent) passes through.
+ */
+export function parseExpiresAt(value: Date | null | undefined, now: Date): Date | null | undefined {
+  if (value == null) return value;
+  if (Number.isNaN(value.getTime())) throw badInput('expiresAt is not a valid time.');
+  if (value.getTime() <= now.getTime()) {
+    throw badInput(`expiresAt must be in the future; got ${value.toISOString()}.`);
+  }
+  return value;
+}
+
 export function parseGracePeriod(minutes: number | null | undefined): number {
   const value = minutes ?? GRACE_PERIOD.default;
   if (!Number.isInteger(value) || value < GRACE_PERIOD.min || value > GRACE_PERIOD.max) {

@@ -21,6 +21,8 @@ export interface ApiKeyRecord {
   creatorKeyId: string | null;
   creatorKeyName: string | null;
   creatorUserId: string | null;
+  /** null: never expires (docs/rules.md, Expiry). */
+  expiresAt: Date | null;
   /**
    * The row's change counter (see prisma/schema.prisma) when the record was read with it; lockApiKey
    * uses it to tell whether the key changed since.
@@ -62,6 +64,7 @@ export function recordOf(
     creatorKeyId: key.creatorKeyId,
     creatorKeyName: key.creatorKeyName,
     creatorUserId: key.creatorUserId,
+    expiresAt: key.expiresAt,
     // PostgreSQL's integer may come as a bigint.
     version: key.version == null ? undefined : Number(key.version),
     teams,
@@ -176,6 +179,7 @@ function keyRowOf(row: ApiKeyRow): ApiKeyRow {
     creatorKeyId: row.creatorKeyId,
     creatorKeyName: row.creatorKeyName,
     creatorUserId: row.creatorUserId,
+    expiresAt: row.expiresAt,
   };
 }
 
@@ -190,6 +194,7 @@ export const KEY_COLUMN_NAMES = [
   'creatorKeyId',
   'creatorKeyName',
   'creatorUserId',
+  'expiresAt',
 ] as const satisfies ReadonlyArray<keyof ApiKeyRow>;
 
 /** KEY_COLUMN_NAMES of "ApiKey" read as `k`. */
@@ -198,7 +203,7 @@ export const KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `k."${name}
 /** KEY_COLUMN_NAMES unqualified, for a RETURNING clause (SQLite allows no table alias there). */
 const RETURNED_KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `"${name}"`).join(', '));
 
-const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt']);
+const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt', 'expiresAt']);
 
 /**
  * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then `extra` (expressions over
@@ -221,6 +226,7 @@ export function keyFromValues(values: KeyValues, catalogue: RoleCatalogue, versi
   const n = values.length;
   const teams = (values[n - 2] as Array<[string, string]>).map(([id, name]) => ({ id, name }));
   const lastUsedAt = values[5];
+  const expiresAt = values[9];
   // The positions are those of KEY_COLUMN_NAMES (a test reads every column back).
   const key: ApiKeyRow = {
     id: values[0] as string,
@@ -232,6 +238,7 @@ export function keyFromValues(values: KeyValues, catalogue: RoleCatalogue, versi
     creatorKeyId: values[6] as string | null,
     creatorKeyName: values[7] as string | null,
     creatorUserId: values[8] as string | null,
+    expiresAt: expiresAt == null ? null : dateOf(expiresAt),
     version: version as number | undefined,
   };
   return recordOf(key, values[n - 3] as string[], teams, values[n - 1] as string[], catalogue);
@@ -377,6 +384,7 @@ const INSERT_COLUMNS = {
     creatorKeyId: true,
     creatorKeyName: true,
     creatorUserId: true,
+    expiresAt: true,
   }),
   ApiKeyToken: columnsOf<ApiKeyToken>({ id: true, apiKeyId: true, hash: true, createdAt: true, expiresAt: true }),
   AuditEvent: columnsOf<AuditEvent>({

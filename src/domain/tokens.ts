@@ -1,15 +1,20 @@
 // Token format: "keygate_" + 43 base62 characters (256 random bits) + 6 base62 characters of the
-// CRC32 of the random part. The checksum lets the server (and secret scanners) reject a mistyped or
+// CRC32 of the random part. Verifier tokens (docs/rules.md, Verification) have the same format with
+// their own prefix, "keygate_verifier_" (an API key token has no second underscore, so no token can
+// be read as both). The checksum lets the server (and secret scanners) reject a mistyped or
 // made-up token without touching the database. Only the SHA-256 of a token is ever stored.
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const TOKEN_PREFIX = 'keygate_';
+export const VERIFIER_TOKEN_PREFIX = 'keygate_verifier_';
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const BODY_LENGTH = 43; // ceil(256 / log2(62))
 const CHECKSUM_LENGTH = 6; // ceil(32 / log2(62))
 export const TOKEN_LENGTH = TOKEN_PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH;
-const TOKEN_PATTERN = new RegExp(`^${TOKEN_PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}$`);
+const patternOf = (prefix: string) => new RegExp(`^${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}$`);
+const TOKEN_PATTERN = patternOf(TOKEN_PREFIX);
+const VERIFIER_TOKEN_PATTERN = patternOf(VERIFIER_TOKEN_PREFIX);
 
 function base62(value: bigint, width: number): string {
   let out = '';
@@ -32,9 +37,22 @@ function checksum(body: string): string {
   return out;
 }
 
-export function generateToken(): string {
+export function generateToken(prefix: string = TOKEN_PREFIX): string {
   const body = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), BODY_LENGTH);
-  return `${TOKEN_PREFIX}${body}${checksum(body)}`;
+  return `${prefix}${body}${checksum(body)}`;
+}
+
+export const generateVerifierToken = () => generateToken(VERIFIER_TOKEN_PREFIX);
+
+/** Looks like a verifier token (its prefix); whether it is well formed is isWellFormedVerifierToken's call. */
+export const isVerifierToken = (token: string | null): token is string =>
+  token?.startsWith(VERIFIER_TOKEN_PREFIX) === true;
+
+export function isWellFormedVerifierToken(token: string): boolean {
+  if (token.length !== VERIFIER_TOKEN_PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH) return false;
+  if (!VERIFIER_TOKEN_PATTERN.test(token)) return false;
+  const body = token.slice(VERIFIER_TOKEN_PREFIX.length, VERIFIER_TOKEN_PREFIX.length + BODY_LENGTH);
+  return token.endsWith(checksum(body));
 }
 
 /** Prefix, length, alphabet and checksum: everything that can be known without a lookup. */

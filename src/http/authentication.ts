@@ -8,12 +8,14 @@ import type { Plugin } from 'graphql-yoga';
 import { bearerToken } from '../auth/bearer.ts';
 import type { LastUsedRecorder } from '../auth/last-used.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
-import type { Caller, Domain } from '../domain/api-keys.ts';
+import type { Domain } from '../domain/api-keys.ts';
 import { unauthenticated } from '../domain/errors.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { refusalOf, signals } from '../observability/signals.ts';
+import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
+import type { VerifierTokens } from '../verification/verifier-tokens.ts';
 import { errorContentType, GRAPHQL_PATH, graphqlErrorBody, notFoundResponse } from './responses.ts';
 
 /** GraphiQL (a browser GET asking for HTML) and preflights load without a token; nothing else does. */
@@ -40,9 +42,11 @@ const unauthenticatedResponse = (accept: string | null) =>
 export interface AuthenticationOptions {
   domain: Domain;
   verifier: TokenVerifier;
+  /** Verifier tokens (they may call verification only); refused like unknown tokens when not given. */
+  verifierTokens?: VerifierTokens | undefined;
   lastUsed?: LastUsedRecorder | undefined;
   /** Callers the node:http layer already authenticated. */
-  preAuthenticated?: WeakMap<IncomingMessage, Caller> | undefined;
+  preAuthenticated?: WeakMap<IncomingMessage, Principal> | undefined;
   onLookupError?: (error: unknown) => void;
   /** Logs an unexpected failure while authenticating; the client sees only the error id. */
   onUnexpectedError?: (error: unknown, errorId: string) => void;
@@ -55,13 +59,14 @@ export interface AuthenticationOptions {
 /** Authenticates in Yoga's onRequest, before parsing; the context factory reads `callerOf`. */
 export function authenticationPlugin(options: AuthenticationOptions): {
   plugin: Plugin<{ req?: IncomingMessage }>;
-  callerOf(request: Request): Caller | undefined;
+  callerOf(request: Request): Principal | undefined;
 } {
-  const callers = new WeakMap<Request, Caller>();
+  const callers = new WeakMap<Request, Principal>();
   const rateLimits = options.rateLimits ?? RateLimits.off();
-  const admit = (request: Request, caller: Caller) => {
+  const verify = principalOf(options.verifier, options.verifierTokens);
+  const admit = (request: Request, caller: Principal) => {
     callers.set(request, caller);
-    options.lastUsed?.record(caller.key.id, options.domain.now());
+    if (caller.kind !== 'verifier') options.lastUsed?.record(caller.key.id, options.domain.now());
   };
   const plugin: Plugin<{ req?: IncomingMessage }> = {
     onRequest(payload) {
@@ -89,16 +94,13 @@ export function authenticationPlugin(options: AuthenticationOptions): {
     req: IncomingMessage | undefined,
   ): Promise<void> {
     const accept = request.headers.get('accept');
-    let caller: Caller | undefined;
+    let caller: Principal | undefined;
     let token: string | null = null;
     try {
       const address = clientAddress(request.headers, req?.socket?.remoteAddress, options.clientAddressHeader);
       token = bearerToken(request.headers.get('authorization'));
-      const outcome = await rateLimits.authenticate(
-        token,
-        address,
-        (token) => options.verifier.verify(token),
-        (token) => options.verifier.known(token),
+      const outcome = await rateLimits.authenticate(token, address, verify, (token) =>
+        knownPrincipal(options.verifier, options.verifierTokens, token),
       );
       if (outcome.kind === 'rate-limited') {
         signals.authentication('rate_limited');

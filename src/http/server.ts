@@ -9,20 +9,21 @@ import type { Duplex } from 'node:stream';
 import type { App } from '../app.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
-import type { Caller } from '../domain/api-keys.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
 import { refusalOf, signals } from '../observability/signals.ts';
 import { schema } from '../schema/index.ts';
+import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
+import type { VerifierTokens } from '../verification/verifier-tokens.ts';
 import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
 import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
 import { API_HEADERS, defaultError, errorContentType, httpErrorBody, JSON_CONTENT_TYPE } from './responses.ts';
 
 /** Callers authenticated by the server before Yoga saw the request. */
-export const preAuthenticated = new WeakMap<IncomingMessage, Caller>();
+export const preAuthenticated = new WeakMap<IncomingMessage, Principal>();
 
 function judgedHere(req: IncomingMessage): boolean {
   if (req.headers.origin !== undefined) return false; // CORS headers are Yoga's business
@@ -86,6 +87,10 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number | undefined;
   /** Writes the access log (one line per request); the x-request-id header is set either way. */
   logger?: Logger;
+  /** Verifier tokens, shared with the app. */
+  verifierTokens?: VerifierTokens;
+  /** Answers POST /v1/verify (src/verification/http.ts). */
+  verify?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
@@ -110,13 +115,18 @@ export function createHttpServer(
 ): Server {
   const rateLimits = options.rateLimits ?? RateLimits.off();
   // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
-  const verify = (token: string | null) => verifier.verify(token);
-  const knownToken = (token: string | null) => verifier.known(token);
+  const verify = principalOf(verifier, options.verifierTokens);
+  const knownToken = (token: string | null) => knownPrincipal(verifier, options.verifierTokens, token);
+  const verification = options.verify;
   const graphiql = graphiqlFor(schema);
   // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
   const observe = nodeAccessLog(options.logger ?? silent, options);
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
     observe(req, res);
+    if (verification && req.url === '/v1/verify') {
+      verification(req, res);
+      return;
+    }
     if (serveGraphiQL(graphiql, req, res)) return;
     if (!judgedHere(req)) {
       void app(req, res);
@@ -125,10 +135,10 @@ export function createHttpServer(
     const token = bearerToken(req.headers.authorization);
     if (!rateLimits.active) {
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
-      const known = verifier.known(token);
+      const known = knownToken(token);
       if (known) {
         signals.authentication('ok');
-        res.keyId = known.key.id;
+        if (known.kind !== 'verifier') res.keyId = known.key.id;
         preAuthenticated.set(req, known);
         void app(req, res);
         return;
@@ -144,7 +154,7 @@ export function createHttpServer(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
           signals.authentication('ok');
-          res.keyId = outcome.caller.key.id;
+          if (outcome.caller.kind !== 'verifier') res.keyId = outcome.caller.key.id;
           preAuthenticated.set(req, outcome.caller);
           void app(req, res);
           return;

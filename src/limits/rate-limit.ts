@@ -23,9 +23,9 @@
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { describeRedisError } from '../db/connection-errors.ts';
-import type { Caller } from '../domain/api-keys.ts';
 import { hashToken } from '../domain/tokens.ts';
 import { signals } from '../observability/signals.ts';
+import type { Principal } from '../verification/principal.ts';
 
 const WINDOW_MS = 60_000;
 /** How long a token that authenticated stays exempt from its address's failed-authentication limit. */
@@ -38,7 +38,7 @@ interface Limiter {
 }
 
 /** What the verifier knows without a lookup (TokenVerifier.known): a caller, null (refused), undefined. */
-export type KnownToken = (token: string | null) => Caller | null | undefined;
+export type KnownToken = (token: string | null) => Principal | null | undefined;
 
 export interface RateLimitsOptions {
   /** Requests per API key per minute; 0 means no limit. */
@@ -57,7 +57,7 @@ export interface RateLimitsOptions {
 }
 
 export type AuthOutcome =
-  | { kind: 'authenticated'; caller: Caller }
+  | { kind: 'authenticated'; caller: Principal }
   | { kind: 'unauthenticated' }
   | { kind: 'rate-limited'; retryAfterSeconds: number; message: string };
 
@@ -131,7 +131,7 @@ export class RateLimits {
   async authenticate(
     token: string | null,
     address: string,
-    verify: (token: string | null) => Promise<Caller | null>,
+    verify: (token: string | null) => Promise<Principal | null>,
     known?: KnownToken,
   ): Promise<AuthOutcome> {
     if (this.#failedAuth <= 0) return this.#admit(await verify(token));
@@ -147,7 +147,7 @@ export class RateLimits {
     const reserved = await this.#consume(this.#failures, address);
     const hash = token === null ? null : hashToken(token);
     if (!reserved && !(hash && (await this.#isKnownGood(hash)))) return this.#tooManyFailures();
-    let caller: Caller | null;
+    let caller: Principal | null;
     try {
       caller = await verify(token);
     } catch (error) {
@@ -161,9 +161,10 @@ export class RateLimits {
   }
 
   /** The per-key limit for an authenticated caller; unauthenticated when there is none. */
-  async #admit(caller: Caller | null): Promise<AuthOutcome> {
+  async #admit(caller: Principal | null): Promise<AuthOutcome> {
     if (!caller) return { kind: 'unauthenticated' };
-    if (this.#perKey > 0 && !(await this.#consume(this.#keys, caller.key.id))) {
+    // A verifier token is not an API key: the keys it checks have their own budget (src/verification).
+    if (this.#perKey > 0 && caller.kind !== 'verifier' && !(await this.#consume(this.#keys, caller.key.id))) {
       signals.rateLimited('key');
       return {
         kind: 'rate-limited',

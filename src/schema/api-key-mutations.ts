@@ -9,6 +9,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     roleNames: t.stringList({ defaultValue: [] }),
     teamIds: t.idList({ defaultValue: [] }),
     teamRoleNames: t.stringList({ defaultValue: [] }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description: 'When the key expires (must be in the future); absent or null: never.',
+    }),
   }),
 });
 
@@ -19,6 +23,10 @@ const UpdateApiKeyInput = builder.inputType('UpdateApiKeyInput', {
     roleNames: t.stringList({ required: true }),
     teamIds: t.idList({ required: true }),
     teamRoleNames: t.stringList({ required: true }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description: 'Absent: unchanged. null: never expires. A time: expires then (must be in the future).',
+    }),
   }),
 });
 

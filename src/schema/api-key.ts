@@ -36,6 +36,11 @@ export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
       nullable: true,
       description: 'Last successful authentication; null until first use. May lag by a few seconds.',
     }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'From this instant every token of the key is refused; null: never expires.',
+    }),
   }),
 });
 

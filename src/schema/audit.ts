@@ -52,6 +52,16 @@ const AuditDetailsRef = builder.objectRef<AuditDetails>('AuditEventDetails').imp
       nullable: true,
       description: 'Rotations: when the token that was current stopped working.',
     }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Creations and updates: the expiresAt the change gave the key (null: never expires).',
+    }),
+    previousExpiresAt: t.expose('previousExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Updates: the expiresAt the key had before (null: never expired).',
+    }),
   }),
 });
 

@@ -19,6 +19,7 @@ import {
   type UpdateInput,
 } from '../domain/api-keys.ts';
 import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
+import { forbidden } from '../domain/errors.ts';
 import { decodeCursor, parsePageSize } from '../domain/input.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { isoString } from './date-time.ts';
@@ -34,6 +35,23 @@ const DateTime = new GraphQLScalarType({
   description: 'A point in time, RFC 3339 in UTC, e.g. "2021-08-17T13:28:57.801Z".',
   specifiedByURL: null,
 });
+
+const refuseVerifier = () => {
+  throw forbidden('A verifier token can only call verifyApiKey.');
+};
+
+/** What a verifier token may do: verification, and nothing else (every other scope is FORBIDDEN). */
+const VERIFIER_SCOPES = {
+  authenticated: refuseVerifier,
+  mayListApiKeys: refuseVerifier,
+  mayShowApiKey: refuseVerifier,
+  mayCreateApiKey: refuseVerifier,
+  mayUpdateApiKey: refuseVerifier,
+  mayRotateApiKey: refuseVerifier,
+  mayDeleteApiKey: refuseVerifier,
+  mayListAuditEvents: refuseVerifier,
+  verifier: true,
+};
 
 /** The target of a change's check. */
 const targetOf = ({ target }: { target: ApiKeyRecord }) => target;
@@ -57,6 +75,8 @@ export const builder = new SchemaBuilder<{
     mayRotateApiKey: RotateInput;
     mayDeleteApiKey: string;
     mayListAuditEvents: { first?: number | null; after?: string | null };
+    /** A verifier token: the only callers of verification, which may call nothing else. */
+    verifier: boolean;
   };
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin],
@@ -65,7 +85,9 @@ export const builder = new SchemaBuilder<{
     // Loaders throw KeygateErrors (FORBIDDEN, NOT_FOUND, BAD_USER_INPUT) so the client learns which rule
     // failed; they must reach the client as they are, not as a generic "Unauthorized".
     treatErrorsAsUnauthorized: false,
-    authScopes: ({ domain, caller, checked }) => {
+    authScopes: (context) => {
+      if (context.principal.kind === 'verifier') return VERIFIER_SCOPES;
+      const { domain, caller, checked } = context;
       /** Passes when the check finds the key visible, keeping what it read for the resolver. */
       const keep = async (id: string, check: Promise<ApiKeyRecord>) => {
         checked.set(id, await check);
@@ -90,6 +112,11 @@ export const builder = new SchemaBuilder<{
           if (args.after != null) decodeAuditCursor(args.after);
           requireAuditReader(caller);
           return true;
+        },
+        verifier: () => {
+          throw forbidden(
+            'Only verifier tokens may verify API keys; an API key cannot (see `keygate verifier create`).',
+          );
         },
       };
     },

@@ -5,6 +5,7 @@ import './api-key-mutations.ts';
 import './audit.ts';
 import './role.ts';
 import './team.ts';
+import './verification.ts';
 import { builder } from './builder.ts';
 
 export const schema = builder.toSchema();

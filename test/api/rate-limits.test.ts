@@ -85,6 +85,7 @@ describe('configuration', () => {
       perKeyPerMinute: 1_200,
       failedAuthPerMinute: 60,
       costBudgetPerKeyPerMinute: 3_000_000,
+      verifyPerKeyPerMinute: 1_200,
       prefix: 'keygate:rl:',
     });
   });
@@ -101,6 +102,7 @@ describe('configuration', () => {
       perKeyPerMinute: 100,
       failedAuthPerMinute: 0,
       costBudgetPerKeyPerMinute: 5_000,
+      verifyPerKeyPerMinute: 1_200,
       redisUrl: 'redis://127.0.0.1:6379/2',
       prefix: 'keygate:rl:',
       clientAddressHeader: 'x-forwarded-for',

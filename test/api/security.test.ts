@@ -20,7 +20,8 @@ type OperationName =
   | 'createApiKey'
   | 'updateApiKey'
   | 'rotateApiKey'
-  | 'deleteApiKey';
+  | 'deleteApiKey'
+  | 'verifyApiKey';
 
 type CaseName =
   | 'noToken'
@@ -145,6 +146,13 @@ const OPERATIONS: Record<
         input: { id: s.target.id },
       }),
   },
+  verifyApiKey: {
+    mutation: true,
+    send: (t, token, s) =>
+      t.gql(token, 'mutation($input: VerifyApiKeyInput!) { verifyApiKey(input: $input) { valid code } }', {
+        input: { token: s.target.token },
+      }),
+  },
 };
 
 const A: Outcome = 'allowed';
@@ -168,6 +176,12 @@ const MATRIX: Array<{ operation: OperationName } & Record<CaseName, Outcome>> = 
   row('updateApiKey', { denials: U, otherOrg: N, unmanaged: N, nonManager: F, nonManagerOtherOrg: F }),
   row('rotateApiKey', { denials: U, otherOrg: N, unmanaged: N, nonManager: F, nonManagerOtherOrg: F }),
   row('deleteApiKey', { denials: U, otherOrg: N, unmanaged: N, nonManager: F, nonManagerOtherOrg: F }),
+  // Verification is for verifier tokens only (test/api/verification.test.ts): every API key is refused.
+  {
+    ...row('verifyApiKey', { denials: U, otherOrg: F, unmanaged: F, nonManager: F, nonManagerOtherOrg: F }),
+    accountManagerControl: F,
+    teamManagerControl: F,
+  },
 ];
 
 /** Spreads the outcomes of an operation over the cases (`unmanaged`: the four team-manager cases). */
@@ -578,6 +592,9 @@ describe.each(providers)('security matrix on %s', (provider) => {
       expect(data.deleteApiKey).toEqual({ deletedApiKeyId: s.target.id });
       await expectTokenRejected(s.target.token);
     },
+    async verifyApiKey() {
+      throw new Error('no API key may call verifyApiKey');
+    },
   };
 
   // ---- the generated tests -------------------------------------------------------------------------
@@ -618,7 +635,9 @@ describe.each(providers)('security matrix on %s', (provider) => {
       }
       if (outcome === 'NOT_FOUND') expect(message).toBe(`API key "${scene.target.id}" was not found.`);
       if (outcome === 'BAD_USER_INPUT') expect(message).toContain(scene.rejectedValue);
-      if (outcome === 'FORBIDDEN' && caseName.startsWith('nonManager')) expect(message).toContain('api_keys_manage');
+      if (outcome === 'FORBIDDEN' && operation === 'verifyApiKey') expect(message).toMatch(/Only verifier tokens/);
+      else if (outcome === 'FORBIDDEN' && caseName.startsWith('nonManager'))
+        expect(message).toContain('api_keys_manage');
 
       if (before) {
         expect(await snapshot()).toEqual(before);

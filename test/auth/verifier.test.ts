@@ -32,6 +32,7 @@ function setup(options: ConstructorParameters<typeof TokenVerifier>[2] = {}) {
         lastUsedAt: null,
         creatorKeyId: null,
         creatorKeyName: null,
+        expiresAt: null,
         creatorUserId: 'user',
       },
       expiresAt: expiresAt === null ? null : new Date(expiresAt),

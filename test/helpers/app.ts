@@ -12,6 +12,9 @@ import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDomain } from '../../src/runtime.ts';
+import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from '../../src/verification/budget.ts';
+import { VerificationEngine } from '../../src/verification/engine.ts';
+import { VerifierTokens } from '../../src/verification/verifier-tokens.ts';
 import { createTestDatabase, type Provider, type TestDatabase } from './databases.ts';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -61,7 +64,7 @@ export interface Org {
   name: string;
   userId: string;
   /** Creates a key through the administration path (may grant api_keys_manage). */
-  key(grants?: KeyGrants, name?: string): Promise<{ id: string; token: string }>;
+  key(grants?: KeyGrants, name?: string, expiresAt?: Date | null): Promise<{ id: string; token: string }>;
   team(name?: string): Promise<string>;
 }
 
@@ -74,6 +77,11 @@ export interface TestApp {
   lastUsed: LastUsedRecorder;
   /** How many token lookups reached the database. */
   lookups: { count: number };
+  /** What the app shares with an HTTP server (src/http/server.ts) started on it. */
+  verifier: TokenVerifier;
+  verifierTokens: VerifierTokens;
+  verification: VerificationEngine;
+  rateLimits: RateLimits;
   gql<T = Record<string, unknown>>(
     token: string | null,
     query: string,
@@ -97,6 +105,10 @@ export interface TestAppOptions {
   maxKeysPerOrganization?: number;
   /** CORS_ORIGINS; none unless given. */
   corsOrigins?: string[];
+  /** Verifications per key per minute (default 1,200; 0: no budget), counted on the test clock. */
+  verifyPerKeyPerMinute?: number;
+  /** Counts the verification budgets in this Redis. */
+  verifyRedis?: { url: string; prefix: string };
 }
 
 let counter = 0;
@@ -123,6 +135,14 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     },
   });
   const rateLimits = options.rateLimits ? new RateLimits({ ...options.rateLimits, now: clock.now }) : RateLimits.off();
+  const verifierTokens = new VerifierTokens(domain.db, clock.now);
+  const budget = new VerifyBudget({
+    perKeyPerMinute: options.verifyPerKeyPerMinute ?? DEFAULT_VERIFY_PER_KEY,
+    redisUrl: options.verifyRedis?.url,
+    prefix: options.verifyRedis?.prefix,
+    now: clock.now,
+  });
+  const verification = new VerificationEngine({ tokens: verifier, budget, now: clock.now, lastUsed });
   const app = createApp({
     domain,
     database,
@@ -135,6 +155,8 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     logger,
     lastUsed,
     verifier,
+    verifierTokens,
+    verification,
     rateLimits,
   });
 
@@ -165,7 +187,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
       id: organization.id,
       name: organization.name,
       userId: user.id,
-      async key(grants = {}, keyName = `key ${++counter}`) {
+      async key(grants = {}, keyName = `key ${++counter}`, expiresAt = null) {
         const { apiKey, token } = await createApiKey(
           domain,
           { kind: 'user', organizationId: organization.id, userId: user.id },
@@ -174,6 +196,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
             roleNames: grants.roles ?? [],
             teamIds: grants.teams ?? [],
             teamRoleNames: grants.teamRoles ?? [],
+            expiresAt,
           },
         );
         return { id: apiKey.id, token };
@@ -192,10 +215,15 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     clock,
     lastUsed,
     lookups,
+    verifier,
+    verifierTokens,
+    verification,
+    rateLimits,
     gql,
     org,
     async close() {
       await rateLimits.close();
+      await budget.close();
       await lastUsed.close();
       if (database !== db.database) await database.close();
       await db.drop();
@@ -210,5 +238,5 @@ export const API_KEY_FIELDS = `
   roles { name description scopes }
   teamIds teams { id name }
   teamRoles { name description scopes }
-  tokenLastIssuedAt lastUsedAt
+  tokenLastIssuedAt lastUsedAt expiresAt
 `;

@@ -1,0 +1,159 @@
+// POST /v1/verify: the verification engine over plain HTTP, for services that speak no GraphQL and for
+// the fastest path (docs/api.md, Verification). The verdict about the customer's token is always in
+// the 200 body; the status only says whether the verifier's own request was good: 401 for a missing or
+// bad verifier token (counted per client address like a bad API key), 400 for a body that is not the
+// expected JSON, 503 while the database is unreachable.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerToken } from '../auth/bearer.ts';
+import { isVerifierToken } from '../domain/tokens.ts';
+import { isDatabaseUnavailable } from '../errors.ts';
+import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
+import type { RateLimits } from '../limits/rate-limit.ts';
+import type { VerificationEngine, VerifyRequest } from './engine.ts';
+import type { VerifierCaller, VerifierTokens } from './verifier-tokens.ts';
+
+export const VERIFY_PATH = '/v1/verify';
+const MAX_BODY_BYTES = 16 * 1_024;
+
+export interface VerifyHttpOptions {
+  engine: VerificationEngine;
+  verifierTokens: VerifierTokens;
+  rateLimits: RateLimits;
+  clientAddressHeader?: string | undefined;
+  /** Logs an unexpected failure; the client sees only its id. */
+  onError?: (error: unknown, errorId: string) => void;
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+const error = (code: string, message: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ error: { code, message, ...extra } });
+
+const UNAUTHENTICATED = error(
+  'UNAUTHENTICATED',
+  'Authentication required: send a verifier token as "Authorization: Bearer <token>" (made by `keygate verifier create`).',
+);
+
+class BadBody extends Error {}
+
+/** The body as a verification request, or BadBody naming what is wrong. */
+export function parseVerifyBody(text: string): VerifyRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BadBody('The body must be JSON: {"token": "...", "requiredScopes": [...], "teamId": "..."}.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadBody('The body must be a JSON object with a "token" string.');
+  }
+  const { token, requiredScopes, teamId, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new BadBody(`Unknown field ${JSON.stringify(unknown[0])}; expected token, requiredScopes, teamId.`);
+  if (typeof token !== 'string') throw new BadBody('"token" must be a string.');
+  if (
+    requiredScopes !== undefined &&
+    requiredScopes !== null &&
+    !(Array.isArray(requiredScopes) && requiredScopes.every((scope) => typeof scope === 'string'))
+  ) {
+    throw new BadBody('"requiredScopes" must be an array of strings.');
+  }
+  if (teamId !== undefined && teamId !== null && typeof teamId !== 'string') {
+    throw new BadBody('"teamId" must be a string.');
+  }
+  return { token, requiredScopes: (requiredScopes as string[] | null | undefined) ?? [], teamId: teamId ?? null };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BadBody(`The body is larger than ${MAX_BODY_BYTES} bytes.`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString()),
+    );
+    req.on('error', reject);
+  });
+}
+
+export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { engine, verifierTokens, rateLimits } = options;
+  const verifierOnly = async (token: string | null): Promise<VerifierCaller | null> =>
+    isVerifierToken(token) ? verifierTokens.verify(token) : null;
+
+  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<VerifierCaller | null> {
+    const token = bearerToken(req.headers.authorization);
+    if (!rateLimits.active) {
+      const known = isVerifierToken(token) ? verifierTokens.known(token) : null;
+      if (known !== undefined) {
+        if (known === null) send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+        return known;
+      }
+    }
+    const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
+    const outcome = await rateLimits.authenticate(token, address, verifierOnly);
+    if (outcome.kind === 'authenticated' && outcome.caller.kind === 'verifier') return outcome.caller;
+    if (outcome.kind === 'rate-limited') {
+      send(res, 429, error('RATE_LIMITED', outcome.message, { retryAfter: outcome.retryAfterSeconds }), {
+        'retry-after': String(outcome.retryAfterSeconds),
+      });
+    } else {
+      send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+    }
+    return null;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      send(res, 405, error('BAD_USER_INPUT', `Use POST ${VERIFY_PATH} with a JSON body.`), { allow: 'POST' });
+      return;
+    }
+    const caller = await authenticate(req, res);
+    if (!caller) {
+      req.resume();
+      return;
+    }
+    const request = parseVerifyBody(await readBody(req));
+    const verification = await engine.verify(caller.verifier, request);
+    send(res, 200, JSON.stringify(verification));
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((failure: unknown) => {
+      if (res.headersSent) return;
+      if (failure instanceof BadBody) {
+        send(res, 400, error('BAD_USER_INPUT', failure.message));
+      } else if (isDatabaseUnavailable(failure)) {
+        send(res, 503, error('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.'), {
+          'retry-after': '1',
+        });
+      } else {
+        const errorId = randomUUID();
+        options.onError?.(failure, errorId);
+        send(
+          res,
+          500,
+          error('INTERNAL_SERVER_ERROR', `Unexpected error; quote error id ${errorId} when reporting it.`, { errorId }),
+        );
+      }
+    });
+  };
+}

@@ -1,0 +1,89 @@
+// Verifier tokens (docs/rules.md, Verification): the operator's credentials for verification only,
+// made by the administration CLI, optionally bound to one organization, shown once and stored only as
+// a hash. Authentication with one is cached for a second: a deletion (by the CLI, in another process)
+// takes effect everywhere within that second, and a busy service costs one lookup a second.
+import type { Db } from '../db/client.ts';
+import { notFound } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { parseId, parseName } from '../domain/input.ts';
+import { generateVerifierToken, hashToken, isWellFormedVerifierToken } from '../domain/tokens.ts';
+
+export interface VerifierRecord {
+  id: string;
+  name: string;
+  /** null: verifies keys of every organization. */
+  organizationId: string | null;
+  createdAt: Date;
+}
+
+/** A request authenticated with a verifier token: it may call verification and nothing else. */
+export interface VerifierCaller {
+  kind: 'verifier';
+  verifier: VerifierRecord;
+}
+
+const SELECT = { id: true, name: true, organizationId: true, createdAt: true } as const;
+
+export async function createVerifier(
+  db: Db,
+  input: { name: string; organizationId: string | null },
+  now: Date,
+): Promise<{ verifier: VerifierRecord; token: string }> {
+  const name = parseName(input.name);
+  const token = generateVerifierToken();
+  const verifier = await db.verifier.create({
+    data: {
+      id: newId(now.getTime()),
+      name,
+      organizationId: input.organizationId,
+      hash: hashToken(token),
+      createdAt: now,
+    },
+    select: SELECT,
+  });
+  return { verifier, token };
+}
+
+export function listVerifiers(db: Db): Promise<VerifierRecord[]> {
+  return db.verifier.findMany({ select: SELECT, orderBy: { id: 'desc' } });
+}
+
+export async function deleteVerifier(db: Db, id: string): Promise<string> {
+  parseId(id, 'id', 'a verifier');
+  const { count } = await db.verifier.deleteMany({ where: { id } });
+  if (count === 0) throw notFound(`Verifier "${id}" was not found.`);
+  return id;
+}
+
+const CACHE_MS = 1_000;
+const MAX_ENTRIES = 10_000;
+
+/** Verifier token → the verifier, with a short cache (see the top of the file). */
+export class VerifierTokens {
+  readonly #db: Db;
+  readonly #now: () => Date;
+  readonly #entries = new Map<string, { caller: VerifierCaller | null; cachedAt: number }>();
+
+  constructor(db: Db, now: () => Date = () => new Date()) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  /** Synchronously: the caller, null when known bad, undefined when only a lookup can tell. */
+  known(token: string): VerifierCaller | null | undefined {
+    if (!isWellFormedVerifierToken(token)) return null;
+    const entry = this.#entries.get(hashToken(token));
+    return entry && this.#now().getTime() - entry.cachedAt < CACHE_MS ? entry.caller : undefined;
+  }
+
+  async verify(token: string): Promise<VerifierCaller | null> {
+    const known = this.known(token);
+    if (known !== undefined) return known;
+    const hash = hashToken(token);
+    const row = await this.#db.verifier.findUnique({ where: { hash }, select: SELECT });
+    const caller: VerifierCaller | null = row ? { kind: 'verifier', verifier: row } : null;
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+    this.#entries.set(hash, { caller, cachedAt: this.#now().getTime() });
+    return caller;
+  }
+}
