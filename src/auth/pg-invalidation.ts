@@ -41,8 +41,8 @@ export interface ListenerOptions {
 
 export const DEFAULT_LISTENER_OPTIONS: Required<ListenerOptions> = {
   retryMs: 1_000,
-  heartbeatMs: 200,
-  trustMs: 700,
+  heartbeatMs: 150,
+  trustMs: 500,
   deadMs: 2_000,
 };
 

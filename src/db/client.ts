@@ -69,18 +69,33 @@ function privateDatabaseFile(dataDir: string): string {
   return file;
 }
 
-/** A FIFO lock: acquire() resolves, in call order, with the function that releases it. */
-function createLock(): () => Promise<() => void> {
+interface Lock {
+  /** Resolves, in call order, with the function that releases the lock. */
+  acquire(): Promise<() => void>;
+  /** Held or waited for: acquire() would not resolve at once. */
+  busy(): boolean;
+}
+
+/** A FIFO lock. */
+function createLock(): Lock {
   let last: Promise<void> = Promise.resolve();
-  return async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const previous = last;
-    last = previous.then(() => held);
-    await previous;
-    return release;
+  let holders = 0; // holding or waiting
+  return {
+    async acquire() {
+      holders++;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = () => {
+          holders--;
+          resolve();
+        };
+      });
+      const previous = last;
+      last = previous.then(() => held);
+      await previous;
+      return release;
+    },
+    busy: () => holders > 0,
   };
 }
 
@@ -118,9 +133,10 @@ async function retryWhileBusy<T>(run: () => Promise<T>, budgetMs: number): Promi
   }
 }
 
-/** Waits for a lock, but no longer than `budgetMs`. */
-async function acquireWithin(acquire: () => Promise<() => void>, budgetMs: number): Promise<() => void> {
-  const pending = acquire();
+/** Waits for a lock, but no longer than `budgetMs` (no timer when it is free). */
+async function acquireWithin(lock: Lock, budgetMs: number): Promise<() => void> {
+  if (!lock.busy()) return lock.acquire();
+  const pending = lock.acquire();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), budgetMs);
@@ -148,9 +164,9 @@ export function isolateSqliteTransactions(
   factory: SqlDriverAdapterFactory,
   busyBudgetMs = DEFAULT_BUSY_TIMEOUT_MS,
 ): SqlDriverAdapterFactory {
-  const acquire = createLock();
+  const lock = createLock();
   const exclusive = async <T>(run: () => Promise<T>): Promise<T> => {
-    const release = await acquireWithin(acquire, busyBudgetMs);
+    const release = await acquireWithin(lock, busyBudgetMs);
     try {
       return await retryWhileBusy(run, busyBudgetMs);
     } finally {
@@ -166,7 +182,7 @@ export function isolateSqliteTransactions(
     ...(inner.getConnectionInfo ? { getConnectionInfo: inner.getConnectionInfo.bind(inner) } : {}),
     dispose: () => inner.dispose(),
     async startTransaction(isolationLevel) {
-      const release = await acquireWithin(acquire, busyBudgetMs);
+      const release = await acquireWithin(lock, busyBudgetMs);
       let transaction: Transaction;
       try {
         transaction = await retryWhileBusy(() => inner.startTransaction(isolationLevel), busyBudgetMs);

@@ -63,8 +63,19 @@ type TransactionFn = (tx: never) => Promise<unknown>;
  * function has finished, just before Prisma sends COMMIT. Everything else is `db` itself.
  */
 export function bindDeadline(db: Db, deadline: Deadline): Db {
+  let guarded: ((fn: unknown, options?: unknown) => Promise<unknown>) | undefined;
+  return new Proxy(db, {
+    get(target, property) {
+      if (property !== '$transaction') return Reflect.get(target, property);
+      guarded ??= guardTransactions(target, deadline);
+      return guarded;
+    },
+  });
+}
+
+function guardTransactions(db: Db, deadline: Deadline): (fn: unknown, options?: unknown) => Promise<unknown> {
   const transaction = db.$transaction.bind(db) as (fn: unknown, options?: unknown) => Promise<unknown>;
-  const guarded = (fn: unknown, options?: unknown) => {
+  return (fn, options) => {
     if (typeof fn !== 'function') return transaction(fn, options); // the batch form: not used by Keygate
     let committing = false;
     return transaction(async (tx: never) => {
@@ -76,7 +87,4 @@ export function bindDeadline(db: Db, deadline: Deadline): Db {
       if (committing) deadline.committed();
     });
   };
-  return new Proxy(db, {
-    get: (target, property) => (property === '$transaction' ? guarded : Reflect.get(target, property)),
-  });
 }

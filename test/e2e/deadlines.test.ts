@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { createEmptyDatabase } from '../helpers/databases.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -33,6 +34,15 @@ function expectUnavailable(answer: Awaited<ReturnType<typeof graphql>>) {
   expect(answer.status).toBe(503);
   expect(answer.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
 }
+
+describe('configuration', () => {
+  it('KEYGATE_REQUEST_TIMEOUT_MS: 5 s by default; a value out of range is refused, naming it', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(5_000);
+    expect(loadConfig({ KEYGATE_REQUEST_TIMEOUT_MS: '1500' }).requestTimeoutMs).toBe(1_500);
+    expect(() => loadConfig({ KEYGATE_REQUEST_TIMEOUT_MS: '10' })).toThrow(/KEYGATE_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ KEYGATE_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/KEYGATE_REQUEST_TIMEOUT_MS/);
+  });
+});
 
 describe('PostgreSQL', () => {
   let url: string;

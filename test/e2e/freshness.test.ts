@@ -155,4 +155,11 @@ describe('embedded database: one server per data directory, other writers notice
     }
     expect((await graphql(server.url, key.token, CURRENT)).status).toBe(401);
   }, 30_000);
+
+  it('the lock dies with its process: after a crash (SIGKILL) a new server starts on the directory', async () => {
+    server.child.kill('SIGKILL');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+    server = await startServer({ KEYGATE_DATA_DIR: dataDir, DATABASE_URL: '' });
+    expect((await graphql(server.url, admin, CURRENT)).status).toBe(200);
+  }, 60_000);
 });
