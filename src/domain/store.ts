@@ -103,6 +103,12 @@ export interface Dialect {
    * the epoch (a number becomes a Date several times faster than text does).
    */
   timestamp(column: string): string;
+  /**
+   * A condition on `k` (an "ApiKey" row), `AND …`: its name, ASCII letters in lower case, contains
+   * `folded` (see src/domain/list-filter.ts). A plain substring search: no LIKE, so `%`, `_` and `\`
+   * are characters like any other.
+   */
+  nameContains(folded: string): Prisma.Sql;
 }
 
 /**
@@ -125,6 +131,8 @@ export const SQLITE_DIALECT: Dialect = {
       json((SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id"))
     ) ORDER BY p."id" DESC) AS "keys" FROM p`,
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
+  // SQLite's lower() folds ASCII letters only (without the ICU extension, which Keygate does not load).
+  nameContains: (folded) => Prisma.sql`AND instr(lower(k."name"), ${folded}) > 0`,
 };
 
 /**
@@ -147,6 +155,9 @@ export const POSTGRESQL_DIALECT: Dialect = {
     LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
                 WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
   timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,
+  // translate, not lower(): lower() folds non-ASCII letters too, by the database's locale.
+  nameContains: (folded) =>
+    Prisma.sql`AND strpos(translate(k."name", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ${folded}) > 0`,
 };
 
 /** The key columns of a row that has more (its version is left out). */

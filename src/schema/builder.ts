@@ -19,7 +19,8 @@ import {
   type UpdateInput,
 } from '../domain/api-keys.ts';
 import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
-import { decodeCursor, parsePageSize } from '../domain/input.ts';
+import { parsePageSize } from '../domain/input.ts';
+import { type ListArgs, parseListArgs } from '../domain/key-list.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { isoString } from './date-time.ts';
 
@@ -50,7 +51,7 @@ export const builder = new SchemaBuilder<{
   AuthScopes: {
     /** Any valid key (authentication itself happens before execution). */
     authenticated: boolean;
-    mayListApiKeys: { first?: number | null; after?: string | null };
+    mayListApiKeys: ListArgs;
     mayShowApiKey: string;
     mayCreateApiKey: KeyInput;
     mayUpdateApiKey: UpdateInput;
@@ -74,8 +75,7 @@ export const builder = new SchemaBuilder<{
       return {
         authenticated: true,
         mayListApiKeys: (args) => {
-          parsePageSize(args.first);
-          if (args.after != null) decodeCursor(args.after);
+          parseListArgs(args);
           requireManager(caller);
           return true;
         },
