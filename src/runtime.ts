@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
+import { createValueReader } from './db/raw-read.ts';
 import type { Domain } from './domain/api-keys.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
@@ -24,6 +25,7 @@ export function createDomain(database: Database, catalogue: RoleCatalogue, now: 
     now,
     write: postgresql ? writeAsOneStatement(CHANNEL) : writeOneByOne,
     reads: new ReadCache(createDataStamp(database.raw)),
+    readValue: createValueReader(database.raw, database.onQuery),
   };
 }
 

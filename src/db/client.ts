@@ -27,6 +27,8 @@ export interface Database {
   provider: Provider;
   prisma: Db;
   raw: RawDriver;
+  /** The listener given to openDatabase: statements run on `raw` outside Prisma report to it too. */
+  onQuery?: QueryListener;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -202,6 +204,7 @@ export async function openDatabase(
     provider: config.provider,
     prisma,
     raw,
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },

@@ -4,6 +4,7 @@
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
+import type { ReadValue } from '../db/raw-read.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import { type Access, adminOnlyPlaces, type Grants } from './access.ts';
 import { auditEventWrites } from './audit.ts';
@@ -20,6 +21,7 @@ import {
   type KeyReading,
   lockApiKey,
   readApiKey,
+  readCommittedApiKey,
   rowInsert,
   type Tx,
   type WriteAll,
@@ -43,6 +45,8 @@ export interface Domain extends KeyReading {
    * (mutations always read afresh). Cached values are shared between requests: never modify them.
    */
   reads: ReadCache;
+  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
+  readValue: ReadValue;
 }
 
 /** The authenticated key of a request and what it may do. */
@@ -70,7 +74,7 @@ const plainRead =
 const cachedRead =
   (domain: Domain): ReadTarget =>
   (organizationId, id) =>
-    domain.reads.read(`key\0${organizationId}\0${id}`, () => readApiKey(domain.db, domain, organizationId, id));
+    domain.reads.read(`key\0${organizationId}\0${id}`, () => readCommittedApiKey(domain, organizationId, id));
 
 /** Locks and reads the target; `seen` is the target as the change's authorization check read it. */
 const lockingRead =

@@ -7,7 +7,15 @@ import { badInput } from './errors.ts';
 import { decodeCursor, parsePageSize } from './input.ts';
 import { type ListFilter, type ListFilterInput, parseListFilter } from './list-filter.ts';
 import type { UserRecord } from './organizations.ts';
-import { type ApiKeyRecord, EXTRA_VALUES, KEY_COLUMNS, keyFromValues, keysOfResult, keyValues } from './store.ts';
+import {
+  type ApiKeyRecord,
+  type Dialect,
+  EXTRA_VALUES,
+  KEY_COLUMNS,
+  keyFromValues,
+  keysOfValue,
+  keyValues,
+} from './store.ts';
 
 export interface ListArgs {
   first?: number | null;
@@ -38,20 +46,24 @@ function visibleKeysSql(caller: Caller): Prisma.Sql {
   if (caller.access.isAccountManager) return Prisma.empty;
   const managed = caller.access.managedTeamIds;
   if (managed.length === 0) return Prisma.sql`AND 1 = 0`;
+  const teams = Prisma.join(managed);
+  // The keys of the caller's teams first (the index on the team of "ApiKeyTeam"): a team manager's page
+  // reads the keys of its teams, not every key of the organization (at 1M keys, none of them in its
+  // teams: 1.1 s a page on SQLite when the organization's keys were walked newest first).
   return Prisma.sql`
+    AND k."id" IN (SELECT vt."apiKeyId" FROM "ApiKeyTeam" vt WHERE vt."teamId" IN (${teams}))
     AND NOT EXISTS (SELECT 1 FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id")
-    AND EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id")
-    AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${Prisma.join(managed)}))`;
+    AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${teams}))`;
 }
 
 /** The conditions of the filter on `k`, each one the same on both databases. */
-function filterSql(domain: Domain, filter: ListFilter): Prisma.Sql {
+function filterSql(dialect: Dialect, filter: ListFilter): Prisma.Sql {
   if (filter.key === '') return Prisma.empty;
   const conditions: Prisma.Sql[] = [];
-  if (filter.nameContains !== undefined) conditions.push(domain.dialect.nameContains(filter.nameContains));
+  if (filter.nameContains !== undefined) conditions.push(dialect.nameContains(filter.nameContains));
   if (filter.teamId !== undefined) {
     conditions.push(
-      Prisma.sql`AND EXISTS (SELECT 1 FROM "ApiKeyTeam" ft WHERE ft."apiKeyId" = k."id" AND ft."teamId" = ${filter.teamId})`,
+      Prisma.sql`AND k."id" IN (SELECT ft."apiKeyId" FROM "ApiKeyTeam" ft WHERE ft."teamId" = ${filter.teamId})`,
     );
   }
   // expiringBefore needs the keys' expiresAt column, which this schema does not have yet.
@@ -89,6 +101,35 @@ export interface Page {
   filterKey: string;
 }
 
+/**
+ * The statement of a page: the keys visible to `caller` under `filter` after `afterId`, newest first,
+ * with the users who created them, as Dialect.keysAsJson's one value. At most `limit` keys.
+ */
+export function pageStatement(
+  dialect: Dialect,
+  caller: Caller,
+  limit: number,
+  afterId: string | null,
+  filter: ListFilter,
+): Prisma.Sql {
+  const page = Prisma.sql`
+    SELECT ${KEY_COLUMNS},
+           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
+      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
+     WHERE k."organizationId" = ${caller.key.organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
+       ${visibleKeysSql(caller)} ${filterSql(dialect, filter)}
+     ORDER BY k."id" DESC
+     LIMIT ${Prisma.raw(String(limit))}`;
+  // After the key's values, those of the user who created it, if a user did (a LEFT JOIN: all null otherwise).
+  return dialect.keysAsJson(
+    page,
+    keyValues(dialect, Prisma.sql`p."userEmail", p."userName", p."userRole", p."userSlackUserId"`),
+  );
+}
+
+/** The row limit of a page of `first` keys: one more, rounded up to one of ROW_LIMITS. */
+export const rowLimit = (first: number) => ROW_LIMITS.find((rows) => rows > first) ?? first + 1;
+
 async function readPage(
   domain: Domain,
   caller: Caller,
@@ -101,24 +142,8 @@ async function readPage(
   // (src/db/statement-cache.ts) would otherwise assume a tenth of the table and join the grants of that
   // many keys (measured at 1M keys: 0.7 s, against 5 ms with the literal). It is one of a few sizes, so
   // that page sizes do not each make a statement of their own; the rows past first + 1 are dropped.
-  const limit = ROW_LIMITS.find((rows) => rows > first) ?? first + 1;
-  const page = Prisma.sql`
-    SELECT ${KEY_COLUMNS},
-           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
-      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
-     WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
-       ${visibleKeysSql(caller)} ${filterSql(domain, filter)}
-     ORDER BY k."id" DESC
-     LIMIT ${Prisma.raw(String(limit))}`;
-  // After the key's values, those of the user who created it, if a user did (a LEFT JOIN: all null otherwise).
-  const rows = keysOfResult(
-    await domain.db.$queryRaw<Array<{ keys: string }>>(
-      domain.dialect.keysAsJson(
-        page,
-        keyValues(domain.dialect, Prisma.sql`p."userEmail", p."userName", p."userRole", p."userSlackUserId"`),
-      ),
-    ),
-  );
+  const statement = pageStatement(domain.dialect, caller, rowLimit(first), afterId, filter);
+  const rows = keysOfValue(await domain.readValue(statement));
   const creatorUsers = new Map<string, UserRecord>();
   const keys: ApiKeyRecord[] = [];
   for (const values of rows.length > first ? rows.slice(0, first) : rows) {

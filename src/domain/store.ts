@@ -3,6 +3,7 @@
 // the writes of one change together, to a WriteAll that runs them in its transaction.
 
 import type { Db } from '../db/client.ts';
+import type { ReadValue } from '../db/raw-read.ts';
 import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import type { Grants } from './access.ts';
@@ -233,6 +234,10 @@ export function keyFromValues(values: KeyValues, catalogue: RoleCatalogue, versi
   return recordOf(key, values[n - 3] as string[], teams, values[n - 1] as string[], catalogue);
 }
 
+/** The keys of a Dialect.keysAsJson statement's one value (none without a row). */
+export const keysOfValue = (value: unknown): KeyValues[] =>
+  value == null ? [] : (JSON.parse(value as string) as KeyValues[]);
+
 /** The keys of a Dialect.keysAsJson statement's one row. */
 export const keysOfResult = (rows: Array<{ keys: string }>): KeyValues[] =>
   rows.length === 0 ? [] : (JSON.parse(rows[0]?.keys as string) as KeyValues[]);
@@ -243,6 +248,15 @@ export interface KeyReading {
   dialect: Dialect;
 }
 
+/** The statement of one key of an organization with its grants and team names, and its version. */
+function apiKeyStatement(dialect: Dialect, organizationId: string, id: string): Prisma.Sql {
+  return dialect.keysAsJson(
+    Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
+                WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+    keyValues(dialect, Prisma.sql`p."version"`),
+  );
+}
+
 /** One key of an organization with its grants and team names, in one statement. */
 export async function readApiKey(
   tx: Tx,
@@ -250,15 +264,18 @@ export async function readApiKey(
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const [values] = keysOfResult(
-    await tx.$queryRaw<Array<{ keys: string }>>(
-      reading.dialect.keysAsJson(
-        Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
-                    WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
-        keyValues(reading.dialect, Prisma.sql`p."version"`),
-      ),
-    ),
-  );
+  const statement = apiKeyStatement(reading.dialect, organizationId, id);
+  const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
+  return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
+}
+
+/** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
+export async function readCommittedApiKey(
+  reading: KeyReading & { readValue: ReadValue },
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const [values] = keysOfValue(await reading.readValue(apiKeyStatement(reading.dialect, organizationId, id)));
   return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
 }
 
