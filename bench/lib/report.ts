@@ -5,7 +5,6 @@ import type { MixedRunResult, OperationResult } from './mixed.ts';
 
 export type Provider = 'sqlite' | 'postgresql';
 
-
 export interface ScenarioSummary {
   name: string;
   label: string;
