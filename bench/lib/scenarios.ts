@@ -162,7 +162,7 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
       // server has read before, so it is read from the database every time (what a list costs right
       // after a change). Information only.
       name: 'apiKeys50-uncached',
-      label: 'apiKeys(first: 50), every field, read afresh each time (info)',
+      label: 'apiKeys(first: 50), every field, read afresh each time',
       writes: false,
       spec: {
         ...graphql(url, adminToken, API_KEYS_50_AFTER_QUERY, { after: cursorAboveAll() }),
