@@ -11,20 +11,30 @@ import { DEFAULT_ROLES } from '../src/domain/roles.ts';
 import { startCpuMeter, waitForQuiet } from './lib/cpu.ts';
 import { createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
 import { probe, type RunResult, runLoad } from './lib/load.ts';
+import { type MixedRunResult, runMixed } from './lib/mixed.ts';
 import { OptionError, type Options, readOptions } from './lib/options.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, type Pinning, ServerProcess, setUpPinning } from './lib/processes.ts';
 import {
   evaluateTargets,
+  type MixedSummary,
   measurementsTable,
+  mixedTable,
   type Provider,
   type ScenarioSummary,
   type ServerSummary,
   serverLabel,
   summarize,
+  summarizeMixed,
   targetsTable,
 } from './lib/report.ts';
-import { baselineScenarios, keygateScenarios, type Scenario, verifyScenarios } from './lib/scenarios.ts';
+import {
+  baselineScenarios,
+  keygateScenarios,
+  mixedOperations,
+  type Scenario,
+  verifyScenarios,
+} from './lib/scenarios.ts';
 import { setUpVerification, VERIFY_KEYS, type VerifySetup } from './lib/verify-setup.ts';
 import { seedKeys } from './seed.ts';
 
@@ -83,14 +93,17 @@ async function measure(
         const pids = await serverPids();
         if (options.quietWait > 0) await waitForQuiet(options.quietWait, BUSY_CORES, pids);
         const meter = startCpuMeter(pids);
+        const result = await runLoad(scenario.spec, { ...load, seconds: options.duration });
+        const { otherCores, serverMs } = meter.stopWithServer();
         const run = {
-          ...(await runLoad(scenario.spec, { ...load, seconds: options.duration })),
-          otherCores: meter.stop(),
+          ...result,
+          otherCores,
+          serverCpuMs: result.responses > 0 ? serverMs / result.responses : Number.NaN,
         };
         runs.get(scenario.name)?.push(run);
         log(
           `  ${server} | ${scenario.label} | run ${round}/${options.runs}: ${run.rps.toFixed(0)} req/s, ` +
-            `p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms` +
+            `p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, server CPU ${run.serverCpuMs.toFixed(3)} ms/req` +
             (run.unexpected ? `, ${run.unexpected} unexpected ${JSON.stringify(run.statuses)}` : '') +
             (run.otherCores > BUSY_CORES ? `, machine busy (${run.otherCores.toFixed(2)} cores used by others)` : ''),
         );
@@ -171,6 +184,52 @@ function bracketBaselines(before: ServerSummary, after: ServerSummary): ServerSu
   };
 }
 
+/** Keys the mixed workload rotates and updates (made through the API, so the admin token stays valid). */
+const MIXED_TARGET_KEYS = 10;
+
+/** The mixed workload (bench/lib/mixed.ts): warm-up, then `runs` measured runs. */
+async function measureMixed(
+  server: string,
+  origin: string,
+  adminToken: string,
+  sampleKeyId: string,
+  options: Options,
+  serverPids: () => Promise<number[]>,
+): Promise<MixedSummary> {
+  const make = async (name: string) =>
+    (
+      await graphqlRequest<{ createApiKey: { apiKey: { id: string } } }>(origin, adminToken, CREATE_ROTATE_TARGET, {
+        input: { name, roleNames: ['viewer'] },
+      })
+    ).createApiKey.apiKey.id;
+  const rotateIds: string[] = [];
+  const updateIds: string[] = [];
+  for (let i = 0; i < MIXED_TARGET_KEYS; i++) {
+    rotateIds.push(await make(`bench mixed rotation target ${i}`));
+    updateIds.push(await make(`bench mixed update target ${i}`));
+  }
+  const operations = mixedOperations({ rotateIds, updateIds, sampleKeyId });
+  const load = { connections: options.connections };
+  await runMixed(origin, adminToken, operations, { ...load, seconds: options.warmup });
+  const runs: MixedRunResult[] = [];
+  for (let round = 1; round <= options.runs; round++) {
+    const pids = await serverPids();
+    if (options.quietWait > 0) await waitForQuiet(options.quietWait, BUSY_CORES, pids);
+    const meter = startCpuMeter(pids);
+    const run = await runMixed(origin, adminToken, operations, { ...load, seconds: options.duration });
+    const { otherCores, serverMs } = meter.stopWithServer();
+    runs.push({ ...run, otherCores, serverCpuMs: run.responses > 0 ? serverMs / run.responses : Number.NaN });
+    log(
+      `  ${server} | mixed workload | run ${round}/${options.runs}: ${run.rps.toFixed(0)} req/s; ` +
+        Object.entries(run.operations)
+          .map(([name, op]) => `${name} ${op.rps.toFixed(0)} req/s p99 ${op.p99.toFixed(1)} ms`)
+          .join(', ') +
+        (run.unexpected ? `, ${run.unexpected} unexpected` : ''),
+    );
+  }
+  return summarizeMixed(runs, options.connections);
+}
+
 const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
 
 /** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
@@ -216,6 +275,7 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
         env: options.serverEnv,
       });
       running.server.sampleRss();
+      let mixed: MixedSummary | undefined;
       const scenarios = await withCleanup(
         () => running.server.stop(),
         async () => {
@@ -223,6 +283,9 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
           const chosen = options.scenarios ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
           const pids = async () => [running.server.pid, ...(await database.backendPids())];
           const measured = await measure(label, chosen, options, pids);
+          if (!options.scenarios || options.scenarios.includes('mixed')) {
+            mixed = await measureMixed(label, running.origin, adminToken, sampleKeyId, options, pids);
+          }
           // Verification (issue 15): after the other scenarios, so they see the seeded size; its keys are
           // added once, at the first size, and counted by the seeding of the next sizes.
           const verify = (context: VerifySetup) =>
@@ -242,6 +305,7 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
         seedSeconds: seed.seconds,
         maxRssMb: bytesToMb(running.server.maxRss),
         scenarios,
+        ...(mixed ? { mixed } : {}),
       });
     }
   });
@@ -258,7 +322,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const keygateScenarioCount = options.scenarios?.length ?? 8;
+  const keygateScenarioCount = options.scenarios?.length ?? 9;
   const perScenario = options.warmup + options.runs * options.duration;
   const estimate = perScenario * (2 * 3 + keygateScenarioCount * options.providers.length * options.sizes.length);
   log(
@@ -316,6 +380,8 @@ async function main(): Promise<void> {
   const lines = [
     '',
     measurementsTable(servers),
+    '',
+    mixedTable(servers),
     '',
     targetsTable(targets),
     '',

@@ -20,7 +20,7 @@ const API_MD: Record<string, { kind: 'type' | 'input'; fields: string[] }> = {
     fields: [
       'currentApiKey: ApiKey!',
       'apiKey(id: ID!): ApiKey!',
-      'apiKeys(first: Int = 25, after: String): ApiKeyConnection!',
+      'apiKeys(first: Int = 25, after: String, filter: ApiKeyFilter): ApiKeyConnection!',
       'roles: [Role!]!',
       'teams: [Team!]!',
     ],
@@ -55,7 +55,11 @@ const API_MD: Record<string, { kind: 'type' | 'input'; fields: string[] }> = {
     kind: 'type',
     fields: ['id: ID!', 'email: String!', 'name: String!', 'role: String!', 'slackUserId: String'],
   },
-  Role: { kind: 'type', fields: ['name: String!', 'description: String!', 'scopes: [String!]!'] },
+  Role: {
+    kind: 'type',
+    fields: ['name: String!', 'description: String!', 'scopes: [String!]!', 'teamAssignable: Boolean!'],
+  },
+  ApiKeyFilter: { kind: 'input', fields: ['nameContains: String', 'teamId: ID', 'expiringBefore: DateTime'] },
   Team: { kind: 'type', fields: ['id: ID!', 'name: String!'] },
   ApiKeyConnection: { kind: 'type', fields: ['edges: [ApiKeyEdge!]!', 'pageInfo: PageInfo!'] },
   ApiKeyEdge: { kind: 'type', fields: ['cursor: String!', 'node: ApiKey!'] },

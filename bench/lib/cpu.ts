@@ -27,6 +27,11 @@ function processTicks(pid: number): number {
 export interface CpuMeter {
   /** Cores' worth of CPU used outside the benchmark's processes since the meter started. */
   stop(): number;
+  /**
+   * The same, and the milliseconds of CPU the measured processes (the server and its PostgreSQL
+   * backends, not the load generator) used meanwhile.
+   */
+  stopWithServer(): { otherCores: number; serverMs: number };
 }
 
 export function startCpuMeter(pids: number[]): CpuMeter {
@@ -34,14 +39,18 @@ export function startCpuMeter(pids: number[]): CpuMeter {
   const started = performance.now();
   const busy = busyTicks();
   const before = own.map(processTicks);
-  return {
-    stop() {
-      const seconds = (performance.now() - started) / 1000;
-      const ours = own.reduce((sum, pid, i) => sum + Math.max(0, processTicks(pid) - (before[i] ?? 0)), 0);
-      const others = Math.max(0, busyTicks() - busy - ours);
-      return seconds > 0 ? others / TICKS_PER_SECOND / seconds : 0;
-    },
+  const stopWithServer = () => {
+    const seconds = (performance.now() - started) / 1000;
+    const used = own.map((pid, i) => Math.max(0, processTicks(pid) - (before[i] ?? 0)));
+    const ours = used.reduce((sum, ticks) => sum + ticks, 0);
+    const others = Math.max(0, busyTicks() - busy - ours);
+    const server = used.slice(1).reduce((sum, ticks) => sum + ticks, 0);
+    return {
+      otherCores: seconds > 0 ? others / TICKS_PER_SECOND / seconds : 0,
+      serverMs: (server * 1000) / TICKS_PER_SECOND,
+    };
   };
+  return { stop: () => stopWithServer().otherCores, stopWithServer };
 }
 
 /**

@@ -61,11 +61,21 @@ export async function createBenchDatabase(provider: Provider, pgAdminUrl: string
   };
 }
 
-/** The node flags of a script's `#!/usr/bin/env -S node …` line: the server runs as users run it. */
+const SHEBANG = /^#!\S*env(?:\s+-S)?((?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*)\s+node\s*(.*)$/;
+
+/** The node flags of a script's `#!/usr/bin/env -S [NAME=value …] node …` line: the server runs as users run it. */
 export function nodeFlagsOf(script: string): string[] {
-  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-  const match = /^#!\S*env(?:\s+-S)?\s+node\s*(.*)$/.exec(first);
-  return match?.[1] ? match[1].trim().split(/\s+/) : [];
+  const match = SHEBANG.exec(readFileSync(script, 'utf8').split('\n', 1)[0] ?? '');
+  return match?.[2] ? match[2].trim().split(/\s+/) : [];
+}
+
+/** The environment variables the same line sets before node (e.g. MALLOC_ARENA_MAX). */
+export function shebangEnvOf(script: string): Record<string, string> {
+  const match = SHEBANG.exec(readFileSync(script, 'utf8').split('\n', 1)[0] ?? '');
+  const assignments = match?.[1]?.trim() ? (match[1].trim().split(/\s+/) as string[]) : [];
+  return Object.fromEntries(
+    assignments.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
 }
 
 export interface RunningKeygate {
@@ -86,7 +96,7 @@ export async function startKeygate(
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.DATABASE_URL;
   delete env.KEYGATE_DATA_DIR;
-  Object.assign(env, options.env, database.env, {
+  Object.assign(env, shebangEnvOf(join(options.cwd, 'bin/keygate.js')), options.env, database.env, {
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',

@@ -34,6 +34,8 @@ export interface RunResult {
   timeouts: number;
   /** Cores' worth of CPU that other processes of the machine used during the run (see cpu.ts). */
   otherCores?: number;
+  /** Milliseconds of CPU the server (and its PostgreSQL backends) used per response. */
+  serverCpuMs?: number;
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {

@@ -1,6 +1,7 @@
 // Summaries (medians over the measured runs), issue 3's targets as ratios of the same run, and the
 // stdout tables.
 import type { RunResult } from './load.ts';
+import type { MixedRunResult, OperationResult } from './mixed.ts';
 
 export type Provider = 'sqlite' | 'postgresql';
 
@@ -16,6 +17,8 @@ export interface ScenarioSummary {
   unexpected: number;
   /** Median over the runs of the CPU other processes of the machine took (cores). */
   otherCores: number;
+  /** Median over the runs of the server's CPU per response (ms; PostgreSQL backends included). */
+  serverCpuMs: number;
   statuses: Record<string, number>;
   /** The single request sent before the warm-up, with its answer when it was not the expected one. */
   probe: { ok: boolean; status: number; bytes?: number; body?: string };
@@ -30,6 +33,42 @@ export interface ServerSummary {
   seedSeconds: number | null;
   maxRssMb: number;
   scenarios: ScenarioSummary[];
+  mixed?: MixedSummary;
+}
+
+/** The mixed workload: per operation, medians over the runs. */
+export interface MixedSummary {
+  connections: number;
+  rps: number;
+  otherCores: number;
+  serverCpuMs: number;
+  unexpected: number;
+  operations: Record<string, OperationResult>;
+  runs: MixedRunResult[];
+}
+
+export function summarizeMixed(runs: MixedRunResult[], connections: number): MixedSummary {
+  const names = Object.keys(runs[0]?.operations ?? {});
+  const operations: Record<string, OperationResult> = {};
+  for (const name of names) {
+    const of = runs.map((run) => run.operations[name] as OperationResult);
+    operations[name] = {
+      rps: median(of.map((op) => op.rps)),
+      p50: median(of.map((op) => op.p50)),
+      p99: median(of.map((op) => op.p99)),
+      responses: of.reduce((sum, op) => sum + op.responses, 0),
+      unexpected: of.reduce((sum, op) => sum + op.unexpected, 0),
+    };
+  }
+  return {
+    connections,
+    rps: median(runs.map((run) => run.rps)),
+    otherCores: median(runs.map((run) => run.otherCores ?? Number.NaN)),
+    serverCpuMs: median(runs.map((run) => run.serverCpuMs ?? Number.NaN)),
+    unexpected: runs.reduce((sum, run) => sum + run.unexpected, 0),
+    operations,
+    runs,
+  };
 }
 
 export interface TargetResult {
@@ -68,6 +107,7 @@ export function summarize(
     p50: median(runs.map((run) => run.p50)),
     p99: median(runs.map((run) => run.p99)),
     otherCores: median(runs.map((run) => run.otherCores ?? Number.NaN)),
+    serverCpuMs: median(runs.map((run) => run.serverCpuMs ?? Number.NaN)),
     responses: runs.reduce((sum, run) => sum + run.responses, 0),
     unexpected: runs.reduce((sum, run) => sum + run.unexpected, 0),
     statuses,
@@ -152,8 +192,53 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     if (list && yogaList) info('apiKeys(50) / Yoga list ceiling', where, list, yogaList);
     const uncached = get('apiKeys50-uncached');
     if (uncached && yoga) {
-      const note = `p99 ${uncached.p99.toFixed(1)} ms; every request a page the server has not read before`;
-      info('apiKeys(50) read afresh / Yoga', where, uncached, yoga, note);
+      // Issue 17: the page as users meet it, read from the database (any commit invalidates kept pages).
+      ratio('apiKeys(50) read afresh / Yoga', where, uncached, yoga, 0.4);
+      targets.push({
+        target: 'apiKeys(50) read afresh p99',
+        where,
+        value: uncached.p99,
+        unit: 'ms',
+        needed: '≤ 50',
+        pass: uncached.p99 <= 50 && clean(uncached),
+      });
+    }
+    const mixed = server.mixed;
+    if (mixed) {
+      const operation = (name: string) => mixed.operations[name];
+      const current = operation('currentApiKey');
+      if (current && yoga) {
+        // As if the connections sent currentApiKey alone, each request taking as long as in the mix.
+        const value = mixed.connections / (current.p50 / 1000) / yoga.rps;
+        targets.push({
+          target: 'mixed: currentApiKey / Yoga',
+          where,
+          value,
+          unit: '×',
+          needed: '≥ 0.85',
+          pass: value >= 0.85 && current.unexpected === 0,
+          note: `${mixed.connections} connections ÷ its p50 in the mix (${current.p50.toFixed(2)} ms), ÷ Yoga req/s`,
+        });
+      }
+      for (const [name, label, bound] of [
+        ['list', 'mixed: list p99', 50],
+        ['show', 'mixed: show p99', 30],
+        ['create', 'mixed: create p99', 100],
+        ['rotate', 'mixed: rotate p99', 100],
+        ['update', 'mixed: update p99', 100],
+      ] as const) {
+        const op = operation(name);
+        if (!op) continue;
+        targets.push({
+          target: label,
+          where,
+          value: op.p99,
+          unit: 'ms',
+          needed: `≤ ${bound}`,
+          pass: op.p99 <= bound && op.unexpected === 0,
+          note: `${op.rps.toFixed(0)} req/s`,
+        });
+      }
     }
     if (list) {
       targets.push({
@@ -193,6 +278,7 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
       for (const [name, label] of [
         ['valid', 'verification'],
         ['apiKeys50', 'apiKeys(50)'],
+        ['apiKeys50-uncached', 'apiKeys(50) read afresh'],
       ] as const) {
         const a = small.scenarios.find((s) => s.name === name);
         const b = large.scenarios.find((s) => s.name === name);
@@ -217,8 +303,8 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
         where: `${providerLabel(provider)} ${sizeLabel(large.keys ?? 0)}`,
         value: large.maxRssMb,
         unit: 'MB',
-        needed: '≤ 300',
-        pass: isMillion ? large.maxRssMb <= 300 : null,
+        needed: '≤ 200',
+        pass: isMillion ? large.maxRssMb <= 200 : null,
         ...(isMillion ? {} : { note: 'target is for 1M keys; not judged' }),
       });
     }
@@ -254,16 +340,61 @@ export function measurementsTable(servers: ServerSummary[]): string {
         fixed(s.p50, 2),
         fixed(s.p99, 2),
         `${s.unexpected}/${s.responses}${odd ? ' !' : ''}`,
+        fixed(s.serverCpuMs, 3),
         fixed(server.maxRssMb, 0),
         fixed(s.otherCores, 2),
       ]);
     }
   }
   return table(
-    ['server', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'unexpected/responses', 'max RSS MB', 'other CPU'],
+    [
+      'server',
+      'scenario',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'unexpected/responses',
+      'server CPU ms/req',
+      'max RSS MB',
+      'other CPU',
+    ],
+    rows,
+    new Set([2, 3, 4, 5, 6, 7, 8]),
+  );
+}
+
+/** The mixed workload of each server that ran it, one row per operation. */
+export function mixedTable(servers: ServerSummary[]): string {
+  const rows: string[][] = [];
+  for (const server of servers) {
+    if (!server.mixed) continue;
+    for (const [name, op] of Object.entries(server.mixed.operations)) {
+      rows.push([
+        server.server,
+        name,
+        fixed(op.rps, 0),
+        fixed(op.p50, 2),
+        fixed(op.p99, 2),
+        `${op.unexpected}/${op.responses}${op.unexpected > 0 ? ' !' : ''}`,
+      ]);
+    }
+    rows.push([
+      server.server,
+      'all (mixed workload)',
+      fixed(server.mixed.rps, 0),
+      '',
+      '',
+      `${server.mixed.unexpected}`,
+      fixed(server.mixed.serverCpuMs, 3),
+      fixed(server.mixed.otherCores, 2),
+    ]);
+  }
+  if (rows.length === 0) return 'Mixed workload: not measured.';
+  return `Mixed workload (95% reads, 5% changes)\n${table(
+    ['server', 'operation', 'req/s', 'p50 ms', 'p99 ms', 'unexpected/responses', 'server CPU ms/req', 'other CPU'],
     rows,
     new Set([2, 3, 4, 5, 6, 7]),
-  );
+  )}`;
 }
 
 export function targetsTable(targets: TargetResult[]): string {

@@ -4,6 +4,7 @@ import { ulid } from 'ulidx';
 import { encodeCursor } from '../../src/domain/input.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import type { LoadSpec } from './load.ts';
+import type { MixedOperation } from './mixed.ts';
 
 export interface Scenario {
   name: string;
@@ -161,7 +162,7 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
       // server has read before, so it is read from the database every time (what a list costs right
       // after a change). Information only.
       name: 'apiKeys50-uncached',
-      label: 'apiKeys(first: 50), every field, read afresh each time (info)',
+      label: 'apiKeys(first: 50), every field, read afresh each time',
       writes: false,
       spec: {
         ...graphql(url, adminToken, API_KEYS_50_AFTER_QUERY, { after: cursorAboveAll() }),
@@ -205,6 +206,74 @@ export function keygateScenarios(context: KeygateContext): Scenario[] {
         expectedStatus: 200,
         checkBody: hasData('rotateApiKey'),
       },
+    },
+  ];
+}
+
+export interface MixedContext {
+  /** Keys made for the mix to rotate and to update, so the admin token stays valid. */
+  rotateIds: string[];
+  updateIds: string[];
+  sampleKeyId: string;
+}
+
+const anyOf = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)] as string;
+
+/** The mixed workload's operations and their shares (bench/lib/mixed.ts): 5% changes, 95% reads. */
+export function mixedOperations(context: MixedContext): MixedOperation[] {
+  const body = (query: string, variables?: Record<string, unknown>) => JSON.stringify({ query, variables });
+  let updates = 0;
+  return [
+    {
+      name: 'currentApiKey',
+      share: 0.45,
+      writes: false,
+      field: 'currentApiKey',
+      body: () => body(CURRENT_API_KEY_QUERY),
+    },
+    { name: 'list', share: 0.25, writes: false, field: 'apiKeys', body: () => body(API_KEYS_50_QUERY) },
+    {
+      name: 'show',
+      share: 0.25,
+      writes: false,
+      field: 'apiKey',
+      body: () => body(`query ($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`, { id: context.sampleKeyId }),
+    },
+    {
+      name: 'create',
+      share: 0.02,
+      writes: true,
+      field: 'createApiKey',
+      body: () =>
+        body('mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }', {
+          input: { name: 'bench mixed key', roleNames: ['viewer'] },
+        }),
+    },
+    {
+      name: 'rotate',
+      share: 0.015,
+      writes: true,
+      field: 'rotateApiKey',
+      body: () =>
+        body('mutation ($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token apiKey { id } } }', {
+          input: { id: anyOf(context.rotateIds), gracePeriodMinutes: 0 },
+        }),
+    },
+    {
+      name: 'update',
+      share: 0.015,
+      writes: true,
+      field: 'updateApiKey',
+      body: () =>
+        body('mutation ($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name } } }', {
+          input: {
+            id: anyOf(context.updateIds),
+            name: `bench mixed update ${++updates}`,
+            roleNames: ['viewer'],
+            teamIds: [],
+            teamRoleNames: [],
+          },
+        }),
     },
   ];
 }

@@ -33,6 +33,8 @@ export interface Database {
    * data_version on the connection this process writes with, which ignores its own commits).
    */
   foreignCommits?: () => number;
+  /** The listener given to openDatabase: statements run on `raw` outside Prisma report to it too. */
+  onQuery?: QueryListener;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -376,6 +378,7 @@ export async function openDatabase(
     prisma,
     raw,
     ...(foreignCommits ? { foreignCommits } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     async ping() {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {

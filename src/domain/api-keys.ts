@@ -6,40 +6,28 @@
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
+import type { ReadValue } from '../db/raw-read.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
-import {
-  decodeCursor,
-  type GrantsInput,
-  parseExpiresAt,
-  parseGracePeriod,
-  parseGrants,
-  parseId,
-  parseName,
-  parsePageSize,
-} from './input.ts';
+import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrants, parseId, parseName } from './input.ts';
 import type { UserRecord } from './organizations.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
 import type { ReadCache } from './read-cache.ts';
 import {
   type ApiKeyRecord,
   type ApiKeyRow,
-  EXTRA_VALUES,
   findTeams,
   grantDeletes,
   grantInserts,
-  KEY_COLUMNS,
   type KeyReading,
-  keyFromValues,
-  keysOfResult,
-  keyValues,
   lockAndCountKeys,
   lockApiKey,
   lockCaller,
   readApiKey,
+  readCommittedApiKey,
   rowInsert,
   type Tx,
   type WriteAll,
@@ -68,6 +56,8 @@ export interface Domain extends KeyReading {
    * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
    */
   maxKeysPerOrganization?: number;
+  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
+  readValue: ReadValue;
 }
 
 /** The authenticated key of a request and what it may do. */
@@ -116,7 +106,7 @@ const plainRead =
 const cachedRead =
   (domain: Domain): ReadTarget =>
   (organizationId, id) =>
-    domain.reads.read(`key\0${organizationId}\0${id}`, () => readApiKey(domain.db, domain, organizationId, id));
+    domain.reads.read(`key\0${organizationId}\0${id}`, () => readCommittedApiKey(domain, organizationId, id));
 
 const sameGrants = (a: Grants, b: Grants) =>
   a.roleNames.join(',') === b.roleNames.join(',') &&
@@ -252,96 +242,6 @@ export async function checkShow(domain: Domain, caller: Caller, id: string) {
   parseId(id);
   requireManager(caller);
   return findVisible(caller, id, cachedRead(domain));
-}
-
-/**
- * The keys a caller can see (RULES.md "Visibility"), as a condition on `k`, a row of "ApiKey" of the
- * caller's organization: every key for an account manager; for a team manager, a key with no account
- * role, at least one team, and no team outside the caller's.
- */
-function visibleKeysSql(caller: Caller): Prisma.Sql {
-  if (caller.access.isAccountManager) return Prisma.empty;
-  const managed = caller.access.managedTeamIds;
-  if (managed.length === 0) return Prisma.sql`AND 1 = 0`;
-  return Prisma.sql`
-    AND NOT EXISTS (SELECT 1 FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id")
-    AND EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id")
-    AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${Prisma.join(managed)}))`;
-}
-
-/** The row limits of a page's statement: the first one above the page size (1 to 250) is used. */
-const ROW_LIMITS = [2, 11, 26, 51, 101, 251];
-
-/**
- * A page of the keys visible to the caller, newest first, with their grants and the users who created
- * them: one statement whatever the page size.
- */
-export async function listApiKeys(
-  domain: Domain,
-  caller: Caller,
-  args: { first?: number | null; after?: string | null },
-): Promise<Page> {
-  const first = parsePageSize(args.first);
-  const afterId = args.after == null ? null : decodeCursor(args.after);
-  requireManager(caller);
-  // Callers who see the same keys share the page (RULES.md "Visibility").
-  const visibility = caller.access.isAccountManager ? '*' : caller.access.managedTeamIds.join(',');
-  const key = `page\0${caller.key.organizationId}\0${visibility}\0${afterId ?? ''}\0${first}`;
-  return domain.reads.read(
-    key,
-    () => readPage(domain, caller, first, afterId),
-    (page) => page.keys.length + 1,
-  );
-}
-
-export interface Page {
-  keys: ApiKeyRecord[];
-  hasNextPage: boolean;
-  creatorUsers: UserRecord[];
-}
-
-async function readPage(domain: Domain, caller: Caller, first: number, afterId: string | null): Promise<Page> {
-  const organizationId = caller.key.organizationId;
-  // The limit is written into the SQL: PostgreSQL's generic plan for the prepared statement
-  // (src/db/statement-cache.ts) would otherwise assume a tenth of the table and join the grants of that
-  // many keys (measured at 1M keys: 0.7 s, against 5 ms with the literal). It is one of a few sizes, so
-  // that page sizes do not each make a statement of their own; the rows past first + 1 are dropped.
-  const limit = ROW_LIMITS.find((rows) => rows > first) ?? first + 1;
-  const page = Prisma.sql`
-    SELECT ${KEY_COLUMNS},
-           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
-      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
-     WHERE k."organizationId" = ${organizationId} ${afterId ? Prisma.sql`AND k."id" < ${afterId}` : Prisma.empty}
-       ${visibleKeysSql(caller)}
-     ORDER BY k."id" DESC
-     LIMIT ${Prisma.raw(String(limit))}`;
-  // After the key's values, those of the user who created it, if a user did (a LEFT JOIN: all null otherwise).
-  const rows = keysOfResult(
-    await domain.db.$queryRaw<Array<{ keys: string }>>(
-      domain.dialect.keysAsJson(
-        page,
-        keyValues(domain.dialect, Prisma.sql`p."userEmail", p."userName", p."userRole", p."userSlackUserId"`),
-      ),
-    ),
-  );
-  const creatorUsers = new Map<string, UserRecord>();
-  const keys: ApiKeyRecord[] = [];
-  for (const values of rows.length > first ? rows.slice(0, first) : rows) {
-    const key = keyFromValues(values, domain.catalogue);
-    const userEmail = values[EXTRA_VALUES];
-    if (key.creatorUserId !== null && userEmail != null && !creatorUsers.has(key.creatorUserId)) {
-      creatorUsers.set(key.creatorUserId, {
-        id: key.creatorUserId,
-        organizationId,
-        email: userEmail as string,
-        name: values[EXTRA_VALUES + 1] as string,
-        role: values[EXTRA_VALUES + 2] as string,
-        slackUserId: values[EXTRA_VALUES + 3] as string | null,
-      });
-    }
-    keys.push(key);
-  }
-  return { keys, hasNextPage: rows.length > first, creatorUsers: [...creatorUsers.values()] };
 }
 
 // ---- create ------------------------------------------------------------------------------------

@@ -155,14 +155,27 @@ export function parsePageSize(first: number | null | undefined): number {
 
 const CURSOR_PREFIX = 'apikey:';
 
-/** Cursors are opaque to clients: base64url of a versioned key id. */
-export function encodeCursor(id: string): string {
-  return Buffer.from(`${CURSOR_PREFIX}${id}`).toString('base64url');
+/**
+ * Cursors are opaque to clients: base64url of a versioned key id, followed, for a page read under a
+ * filter, by the filter's key (src/domain/list-filter.ts): a cursor continues only the listing it came from.
+ */
+export function encodeCursor(id: string, filterKey = ''): string {
+  return Buffer.from(`${CURSOR_PREFIX}${id}${filterKey === '' ? '' : `:${filterKey}`}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): string {
+/** The key id of a cursor issued under the filter of `filterKey` ('' for none). */
+export function decodeCursor(cursor: string, filterKey = ''): string {
   const decoded = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
-  const id = decoded.startsWith(CURSOR_PREFIX) ? decoded.slice(CURSOR_PREFIX.length) : '';
-  if (!isUlid(id)) throw badInput('after: malformed cursor; pass an endCursor or edge cursor returned by apiKeys.');
+  const rest = decoded.startsWith(CURSOR_PREFIX) ? decoded.slice(CURSOR_PREFIX.length) : '';
+  const id = rest.slice(0, 26);
+  const bound = rest.slice(26);
+  if (!isUlid(id) || !(bound === '' || /^:[A-Za-z0-9_-]+$/.test(bound))) {
+    throw badInput('after: malformed cursor; pass an endCursor or edge cursor returned by apiKeys.');
+  }
+  if (bound !== (filterKey === '' ? '' : `:${filterKey}`)) {
+    throw badInput(
+      'after: this cursor was issued under another filter; pass the filter of the page it came from, or leave out after.',
+    );
+  }
   return id;
 }

@@ -3,6 +3,7 @@
 // the writes of one change together, to a WriteAll that runs them in its transaction.
 
 import type { Db } from '../db/client.ts';
+import type { ReadValue } from '../db/raw-read.ts';
 import type { Reader } from '../db/reader.ts';
 import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
@@ -116,6 +117,17 @@ export interface Dialect {
   callerLock: Prisma.Sql;
   /** A statement that locks an organization's row against other creations of keys (lockAndCountKeys). */
   organizationLock: ((organizationId: string) => Prisma.Sql) | null;
+  /**
+   * A condition on `k` (an "ApiKey" row), `AND …`: its name, ASCII letters in lower case, contains
+   * `folded` (see src/domain/list-filter.ts). A plain substring search: no LIKE, so `%`, `_` and `\`
+   * are characters like any other.
+   */
+  nameContains(folded: string): Prisma.Sql;
+  /**
+   * A condition on `k`, `AND …`: the key has an expiresAt, earlier than `instant`. Compared as an
+   * instant on both databases, whatever the session's or the process's time zone.
+   */
+  expiresBefore(instant: Date): Prisma.Sql;
 }
 
 /**
@@ -140,6 +152,11 @@ export const SQLITE_DIALECT: Dialect = {
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
   callerLock: Prisma.empty,
   organizationLock: null,
+  // SQLite's lower() folds ASCII letters only (without the ICU extension, which Keygate does not load).
+  nameContains: (folded) => Prisma.sql`AND instr(lower(k."name"), ${folded}) > 0`,
+  // Times are ISO-8601 text here; unixepoch reads any form of it.
+  expiresBefore: (instant) =>
+    Prisma.sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
 };
 
 /**
@@ -165,6 +182,12 @@ export const POSTGRESQL_DIALECT: Dialect = {
   callerLock: Prisma.sql`FOR KEY SHARE`,
   organizationLock: (organizationId) =>
     Prisma.sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} FOR NO KEY UPDATE`,
+  // translate, not lower(): lower() folds non-ASCII letters too, by the database's locale.
+  nameContains: (folded) =>
+    Prisma.sql`AND strpos(translate(k."name", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ${folded}) > 0`,
+  // timestamp(3) holds UTC without a zone: the instant is given in UTC text and turned into the same.
+  expiresBefore: (instant) =>
+    Prisma.sql`AND k."expiresAt" IS NOT NULL AND k."expiresAt" < (${instant.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
 };
 
 /** The key columns of a row that has more (its version is left out). */
@@ -244,6 +267,10 @@ export function keyFromValues(values: KeyValues, catalogue: RoleCatalogue, versi
   return recordOf(key, values[n - 3] as string[], teams, values[n - 1] as string[], catalogue);
 }
 
+/** The keys of a Dialect.keysAsJson statement's one value (none without a row). */
+export const keysOfValue = (value: unknown): KeyValues[] =>
+  value == null ? [] : (JSON.parse(value as string) as KeyValues[]);
+
 /** The keys of a Dialect.keysAsJson statement's one row. */
 export const keysOfResult = (rows: Array<{ keys: string }>): KeyValues[] =>
   rows.length === 0 ? [] : (JSON.parse(rows[0]?.keys as string) as KeyValues[]);
@@ -254,6 +281,20 @@ export interface KeyReading {
   dialect: Dialect;
 }
 
+/** The statement of one key of an organization with its grants and team names, and its version. */
+function apiKeyStatement(
+  dialect: Dialect,
+  organizationId: string,
+  id: string,
+  lock: Prisma.Sql = Prisma.empty,
+): Prisma.Sql {
+  return dialect.keysAsJson(
+    Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
+                WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
+    keyValues(dialect, Prisma.sql`p."version"`),
+  );
+}
+
 /** One key of an organization with its grants and team names, in one statement. */
 export async function readApiKey(
   tx: Tx,
@@ -262,15 +303,18 @@ export async function readApiKey(
   id: string,
   lock: Prisma.Sql = Prisma.empty,
 ): Promise<ApiKeyRecord | null> {
-  const [values] = keysOfResult(
-    await tx.$queryRaw<Array<{ keys: string }>>(
-      reading.dialect.keysAsJson(
-        Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
-                    WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
-        keyValues(reading.dialect, Prisma.sql`p."version"`),
-      ),
-    ),
-  );
+  const statement = apiKeyStatement(reading.dialect, organizationId, id, lock);
+  const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
+  return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
+}
+
+/** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
+export async function readCommittedApiKey(
+  reading: KeyReading & { readValue: ReadValue },
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const [values] = keysOfValue(await reading.readValue(apiKeyStatement(reading.dialect, organizationId, id)));
   return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
 }
 

@@ -1,5 +1,6 @@
-import { checkShow, listApiKeys, type Page } from '../domain/api-keys.ts';
-import { encodeCursor } from '../domain/input.ts';
+import { checkShow } from '../domain/api-keys.ts';
+import { encodeCursor, NAME_MAX_LENGTH } from '../domain/input.ts';
+import { listApiKeys, type Page } from '../domain/key-list.ts';
 import type { RoleCatalogue, RoleDefinition } from '../domain/roles.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { builder } from './builder.ts';
@@ -60,6 +61,20 @@ function rolesNamed(catalogue: RoleCatalogue, names: readonly string[]): RoleDef
  */
 const connections = new WeakMap<Page, ReturnType<typeof forwardPage<ApiKeyRecord>>>();
 
+const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
+  description: 'All given conditions must hold. A cursor is only valid with the filter it was issued under.',
+  fields: (t) => ({
+    nameContains: t.string({
+      description: `A substring of the name, 1 to ${NAME_MAX_LENGTH} characters; ASCII letters match in either case, every other character only as given.`,
+    }),
+    teamId: t.id({ description: 'Keys that have this team among their teamIds.' }),
+    expiringBefore: t.field({
+      type: 'DateTime',
+      description: 'Keys whose expiresAt is set and earlier than this.',
+    }),
+  }),
+});
+
 const ApiKeyConnection = builder.connectionObject(
   { type: ApiKeyRef, name: 'ApiKeyConnection' },
   { name: 'ApiKeyEdge' },
@@ -86,6 +101,7 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ defaultValue: 25, description: '1 to 250.' }),
       after: t.arg.string({ description: 'An endCursor or edge cursor from an earlier page.' }),
+      filter: t.arg({ type: ApiKeyFilter }),
     },
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
     resolve: async (_root, args, { domain, caller, users }) => {
@@ -94,7 +110,8 @@ builder.queryFields((t) => ({
       for (const user of page.creatorUsers) users.set(user.id, user);
       let connection = connections.get(page);
       if (!connection) {
-        connection = forwardPage(page.keys, page.hasNextPage, encodeCursor);
+        const filterKey = page.filterKey;
+        connection = forwardPage(page.keys, page.hasNextPage, (id) => encodeCursor(id, filterKey));
         connections.set(page, connection);
       }
       return connection;

@@ -20,7 +20,8 @@ import {
 } from '../domain/api-keys.ts';
 import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
 import { forbidden } from '../domain/errors.ts';
-import { decodeCursor, parsePageSize } from '../domain/input.ts';
+import { parsePageSize } from '../domain/input.ts';
+import { type ListArgs, parseListArgs } from '../domain/key-list.ts';
 import type { ApiKeyRecord } from '../domain/store.ts';
 import { isoString } from './date-time.ts';
 
@@ -68,7 +69,7 @@ export const builder = new SchemaBuilder<{
   AuthScopes: {
     /** Any valid key (authentication itself happens before execution). */
     authenticated: boolean;
-    mayListApiKeys: { first?: number | null; after?: string | null };
+    mayListApiKeys: ListArgs;
     mayShowApiKey: string;
     mayCreateApiKey: KeyInput;
     mayUpdateApiKey: UpdateInput;
@@ -96,8 +97,7 @@ export const builder = new SchemaBuilder<{
       return {
         authenticated: true,
         mayListApiKeys: (args) => {
-          parsePageSize(args.first);
-          if (args.after != null) decodeCursor(args.after);
+          parseListArgs(args);
           requireManager(caller);
           return true;
         },

@@ -7,6 +7,9 @@ export const RoleRef = builder.objectRef<RoleDefinition>('Role').implement({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     scopes: t.exposeStringList('scopes'),
+    teamAssignable: t.exposeBoolean('teamLevel', {
+      description: 'May be granted as a team role (teamRoleNames), applying in every team of the key.',
+    }),
   }),
 });
 

@@ -4,13 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeFlagsOf } from '../../bench/lib/keygate.ts';
+import { nodeFlagsOf, shebangEnvOf } from '../../bench/lib/keygate.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
 describe('node flags of bin/keygate.js', () => {
   it('caps the heap, and npm start runs the file as its first line says', () => {
     expect(nodeFlagsOf(new URL('bin/keygate.js', ROOT).pathname)).toEqual(['--max-old-space-size=256']);
+    expect(shebangEnvOf(new URL('bin/keygate.js', ROOT).pathname)).toEqual({ MALLOC_ARENA_MAX: '2' });
     const scripts = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')).scripts;
     expect(scripts.start).toBe('bin/keygate.js serve');
   });
@@ -27,6 +28,8 @@ describe('node flags of bin/keygate.js', () => {
         '--no-warnings',
       ]);
       expect(write('b.js', '#!/usr/bin/env node')).toEqual([]);
+      expect(write('d.js', '#!/usr/bin/env -S A=1 B_2=x node --no-warnings')).toEqual(['--no-warnings']);
+      expect(shebangEnvOf(join(dir, 'd.js'))).toEqual({ A: '1', B_2: 'x' });
       expect(write('c.js', '// no shebang')).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
