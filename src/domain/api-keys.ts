@@ -156,19 +156,28 @@ async function lockCallerAndTarget(
   return { caller: await recheckCaller(domain, tx, caller), target };
 }
 
+/** A creation that must start over with the organization locked exclusively (see lockAndCountKeys). */
+class NearKeyLimit extends Error {}
+
 /**
  * Refuses a creation that would take the organization past its number of keys. Inside the creation's
- * transaction, under a lock that other creations in the organization wait for: two cannot both take
- * the last place.
+ * transaction, under a lock of the organization's row: concurrent creations cannot both take the last
+ * place.
  */
-async function requireRoomForKey(domain: Domain, tx: Tx, organizationId: string): Promise<void> {
+async function requireRoomForKey(
+  domain: Domain,
+  tx: Tx,
+  organizationId: string,
+  mode: 'shared' | 'exclusive',
+): Promise<void> {
   const max = domain.maxKeysPerOrganization ?? DEFAULT_MAX_KEYS_PER_ORGANIZATION;
   if (max === 0) return;
-  if ((await lockAndCountKeys(tx, domain.dialect, organizationId, max)) >= max) {
-    throw forbidden(
-      `This organization has reached its limit of ${max} API keys (KEYGATE_MAX_KEYS_PER_ORG): delete keys it no longer needs before creating more.`,
-    );
-  }
+  const { keys, inFlight } = await lockAndCountKeys(tx, domain.dialect, organizationId, max, mode);
+  if (keys + inFlight <= max) return;
+  if (inFlight > 1) throw new NearKeyLimit();
+  throw forbidden(
+    `This organization has reached its limit of ${max} API keys (KEYGATE_MAX_KEYS_PER_ORG): delete keys it no longer needs before creating more.`,
+  );
 }
 
 export function requireManager(caller: Caller): void {
@@ -272,47 +281,53 @@ export async function createApiKey(
   input: KeyInput,
 ): Promise<{ apiKey: ApiKeyRecord; token: string }> {
   const organizationId = creator.kind === 'key' ? creator.caller.key.organizationId : creator.organizationId;
-  const result = await domain.db.$transaction(async (tx) => {
-    // The caller first: a key deleted while this request was in flight creates nothing.
-    const caller = creator.kind === 'key' ? await recheckCaller(domain, tx, creator.caller) : null;
-    const actor: Creator = caller ? { kind: 'key', caller } : creator;
-    const { name, grants, teams, expiresAt } = caller
-      ? await checkCreate(domain, caller, input, tx)
-      : await parseKeyInput(domain, tx, organizationId, input);
-    // Last before the writes: the organization's lock is held for as short a time as possible.
-    await requireRoomForKey(domain, tx, organizationId);
-    const now = domain.now();
-    const token = generateToken();
-    const row: ApiKeyRow = {
-      id: newId(now.getTime()),
-      organizationId,
-      name,
-      createdAt: now,
-      tokenLastIssuedAt: now,
-      lastUsedAt: null,
-      creatorKeyId: caller ? caller.key.id : null,
-      creatorKeyName: caller ? caller.key.name : null,
-      creatorUserId: creator.kind === 'user' ? creator.userId : null,
-      expiresAt: expiresAt ?? null,
-    };
-    const event = await auditEventWrites(tx, {
-      action: 'api_key.created',
-      organizationId,
-      actor,
-      target: row,
-      grantsBefore: null,
-      grantsAfter: grants,
-      details: row.expiresAt === null ? undefined : { expiresAt: row.expiresAt, expiryRecorded: true },
-      at: now,
+  const create = (mode: 'shared' | 'exclusive') =>
+    domain.db.$transaction(async (tx) => {
+      // The caller first: a key deleted while this request was in flight creates nothing.
+      const caller = creator.kind === 'key' ? await recheckCaller(domain, tx, creator.caller) : null;
+      const actor: Creator = caller ? { kind: 'key', caller } : creator;
+      const { name, grants, teams, expiresAt } = caller
+        ? await checkCreate(domain, caller, input, tx)
+        : await parseKeyInput(domain, tx, organizationId, input);
+      // Last before the writes: the organization's lock is held for as short a time as possible.
+      await requireRoomForKey(domain, tx, organizationId, mode);
+      const now = domain.now();
+      const token = generateToken();
+      const row: ApiKeyRow = {
+        id: newId(now.getTime()),
+        organizationId,
+        name,
+        createdAt: now,
+        tokenLastIssuedAt: now,
+        lastUsedAt: null,
+        creatorKeyId: caller ? caller.key.id : null,
+        creatorKeyName: caller ? caller.key.name : null,
+        creatorUserId: creator.kind === 'user' ? creator.userId : null,
+        expiresAt: expiresAt ?? null,
+      };
+      const event = await auditEventWrites(tx, {
+        action: 'api_key.created',
+        organizationId,
+        actor,
+        target: row,
+        grantsBefore: null,
+        grantsAfter: grants,
+        details: row.expiresAt === null ? undefined : { expiresAt: row.expiresAt, expiryRecorded: true },
+        at: now,
+      });
+      // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
+      await domain.write(tx, [
+        rowInsert('ApiKey', { ...row, version: 0 }),
+        ...grantInserts(row.id, grants),
+        currentTokenInsert(row.id, token, now),
+        ...event,
+      ]);
+      return { apiKey: { ...row, grants, teams }, token };
     });
-    // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
-    await domain.write(tx, [
-      rowInsert('ApiKey', { ...row, version: 0 }),
-      ...grantInserts(row.id, grants),
-      currentTokenInsert(row.id, token, now),
-      ...event,
-    ]);
-    return { apiKey: { ...row, grants, teams }, token };
+  // Close to the organization's limit, the first attempt wrote nothing and gives way to an exact one.
+  const result = await create('shared').catch((error: unknown) => {
+    if (error instanceof NearKeyLimit) return create('exclusive');
+    throw error;
   });
   domain.onChange?.({ kind: 'created', apiKeyId: result.apiKey.id });
   return result;

@@ -115,8 +115,15 @@ export interface Dialect {
    * one after the other.
    */
   callerLock: Prisma.Sql;
-  /** A statement that locks an organization's row against other creations of keys (lockAndCountKeys). */
-  organizationLock: ((organizationId: string) => Prisma.Sql) | null;
+  /**
+   * How a creation of a key locks its organization's row before counting its keys (lockAndCountKeys),
+   * and how many transactions may at most be creating keys at once (PostgreSQL's max_connections); null
+   * on SQLite, whose transactions run one after the other.
+   */
+  organizationLock: {
+    statement(organizationId: string, mode: 'shared' | 'exclusive'): Prisma.Sql;
+    concurrency: Prisma.Sql;
+  } | null;
   /**
    * A condition on `k` (an "ApiKey" row), `AND …`: its name, ASCII letters in lower case, contains
    * `folded` (see src/domain/list-filter.ts). A plain substring search: no LIKE, so `%`, `_` and `\`
@@ -180,8 +187,11 @@ export const POSTGRESQL_DIALECT: Dialect = {
                 WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
   timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,
   callerLock: Prisma.sql`FOR KEY SHARE`,
-  organizationLock: (organizationId) =>
-    Prisma.sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} FOR NO KEY UPDATE`,
+  organizationLock: {
+    statement: (organizationId, mode) =>
+      Prisma.sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? Prisma.sql`FOR KEY SHARE` : Prisma.sql`FOR UPDATE`}`,
+    concurrency: Prisma.sql`current_setting('max_connections')::int`,
+  },
   // translate, not lower(): lower() folds non-ASCII letters too, by the database's locale.
   nameContains: (folded) =>
     Prisma.sql`AND strpos(translate(k."name", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ${folded}) > 0`,
@@ -388,24 +398,35 @@ export function lockCaller(
 }
 
 /**
- * Locks the organization's row against other creations of keys in it until the transaction ends (on
- * PostgreSQL FOR NO KEY UPDATE, which the foreign-key checks of other writes do not wait for; SQLite's
- * transactions are serial already) and counts its keys, up to `atMost`: the count a creation checks
- * against the organization's limit cannot be overtaken by a concurrent creation.
+ * The keys of an organization, counted up to `atMost`, for a creation to check against the
+ * organization's limit, and how many keys creations in flight elsewhere may add to them (`inFlight`,
+ * this one included): the organization holds at most `keys + inFlight` once they have all committed.
+ *
+ * On PostgreSQL a creation first takes the organization's row FOR KEY SHARE (`shared`), which creations
+ * share, then counts afresh: every creation that may commit alongside it holds a connection, so at most
+ * max_connections of them are in flight. Close to the limit that bound is too loose: `exclusive` takes
+ * the row FOR UPDATE, which waits for every shared holder to finish and keeps new ones out, and the
+ * count is then exact (`inFlight` 1). A creation never upgrades its lock (two upgrading creations would
+ * wait for each other): it starts over in exclusive mode (see createApiKey). SQLite's transactions run
+ * one after the other: the count is exact.
  */
 export async function lockAndCountKeys(
   tx: Tx,
   dialect: Dialect,
   organizationId: string,
   atMost: number,
-): Promise<number> {
-  if (dialect.organizationLock) await tx.$queryRaw(dialect.organizationLock(organizationId));
+  mode: 'shared' | 'exclusive',
+): Promise<{ keys: number; inFlight: number }> {
+  const lock = dialect.organizationLock;
+  if (lock) await tx.$queryRaw(lock.statement(organizationId, mode));
   // Bounded: an organization far past the limit (seeded directly, or before the limit existed) costs
   // no more than one at it.
-  const [row] = await tx.$queryRaw<Array<{ n: number | bigint }>>`
-    SELECT COUNT(*) AS "n" FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
-                                 LIMIT ${Prisma.raw(String(atMost))}) c`;
-  return Number(row?.n ?? 0);
+  const concurrency = lock && mode === 'shared' ? lock.concurrency : Prisma.sql`1`;
+  const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>`
+    SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
+                                  LIMIT ${Prisma.raw(String(atMost))}) c) AS "keys",
+           ${concurrency} AS "inFlight"`;
+  return { keys: Number(row?.keys ?? 0), inFlight: Number(row?.inFlight ?? 1) };
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */

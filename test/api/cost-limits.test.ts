@@ -266,6 +266,27 @@ describe.each(providers)('the number of keys of an organization, on %s', (provid
     }
   });
 
+  it('across the point where PostgreSQL creations stop sharing the lock (limit 110, 100 connections): exactly the limit', async () => {
+    // Up to max_connections below the limit, creations share the organization's lock; above, they take
+    // it one at a time (src/domain/store.ts, lockAndCountKeys). 130 concurrent creations cross that point.
+    const big = await createTestApp(provider, { maxKeysPerOrganization: 110 });
+    try {
+      const org = await big.org();
+      const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
+      const answers = await Promise.all(
+        Array.from({ length: 130 }, (_, i) =>
+          send(big.app, admin.token, CREATE, { input: { name: `crossing ${i}`, roleNames: ['viewer'] } }),
+        ),
+      );
+      const codes = answers.map((sent) => sent.body.errors?.[0]?.extensions?.code ?? 'ok');
+      expect(codes.filter((code) => code === 'ok')).toHaveLength(109);
+      expect(codes.filter((code) => code === 'FORBIDDEN')).toHaveLength(21);
+      expect(await big.domain.db.apiKey.count({ where: { organizationId: org.id } })).toBe(110);
+    } finally {
+      await big.close();
+    }
+  });
+
   it('the user path counts the same way (createApiKey for a user)', async () => {
     const org = await t.org();
     for (let i = 0; i < 5; i++) await org.key({ roles: ['viewer'] });
