@@ -13,7 +13,6 @@ import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
 import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrants, parseId, parseName } from './input.ts';
-import type { UserRecord } from './organizations.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
 import type { ReadCache } from './read-cache.ts';
 import {

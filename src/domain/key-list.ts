@@ -3,7 +3,6 @@
 import { Prisma } from '../generated/sqlite/client.ts';
 import type { Caller, Domain } from './api-keys.ts';
 import { requireManager } from './api-keys.ts';
-import { badInput } from './errors.ts';
 import { decodeCursor, parsePageSize } from './input.ts';
 import { type ListFilter, type ListFilterInput, parseListFilter } from './list-filter.ts';
 import type { UserRecord } from './organizations.ts';
