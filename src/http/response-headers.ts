@@ -2,10 +2,9 @@
 // its own 401 and 429): the security headers of src/http/responses.ts, and a JSON error body with a code
 // for the answers Yoga gives without one (404 of an unknown path, 406, 415, …).
 import type { Plugin } from 'graphql-yoga';
-import { API_HEADERS, defaultError, errorBodyFor, JSON_CONTENT_TYPE, SECURITY_HEADERS } from './responses.ts';
+import { defaultError, errorBodyFor, JSON_CONTENT_TYPE, SECURITY_HEADERS } from './responses.ts';
 
 const ALWAYS = Object.entries(SECURITY_HEADERS);
-const API_ONLY = Object.entries(API_HEADERS).filter(([name]) => !(name in SECURITY_HEADERS));
 
 /** An error status without a body of its own, with the JSON body and code it means. */
 function withErrorBody(request: Request, response: Response, fetchAPI: { Response: typeof Response }): Response {
@@ -37,14 +36,12 @@ export function responseHeaders(): Plugin {
       if (cacheControl === null || (cacheControl === 'no-cache' && contentType.startsWith('text/event-stream'))) {
         headers.set('cache-control', 'no-store');
       }
-      if (headers.has('content-security-policy')) return;
-      if (contentType.startsWith('text/html')) {
-        // A page without a policy of its own may still not be framed (clickjacking).
+      // A page without a policy of its own may still not be framed (clickjacking). Only pages: the headers
+      // are sent with every API answer, where they would cost time and protect nothing.
+      if (contentType.startsWith('text/html') && !headers.has('content-security-policy')) {
         headers.set('content-security-policy', "frame-ancestors 'none'");
         headers.set('x-frame-options', 'DENY');
-        return;
       }
-      for (const [name, value] of API_ONLY) if (name !== 'cache-control') headers.set(name, value);
     },
   };
 }

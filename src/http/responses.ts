@@ -35,21 +35,17 @@ export function errorContentType(accept: string | null | undefined): string {
 }
 
 /**
- * Headers of every response: no MIME sniffing (a JSON answer is never run as a script or page), no
- * Referer leaking a URL onward. API answers (everything but GraphiQL's page and assets, which set their
- * own) are never stored by a cache, and may not be framed or load anything.
+ * Headers of every response: no MIME sniffing (a JSON answer is never run as a script or rendered as a
+ * page), no Referer leaking a URL onward. API answers (everything but GraphiQL's page and assets, which
+ * state their own caching) are never stored by a cache. A page also gets frame protection (see
+ * src/http/response-headers.ts); a JSON answer, never rendered as a document, does not need it.
  */
 export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 } as const;
 
-export const API_HEADERS = {
-  ...SECURITY_HEADERS,
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-} as const;
+export const API_HEADERS = { ...SECURITY_HEADERS, 'cache-control': 'no-store' } as const;
 
 export const NOT_FOUND_MESSAGE =
   'No such endpoint. GraphQL is served at exactly /graphql; /healthz and /readyz are the probes.';
