@@ -78,8 +78,7 @@ export function createHttpServer(
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
       const known = verifier.known(token);
       if (known) {
-        signals.authentication('ok');
-        res.keyId = known.key.id;
+        res.keyId = known.key.id; // counted as an authentication when the response closes
         preAuthenticated.set(req, known);
         void app(req, res);
         return;
@@ -94,7 +93,6 @@ export function createHttpServer(
     rateLimits.authenticate(token, address, verify).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
-          signals.authentication('ok');
           res.keyId = outcome.caller.key.id;
           preAuthenticated.set(req, outcome.caller);
           void app(req, res);
