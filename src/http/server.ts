@@ -137,7 +137,7 @@ export function createHttpServer(
       // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
       const known = knownToken(token);
       if (known) {
-        signals.authentication('ok');
+        // Counted as an authentication when the response closes; a verifier token is no key.
         if (known.kind !== 'verifier') res.keyId = known.key.id;
         preAuthenticated.set(req, known);
         void app(req, res);
@@ -153,7 +153,6 @@ export function createHttpServer(
     rateLimits.authenticate(token, address, verify, knownToken).then(
       (outcome) => {
         if (outcome.kind === 'authenticated') {
-          signals.authentication('ok');
           if (outcome.caller.kind !== 'verifier') res.keyId = outcome.caller.key.id;
           preAuthenticated.set(req, outcome.caller);
           void app(req, res);

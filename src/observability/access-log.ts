@@ -37,6 +37,8 @@ export class ObservedResponse extends ServerResponse<IncomingMessage> implements
   errorCode: string | null = null;
   errorId: string | null = null;
   cause: unknown = undefined;
+  /** True when Yoga authenticated the request (and counted it), not the node:http layer. */
+  keyFromYoga = false;
 
   /**
    * Adds x-request-id to the headers writeHead is given (Yoga's, the fast path's own): a setHeader
@@ -140,6 +142,8 @@ export function nodeAccessLog(logger: Logger, options: AccessLogOptions = {}) {
     };
   };
   function closed(this: ObservedResponse) {
+    // The node:http layer's own authentications are counted here, off the path to the response.
+    if (this.keyId !== null && !this.keyFromYoga) signals.authentication('ok');
     finish(logger, this, this.statusCode, describe, this);
   }
   return (req: IncomingMessage, res: ObservedResponse): void => {
@@ -232,7 +236,10 @@ export function accessLogPlugin(logger: Logger, options: AccessLogOptions = {}):
     onResultProcess({ request, result, serverContext }) {
       const record = recordOf(serverContext, request);
       if (!record) return;
-      if (record.keyId === null) record.keyId = options.callerOf?.(request)?.key.id ?? null;
+      if (record.keyId === null) {
+        record.keyId = options.callerOf?.(request)?.key.id ?? null;
+        if (record instanceof ObservedResponse) record.keyFromYoga = true;
+      }
       if (Array.isArray(result)) for (const one of result) noteResult(record, one as ResultLike);
       else noteResult(record, result as ResultLike);
     },
