@@ -7,6 +7,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Prisma } from '../generated/sqlite/client.ts';
 import type { QueryListener, RawDriver } from './client.ts';
+import { inQuerySpan } from './query-spans.ts';
 import { STATEMENT_CACHE_SIZE } from './statement-cache.ts';
 
 /** The first column of the first row of a read-only statement (undefined without a row). */
@@ -30,7 +31,8 @@ export function createValueReader(raw: RawDriver, onQuery?: QueryListener, size 
       }
       cache.set(sql, prepared);
       onQuery?.(sql);
-      return prepared.get(...(statement.values as unknown[]));
+      const compiled = prepared;
+      return inQuerySpan(sql, async () => compiled.get(...(statement.values as unknown[])));
     };
   }
   const pool = raw.pool;
@@ -45,7 +47,9 @@ export function createValueReader(raw: RawDriver, onQuery?: QueryListener, size 
       names.set(text, name);
     }
     onQuery?.(text);
-    const result = await pool.query<unknown[]>({ name, text, values: statement.values, rowMode: 'array' });
+    const result = await inQuerySpan(text, () =>
+      pool.query<unknown[]>({ name, text, values: statement.values, rowMode: 'array' }),
+    );
     return result.rows[0]?.[0];
   };
 }

@@ -2,7 +2,7 @@
 // it on; main.ts imports this module only then, so a process without tracing loads none of it. Each
 // GraphQL request gets a server span with graphql.parse, graphql.validate and graphql.execute children;
 // Prisma's own instrumentation adds the database spans (prisma:client:operation, …:db_query) under
-// execute. Spans go out in batches over OTLP/HTTP (JSON). Requests refused by the node:http layer
+// execute, and statements run outside Prisma (src/db/raw-read.ts) get a db.query span each. Spans go out in batches over OTLP/HTTP (JSON). Requests refused by the node:http layer
 // before GraphQL (401, 429 on the fast path) have no span: they never reach this plugin.
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,6 +13,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { PrismaInstrumentation } from '@prisma/instrumentation';
 import type { Plugin } from 'graphql-yoga';
 import type { TracingConfig } from '../config.ts';
+import { traceQueries } from '../db/query-spans.ts';
 import { operationNameOf } from './access-log.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
@@ -33,9 +34,17 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
     tracerProvider: provider,
     instrumentations: [new PrismaInstrumentation()],
   });
+  const tracer = provider.getTracer('keygate');
+  traceQueries((sql, run) =>
+    inSpan(tracer, 'db.query', () => {
+      trace.getActiveSpan()?.setAttribute('db.query.text', sql);
+      return run();
+    }),
+  );
   return {
-    plugin: tracingPlugin(provider.getTracer('keygate')),
+    plugin: tracingPlugin(tracer),
     async close() {
+      traceQueries(null);
       unregister();
       await provider.shutdown();
     },

@@ -128,8 +128,8 @@ describe.each(providers)('tracing of a real server on %s', (provider) => {
       expect(byName(name)[0]?.parentSpanId, name).toBe(root.spanId);
     }
     const execute = byName('graphql.execute')[0] as OtlpSpan;
-    // Prisma's spans, each with execute among its ancestors.
-    const database = spans.filter((span) => span.name.startsWith('prisma:'));
+    // Database spans (Prisma's, and db.query for statements run outside Prisma), each under execute.
+    const database = spans.filter((span) => span.name.startsWith('prisma:') || span.name === 'db.query');
     expect(database.length, spans.map((s) => s.name).join(', ')).toBeGreaterThan(0);
     const byId = new Map(spans.map((span) => [span.spanId, span]));
     for (const span of database) {

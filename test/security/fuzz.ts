@@ -266,11 +266,12 @@ class DocumentBuilder {
     return `${alias}${field.name}${this.arguments(field)}${directive}${selection}`;
   }
 
-  selection(type: GraphQLObjectType, depth: number): string {
+  /** `most`: at most that many fields (a mutation runs one root field: docs/api.md). */
+  selection(type: GraphQLObjectType, depth: number, most = 5): string {
     const fields = Object.values(type.getFields());
     const chosen = depth > 5 ? fields.filter((field) => isLeafType(getNamedType(field.type))) : fields;
     const parts: string[] = [];
-    const count = 1 + this.int(Math.min(4, chosen.length));
+    const count = 1 + this.int(Math.min(most - 1, chosen.length));
     // The same field twice with other arguments conflicts; only sloppy documents repeat fields.
     const pool = chosen.length > 0 ? [...chosen] : [...fields];
     for (let i = 0; i < count && pool.length > 0; i++) {
@@ -299,7 +300,8 @@ class DocumentBuilder {
     if (!root) throw new Error('the schema has no query type');
     const keyword = root === mutation ? 'mutation' : this.mistake(10) ? 'subscription' : this.pick(['query', '']);
     const name = this.chance(30) ? ` Op${this.int(3)}` : '';
-    const selection = this.selection(root, 0);
+    // Documents that break the one-mutation-field rule are refused before they run: only a mistake's share.
+    const selection = this.selection(root, 0, root === mutation && !this.mistake(15) ? 1 : 5);
     const head = keyword || this.variableDefinitions.length > 0 || name ? `${keyword || 'query'}${name}` : '';
     const definitions = this.variableDefinitions.length > 0 ? `(${this.variableDefinitions.join(', ')})` : '';
     const query = [`${head}${definitions} ${selection}`, ...this.fragments].join('\n');
