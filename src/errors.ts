@@ -91,7 +91,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** The codes API.md lets a client see. */
+/** The codes docs/api.md lets a client see. */
 export const API_ERROR_CODES = new Set([
   'UNAUTHENTICATED',
   'FORBIDDEN',
@@ -196,7 +196,7 @@ function withApiCode(error: unknown): unknown {
 
 /**
  * Errors that never pass through maskError (parse and validation failures, malformed requests) still
- * reach the client with one of API.md's codes: whatever else Yoga or graphql named them, they are the
+ * reach the client with one of docs/api.md's codes: whatever else Yoga or graphql named them, they are the
  * client's input errors. Their HTTP status is left as it was.
  */
 export function apiErrorCodesPlugin(): Plugin {

@@ -1,6 +1,6 @@
 // schema.graphql is the file snapshot of the schema: it is printed from the code, so any schema change
-// is a visible diff (STYLE.md). And the schema keeps every name of API.md's GraphQL block, with the same
-// types, nullability, arguments and defaults: clients are written against them (API.md: "do not rename
+// is a visible diff (docs/architecture.md). And the schema keeps every name of docs/api.md's GraphQL block, with the same
+// types, nullability, arguments and defaults: clients are written against them (docs/api.md: "do not rename
 // or remove these"; additions are allowed).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCHEMA_FILE = `${ROOT}schema.graphql`;
 const KEYGATE_BIN = `${ROOT}bin/keygate.js`;
 
-/** API.md's GraphQL block, type by type: every field (or input field) signature as SDL writes it. */
+/** docs/api.md's GraphQL block, type by type: every field (or input field) signature as SDL writes it. */
 const API_MD: Record<string, { kind: 'type' | 'input'; fields: string[] }> = {
   Query: {
     kind: 'type',
@@ -169,7 +169,7 @@ describe('schema.graphql is the printed schema', () => {
   }, 30_000);
 });
 
-describe("the schema keeps every name of API.md's GraphQL block", () => {
+describe("the schema keeps every name of docs/api.md's GraphQL block", () => {
   const actual = typesOf(parse(printSchemaSdl()));
 
   it.each(API_MD_SCALARS)('scalar %s exists', (name) => {
@@ -182,7 +182,7 @@ describe("the schema keeps every name of API.md's GraphQL block", () => {
     );
   });
 
-  it.each(Object.entries(API_MD))('%s has the fields of API.md, same types, nullability and defaults', (name, spec) => {
+  it.each(Object.entries(API_MD))('%s has the fields of docs/api.md, same types, nullability and defaults', (name, spec) => {
     const type = actual.get(name);
     expect(type?.kind, `${name} should be an ${spec.kind}`).toBe(spec.kind);
     const expected = spec.fields.map((field) => normalized(spec.kind, field));
@@ -190,7 +190,7 @@ describe("the schema keeps every name of API.md's GraphQL block", () => {
     expect(present).toEqual(expected);
   });
 
-  it('input types have no required field beyond those of API.md (clients written against it keep working)', () => {
+  it('input types have no required field beyond those of docs/api.md (clients written against it keep working)', () => {
     for (const [name, spec] of Object.entries(API_MD)) {
       if (spec.kind !== 'input') continue;
       const known = new Set(spec.fields.map((field) => field.split(':', 1)[0]));
@@ -201,7 +201,7 @@ describe("the schema keeps every name of API.md's GraphQL block", () => {
     }
   });
 
-  it('arguments added to API.md fields are optional', () => {
+  it('arguments added to docs/api.md fields are optional', () => {
     for (const [name, spec] of Object.entries(API_MD)) {
       if (spec.kind !== 'type') continue;
       for (const field of spec.fields) {

@@ -15,7 +15,7 @@ export interface Scenario {
   spec: LoadSpec;
 }
 
-/** Every field of API.md's ApiKey type. */
+/** Every field of docs/api.md's ApiKey type. */
 export const API_KEY_FIELDS = `id name createdAt
   creator { apiKey { id name } user { id email name role slackUserId } }
   roles { name description scopes } teamIds teams { id name } teamRoles { name description scopes }

@@ -1,4 +1,4 @@
-// How a failed command ends: one line on stderr saying what is wrong, and the exit code API.md gives
+// How a failed command ends: one line on stderr saying what is wrong, and the exit code docs/api.md gives
 // (2 for a usage error, printed with the usage; 1 for anything else). Never a stack, SQL or secret,
 // unless KEYGATE_DEBUG=1 asks for the details.
 import { ConnectionError } from '../db/connection-errors.ts';

@@ -2,7 +2,7 @@
 // drift. Used by scripts/migration.ts and tests only: loading it costs ~25 ms and every engine opens
 // its own connections. The runtime applies migrations with src/db/migrate.ts instead.
 //
-// Loaded by hand (see PRISMA-OFFLINE.md): the package's entry imports a .wasm file, which Node's ESM
+// Loaded by hand (see docs/database.md): the package's entry imports a .wasm file, which Node's ESM
 // loader refuses. No shadow database is ever used: authoring diffs from a scratch database the history
 // was applied to, which sidesteps the adapters' shadow-database bugs (pg replaying into the main
 // database, SQLite replaying multi-statement scripts through a one-statement call).

@@ -1,4 +1,4 @@
-// The rules of RULES.md about managers, visibility and covering, as pure functions of grants.
+// The rules of docs/rules.md about managers, visibility and covering, as pure functions of grants.
 import { MANAGER_ROLE, type RoleCatalogue } from './roles.ts';
 
 /** The grants of a key: account roles, teams, and roles that apply in every one of those teams. */

@@ -1,4 +1,4 @@
-// The six operations of RULES.md. Each mutation runs in one transaction that re-reads and locks the
+// The six operations of docs/rules.md. Each mutation runs in one transaction that re-reads and locks the
 // target and the caller's own key and re-applies the rules, so a decision is never taken on state that
 // has since changed: a caller deleted, or whose grants changed, while its request was in flight is
 // judged as it is now (docs/rules.md, Authentication).

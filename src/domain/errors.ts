@@ -1,4 +1,4 @@
-// Domain errors carry the stable codes of API.md; the GraphQL layer and the CLI translate them.
+// Domain errors carry the stable codes of docs/api.md; the GraphQL layer and the CLI translate them.
 // Messages are written for a person and never contain a token, hash or connection string.
 export type ErrorCode =
   | 'UNAUTHENTICATED'

@@ -1,4 +1,4 @@
-// Input rules of RULES.md ("BAD_USER_INPUT, nothing written"). Pure: team existence is checked
+// Input rules of docs/rules.md ("BAD_USER_INPUT, nothing written"). Pure: team existence is checked
 // against the database by the operations, with the same messages.
 import type { Grants } from './access.ts';
 import { badInput } from './errors.ts';

@@ -12,7 +12,7 @@ export interface RoleDefinition {
   grantableViaApi: boolean;
 }
 
-/** Holding this role makes a key a manager (RULES.md "Managers"). */
+/** Holding this role makes a key a manager (docs/rules.md "Managers"). */
 export const MANAGER_ROLE = 'api_keys_manage';
 
 const role = (

@@ -1,4 +1,4 @@
-// Authentication comes first (RULES.md: "authentication, input validity, …"): every request to
+// Authentication comes first (docs/rules.md: "authentication, input validity, …"): every request to
 // /graphql except the GraphiQL page and CORS preflights needs a valid token before its document is
 // even parsed. The same answers are given by the node:http fast path (src/http/server.ts) and by the
 // Yoga plugin below (which is what app.fetch exercises).

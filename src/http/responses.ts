@@ -1,7 +1,7 @@
 // Every HTTP answer Keygate builds itself, in one place: the JSON bodies of error responses and the
 // headers every response carries. On /graphql an error is a GraphQL response (`errors[].extensions.
 // code`); anywhere else it is `{"error": {"code", "message"}}`, the shape of the plain-HTTP endpoints
-// (docs/api.md, HTTP). The codes are those of API.md's list.
+// (docs/api.md, HTTP). The codes are those of docs/api.md's list.
 
 export const GRAPHQL_PATH = '/graphql';
 

@@ -1,6 +1,6 @@
 // The one schema builder: plugins, scalars and the authorization scopes. No types are defined here.
 // Every authorization decision goes through scope-auth; the scope loaders call the domain rules,
-// which throw KeygateErrors carrying the exact code and message of RULES.md.
+// which throw KeygateErrors carrying the exact code and message of docs/rules.md.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';

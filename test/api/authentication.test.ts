@@ -1,4 +1,4 @@
-// Authentication (RULES.md "Tokens", API.md "GraphQL" and "HTTP"): every failure is the same 401
+// Authentication (docs/rules.md "Tokens", docs/api.md "GraphQL" and "HTTP"): every failure is the same 401
 // UNAUTHENTICATED with no hint of which check failed; GET serves queries only; GraphiQL and the probes
 // need no token; lastUsedAt records the last successful authentication and only moves forward.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -87,7 +87,7 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     const seen = await checkDelete(t.domain, manager, target.id);
     await giveIncidentEditor(target.id);
     // A key the manager does not cover is still visible to it (an account manager sees every key);
-    // the deletion is allowed by RULES.md, so it goes through, on the key as it is now.
+    // the deletion is allowed by docs/rules.md, so it goes through, on the key as it is now.
     expect(await code(deleteApiKey(t.domain, manager, target.id, seen))).toBe('ok');
     expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toBeNull();
   });

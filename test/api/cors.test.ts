@@ -1,4 +1,4 @@
-// CORS (API.md "HTTP", CORS_ORIGINS; issue 12, item 9): a listed origin is reflected (with Vary: Origin
+// CORS (docs/api.md "HTTP", CORS_ORIGINS; issue 12, item 9): a listed origin is reflected (with Vary: Origin
 // when several are listed, as the answer then depends on it);
 // any other origin gets no Access-Control-Allow-Origin at all (never "null", which a sandboxed iframe or
 // a file: page sends as its own origin); no answer allows credentials (tokens travel in Authorization,

@@ -1,4 +1,4 @@
-// RULES.md "The operations" (create), "Covering", "Input rules" and "Tokens" as far as create hands one
+// docs/rules.md "The operations" (create), "Covering", "Input rules" and "Tokens" as far as create hands one
 // out, through GraphQL over app.fetch.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,7 +166,7 @@ describe.each(providers)('create on %s', (provider) => {
     });
   });
 
-  describe('create: the caller must cover the grants (RULES.md "Covering")', () => {
+  describe('create: the caller must cover the grants (docs/rules.md "Covering")', () => {
     it('viewer + incident_creator may give viewer and incident_creator but not incident_editor', async () => {
       const org = await t.org();
       const caller = await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_creator'] });

@@ -1,4 +1,4 @@
-// deleteApiKey (RULES.md "The operations", "Tokens" and "The administration path"): any visible key may
+// deleteApiKey (docs/rules.md "The operations", "Tokens" and "The administration path"): any visible key may
 // be deleted, itself included, with no scope check; every one of its tokens stops working at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';

@@ -1,4 +1,4 @@
-// Errors (API.md "GraphQL", RULES.md "Input rules"): every error carries an extensions.code from API.md's
+// Errors (docs/api.md "GraphQL", docs/rules.md "Input rules"): every error carries an extensions.code from docs/api.md's
 // list; requests the client got wrong (syntax, unknown fields, wrong variable types) are BAD_USER_INPUT;
 // unexpected errors are masked: no stack, no SQL, no token in any response.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ interface Sent {
   body: ErrorBody;
 }
 
-/** Every error has a code of API.md and a message; nothing in the body looks like a stack, SQL or Prisma. */
+/** Every error has a code of docs/api.md and a message; nothing in the body looks like a stack, SQL or Prisma. */
 function expectCleanErrors(sent: Sent, secrets: string[] = []) {
   expect(sent.body.errors?.length).toBeGreaterThan(0);
   for (const error of sent.body.errors ?? []) {

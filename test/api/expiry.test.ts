@@ -1,4 +1,4 @@
-// RULES.md "Expiry": expiresAt on create and update (future only; absent keeps it on update, null
+// docs/rules.md "Expiry": expiresAt on create and update (future only; absent keeps it on update, null
 // clears it), expired keys refused like unknown tokens while they stay visible and editable, the
 // lifetime rule, rotation keeping the expiry, grace tokens stopping at the earlier of grace end and
 // expiry, and audit details. Through GraphQL over app.fetch, on both databases.

@@ -1,4 +1,4 @@
-// RULES.md "Managers" and "Visibility", through GraphQL over app.fetch: who is a manager, which keys a
+// docs/rules.md "Managers" and "Visibility", through GraphQL over app.fetch: who is a manager, which keys a
 // manager can see at all, and what everyone else may still read.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ const CURRENT = `{ currentApiKey { ${API_KEY_FIELDS} } }`;
 
 const notFoundMessage = (id: string) => `API key "${id}" was not found.`;
 
-/** The default catalogue, copied from RULES.md "Role catalogue (default)". */
+/** The default catalogue, copied from docs/rules.md "Role catalogue". */
 const DEFAULT_CATALOGUE: Record<string, string[]> = {
   viewer: ['incidents.view', 'organisation_settings.view'],
   incident_creator: ['incidents.view', 'incidents.create'],

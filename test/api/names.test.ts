@@ -1,4 +1,4 @@
-// Names through the API on both databases (RULES.md "Input rules"; issue 12, item 9): a name that is not
+// Names through the API on both databases (docs/rules.md "Input rules"; issue 12, item 9): a name that is not
 // well-formed Unicode, holds a control character or line break, a bidirectional embedding, override or
 // isolate, or nothing visible is BAD_USER_INPUT naming the code point, on create and on update, and
 // nothing is written. Every name accepted reads back exactly as stored (NFC) from every read path:

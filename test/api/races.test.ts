@@ -1,6 +1,6 @@
 // Races (issue 4): many concurrent rotate, update and delete requests on one key end in a state that
 // some serial order of the successful ones produces. The audit log, written in each change's
-// transaction, gives that order; replaying it through a small model of RULES.md ("Tokens", update's
+// transaction, gives that order; replaying it through a small model of docs/rules.md ("Tokens", update's
 // PUT semantics, delete) must give exactly what the database holds and what the API answers:
 // exactly one current token, every earlier token expiring when the rotation that replaced it said,
 // the grants and name of the last update, nothing left of a deleted key. Every successful mutation is
@@ -255,7 +255,7 @@ describe.each(providers)('concurrent changes to one key on %s', (provider) => {
         expect(event.details.previousTokenExpiresAt && Date.parse(event.details.previousTokenExpiresAt)).toBe(
           previousExpiresAt,
         );
-        // RULES.md "Tokens": the current one keeps working until now + grace; earlier ones keep
+        // docs/rules.md "Tokens": the current one keeps working until now + grace; earlier ones keep
         // their own expiry. Those that no longer work are gone (the current one too, with no grace).
         for (const token of model.tokens) if (token.expiresAt === null) token.expiresAt = previousExpiresAt;
         model.tokens = model.tokens.filter((token) => token.expiresAt === null || token.expiresAt > at);

@@ -1,4 +1,4 @@
-// rotateApiKey (RULES.md "The operations" and "Tokens"): who may rotate which key, the grace period of
+// rotateApiKey (docs/rules.md "The operations" and "Tokens"): who may rotate which key, the grace period of
 // the token that was current, and the fate of tokens from earlier rotations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';

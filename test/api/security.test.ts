@@ -1,5 +1,5 @@
 // The security matrix: every query and mutation of the schema against the common ways of being
-// denied (RULES.md "Managers", "Visibility", "Tokens"; API.md "every operation needs a token").
+// denied (docs/rules.md "Managers", "Visibility", "Tokens"; docs/api.md "every operation needs a token").
 // One row per operation says what each case must produce; one `it` is generated per (case, operation).
 // Each test builds its own organizations, so a wrongly allowed mutation cannot leak into the next test.
 // After every denied mutation, nothing may have changed: same keys, same grants, same tokens, and the
@@ -168,10 +168,10 @@ const MATRIX: Array<{ operation: OperationName } & Record<CaseName, Outcome>> = 
   row('apiKeys', { denials: U, otherOrg: A, unmanaged: A, nonManager: F, nonManagerOtherOrg: F }),
   row('roles', { denials: U, otherOrg: A, unmanaged: A, nonManager: A, nonManagerOtherOrg: A }),
   row('teams', { denials: U, otherOrg: A, unmanaged: A, nonManager: A, nonManagerOtherOrg: A }),
-  // Not in RULES.md: read like apiKeys (managers only; only events of keys the caller can see).
+  // Not in docs/rules.md: read like apiKeys (managers only; only events of keys the caller can see).
   row('auditEvents', { denials: U, otherOrg: A, unmanaged: A, nonManager: F, nonManagerOtherOrg: F }),
   // Another organization's team id is an unknown team: input validity comes before every other check.
-  // A team manager creating a key it could not see is FORBIDDEN (RULES.md "create").
+  // A team manager creating a key it could not see is FORBIDDEN (docs/rules.md "create").
   row('createApiKey', { denials: U, otherOrg: B, unmanaged: F, nonManager: F, nonManagerOtherOrg: B }),
   row('updateApiKey', { denials: U, otherOrg: N, unmanaged: N, nonManager: F, nonManagerOtherOrg: F }),
   row('rotateApiKey', { denials: U, otherOrg: N, unmanaged: N, nonManager: F, nonManagerOtherOrg: F }),

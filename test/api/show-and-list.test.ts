@@ -1,4 +1,4 @@
-// RULES.md "The operations": show `apiKey(id)` and list `apiKeys`, and the `first`/cursor input rules,
+// docs/rules.md "The operations": show `apiKey(id)` and list `apiKeys`, and the `first`/cursor input rules,
 // through GraphQL over app.fetch.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

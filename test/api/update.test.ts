@@ -1,4 +1,4 @@
-// RULES.md "The operations" (update): visible target, not the caller itself, visible result, covered
+// docs/rules.md "The operations" (update): visible target, not the caller itself, visible result, covered
 // resulting grants, no new api_keys_manage; PUT semantics; the token never changes; check order and
 // input rules. Through GraphQL over app.fetch.
 import { ulid } from 'ulidx';

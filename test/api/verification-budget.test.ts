@@ -1,4 +1,4 @@
-// RULES.md "Verification": the per-key verification budget (exhaustion, refill at the next minute,
+// docs/rules.md "Verification": the per-key verification budget (exhaustion, refill at the next minute,
 // RATE_LIMITED before INSUFFICIENT_SCOPES, shared through Redis), and the failed-authentication limit:
 // verifier tokens never count against it for the customer tokens they check, a bad verifier token
 // counts per client address. Over POST /v1/verify on a real node:http server, on both databases.

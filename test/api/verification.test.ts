@@ -1,4 +1,4 @@
-// RULES.md "Verification": verifier tokens call verification and nothing else, API keys cannot call
+// docs/rules.md "Verification": verifier tokens call verification and nothing else, API keys cannot call
 // it; the verdicts in their order, over GraphQL (verifyApiKey) and over plain HTTP (POST /v1/verify),
 // which must agree; scopes in a team; bound verifiers; tokenExpiresAt; lastUsedAt; changes reflected at
 // once in the process that made them. On both databases.

@@ -1,4 +1,4 @@
-// `keygate backup --to FILE` while the server is under write load (API.md "CLI", docs/operations.md
+// `keygate backup --to FILE` while the server is under write load (docs/api.md "CLI", docs/operations.md
 // "Backups"): the copy is consistent (every key answered before the backup began is in it, each with
 // its audit event, and nothing half made), and restoring it, as docs/operations.md says, gives a working
 // server whose keys authenticate. On PostgreSQL the command refuses and names pg_dump.

@@ -1,4 +1,4 @@
-// The keygate CLI as an operator meets it (API.md "CLI"): every command and group answers --help;
+// The keygate CLI as an operator meets it (docs/api.md "CLI"): every command and group answers --help;
 // usage errors exit 2 with the usage on stderr, other failures exit 1; lists of organizations, teams,
 // users and keys; keys rotated and deleted as the operator (audited with the user as actor, tokens
 // checked over HTTP); unique organization names; no new embedded database made by mistake; and

@@ -1,6 +1,6 @@
 // The real thing, end to end: `keygate serve` as a child process on a free port and the `keygate` CLI
-// as separate processes on the same database, driven the way an operator would (API.md "CLI", "HTTP",
-// RULES.md "The administration path", "Tokens": lastUsedAt is flushed on graceful shutdown).
+// as separate processes on the same database, driven the way an operator would (docs/api.md "CLI", "HTTP",
+// docs/rules.md "The administration path", "Tokens": lastUsedAt is flushed on graceful shutdown).
 // The same story runs on the embedded database and on PostgreSQL.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';

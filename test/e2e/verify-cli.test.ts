@@ -1,6 +1,6 @@
 // The operator's side of verification and expiry, end to end: `keygate key create --expires-at`,
 // `keygate verifier create / list / delete` as separate processes, and `keygate serve` answering
-// POST /v1/verify with the verifier tokens they print (API.md "CLI", "Verification"). Both databases.
+// POST /v1/verify with the verifier tokens they print (docs/api.md "CLI", "Verification"). Both databases.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

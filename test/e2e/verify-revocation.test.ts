@@ -1,4 +1,4 @@
-// RULES.md "Verification": a deletion, a rotation with grace 0, an update of grants or of expiresAt is
+// docs/rules.md "Verification": a deletion, a rotation with grace 0, an update of grants or of expiresAt is
 // reflected by every Keygate process's verification within 1 second on PostgreSQL. Two real server
 // processes on one database: the change is made through A, B is asked (POST /v1/verify) until its
 // answer reflects it. 100 trials (25 of each kind of change); the propagation delay, measured from A's

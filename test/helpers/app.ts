@@ -231,7 +231,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
   };
 }
 
-/** Every field of ApiKey in API.md. */
+/** Every field of ApiKey in docs/api.md. */
 export const API_KEY_FIELDS = `
   id name createdAt
   creator { apiKey { id name } user { id email name role slackUserId } }

@@ -1,4 +1,4 @@
-// An independent model of RULES.md, written from its text alone: nothing here is imported from src/.
+// An independent model of docs/rules.md, written from its text alone: nothing here is imported from src/.
 // It holds the keys, grants and tokens that the API should have after each operation, and decides
 // what each operation should answer (allowed, UNAUTHENTICATED, BAD_USER_INPUT, FORBIDDEN, NOT_FOUND).
 // Time is counted in whole minutes from the start of a run (the test app's clock is frozen and moved
@@ -16,7 +16,7 @@ interface RoleRow {
   viaApi: boolean;
 }
 
-/** RULES.md "Role catalogue (default)", transcribed by hand. Every role is assignable at account level. */
+/** docs/rules.md "Role catalogue", transcribed by hand. Every role is assignable at account level. */
 export const CATALOGUE: ReadonlyMap<string, RoleRow> = new Map<string, RoleRow>([
   ['viewer', { scopes: ['incidents.view', 'organisation_settings.view'], team: false, viaApi: true }],
   ['incident_creator', { scopes: ['incidents.view', 'incidents.create'], team: false, viaApi: true }],
@@ -112,7 +112,7 @@ function scopesOf(roleNames: readonly string[]): Set<string> {
   return scopes;
 }
 
-/** RULES.md "Managers". */
+/** docs/rules.md "Managers". */
 export function isAccountManager(grants: Grants): boolean {
   return grants.roles.includes(MANAGE);
 }
@@ -125,14 +125,14 @@ export function isManager(grants: Grants): boolean {
   return isAccountManager(grants) || isTeamManager(grants);
 }
 
-/** RULES.md "Visibility": whether a key with `target` grants in the caller's organization is visible. */
+/** docs/rules.md "Visibility": whether a key with `target` grants in the caller's organization is visible. */
 export function sees(caller: Grants, target: Grants): boolean {
   if (isAccountManager(caller)) return true;
   if (!isTeamManager(caller)) return false;
   return target.roles.length === 0 && target.teams.length > 0 && isSubset(target.teams, new Set(caller.teams));
 }
 
-/** RULES.md "Covering". */
+/** docs/rules.md "Covering". */
 export function covers(caller: Grants, grants: Grants): boolean {
   const accountScopes = scopesOf(caller.roles);
   for (const role of grants.roles) if (!isSubset(scopesOf([role]), accountScopes)) return false;
@@ -255,7 +255,7 @@ export class RulesModel {
     return key !== undefined && !key.deleted && (token.expiresAt === null || token.expiresAt > this.now);
   }
 
-  /** RULES.md "Tokens": the key a token authenticates, or null (401). */
+  /** docs/rules.md "Tokens": the key a token authenticates, or null (401). */
   authenticate(value: string): KeyState | null {
     const token = this.tokens.find((candidate) => candidate.value === value);
     return token && this.tokenWorks(token) ? (this.keys.get(token.keyId) ?? null) : null;
@@ -277,7 +277,7 @@ export class RulesModel {
   }
 
   /**
-   * Runs the checks in RULES.md's order: authentication, then input validity (`input` returns the
+   * Runs the checks in docs/rules.md's order: authentication, then input validity (`input` returns the
    * parsed input and records problems), then the manager, visibility and permission checks of `rules`.
    */
   #decide<T>(

@@ -1,4 +1,4 @@
-// Model-based test of RULES.md: fast-check generates random sequences of create, update, rotate,
+// Model-based test of docs/rules.md: fast-check generates random sequences of create, update, rotate,
 // delete, show, list and currentApiKey requests by random callers (account managers, team managers of
 // various team sets, non-managers, keys of another organization, dead and malformed tokens), with
 // valid and invalid inputs, plus clock moves. Each request goes to the real API (app.fetch on a real
@@ -31,7 +31,7 @@ const REPLAY = `KEYGATE_MODEL_SEED=${SEED} replays this run`;
 
 const OPERATIONS = ['create', 'update', 'rotate', 'delete', 'show'];
 
-describe.each(providers)('RULES.md agrees with an independent model on random operation sequences (%s)', (provider) => {
+describe.each(providers)('docs/rules.md agrees with an independent model on random operation sequences (%s)', (provider) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp(provider);
@@ -39,7 +39,7 @@ describe.each(providers)('RULES.md agrees with an independent model on random op
   });
   afterAll(() => t.close());
 
-  it('serves the role catalogue of RULES.md that the model is written against', async () => {
+  it('serves the role catalogue of docs/rules.md that the model is written against', async () => {
     const org = await t.org();
     const { token } = await org.key();
     const response = await t.gql<{ roles: Array<{ name: string; scopes: string[] }> }>(

@@ -1,7 +1,7 @@
 // Fuzzing (issue 4, item 7): random and malformed GraphQL documents built from the served schema,
 // variables of right and wrong types, garbage bodies, wrong methods and content types, sent with a
 // valid token of an account manager holding every role. Whatever arrives, the server answers without a
-// 5xx, every GraphQL error carries a code of API.md (never INTERNAL_SERVER_ERROR), no response shows a
+// 5xx, every GraphQL error carries a code of docs/api.md (never INTERNAL_SERVER_ERROR), no response shows a
 // stack trace, and the server keeps serving: a valid request afterwards succeeds.
 // In process (app.fetch, both databases) and over HTTP against a real server process.
 //
@@ -89,7 +89,7 @@ function problemsOf(request: FuzzRequest, answer: Answer): string[] {
     for (const error of result.errors ?? []) {
       const code = error.extensions?.code;
       if (typeof code !== 'string' || !API_CODES.has(code))
-        problems.push(`an error without an API.md code: ${JSON.stringify(error)}`);
+        problems.push(`an error without a docs/api.md code: ${JSON.stringify(error)}`);
       else if (code === 'INTERNAL_SERVER_ERROR') problems.push(`INTERNAL_SERVER_ERROR: ${JSON.stringify(error)}`);
       if (typeof error.message !== 'string' || error.message === '') problems.push('an error without a message');
     }
@@ -190,7 +190,7 @@ describe.each(providers)('fuzzing the in-process API (%s)', (provider) => {
   });
   afterAll(() => t.close());
 
-  it('answers every random or malformed request without a 5xx, with API.md codes only, and keeps serving', async () => {
+  it('answers every random or malformed request without a 5xx, with docs/api.md codes only, and keeps serving', async () => {
     const { tally, problems } = await fuzz(`in process on ${provider}`, pools, RUNS, async (request) =>
       answerOf(
         await t.app.fetch(`http://keygate.test${request.path}`, {
@@ -235,7 +235,7 @@ describe('fuzzing a real server over HTTP', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('answers random and malformed requests without a 5xx, with API.md codes only, and stays up', async () => {
+  it('answers random and malformed requests without a 5xx, with docs/api.md codes only, and stays up', async () => {
     const { problems } = await fuzz('over HTTP', pools, Math.ceil(RUNS / 3), async (request) =>
       answerOf(
         await fetch(`${server.url}${request.path}`, {

@@ -1,5 +1,5 @@
-// RULES.md "Tokens": a token is shown exactly once (in the payload of the create or rotate that issued
-// it) and is never logged or returned again; API.md: no token in any response or log line. Here a
+// docs/rules.md "Tokens": a token is shown exactly once (in the payload of the create or rotate that issued
+// it) and is never logged or returned again; docs/api.md: no token in any response or log line. Here a
 // representative session (every operation, every kind of failure, bad tokens, malformed requests,
 // tokens pasted into inputs, unexpected database errors) runs with the most verbose logging, and then
 // every log line and every response (body and headers) is searched for every token, every token's

@@ -1,4 +1,4 @@
-// RULES.md "Managers", "Visibility" and "Covering", plus the places where grants hand out roles only
+// docs/rules.md "Managers", "Visibility" and "Covering", plus the places where grants hand out roles only
 // the administration CLI may grant. Pure functions of grants: no database.
 import { describe, expect, it } from 'vitest';
 import { Access, adminOnlyPlaces, type Grants } from '../../src/domain/access.ts';
@@ -64,7 +64,7 @@ describe('Managers: account manager, team manager, or neither', () => {
     },
     { name: 'a key with no grants is no manager', caller: {}, account: false, team: false, managed: [] },
     {
-      // A team role applies only in the key's teams (RULES.md "Words"); with no teams it applies nowhere.
+      // A team role applies only in the key's teams (docs/rules.md "Words"); with no teams it applies nowhere.
       // Unreachable through input validation (teams and team roles come together); the stricter reading.
       name: 'api_keys_manage as a team role with no teams manages nothing',
       caller: { teamRoleNames: ['api_keys_manage'] },
@@ -185,7 +185,7 @@ const coverTable = (cases: CoverCase[]) =>
     expect(a.covers(grants(given))).toBe(uncovered === null);
   });
 
-describe('Covering: examples of RULES.md', () => {
+describe('Covering: examples of docs/rules.md', () => {
   const viewerCreator = { roleNames: ['viewer', 'incident_creator'] };
   const accountSchedules = { roleNames: ['schedules_editor'] };
   const teamASchedules = { teamIds: [TEAM_A], teamRoleNames: ['schedules_editor'] };

@@ -1,4 +1,4 @@
-// RULES.md "Input rules": every failure is a KeygateError with code BAD_USER_INPUT naming what failed.
+// docs/rules.md "Input rules": every failure is a KeygateError with code BAD_USER_INPUT naming what failed.
 import { ulid } from 'ulidx';
 import { describe, expect, it } from 'vitest';
 import type { Grants } from '../../src/domain/access.ts';

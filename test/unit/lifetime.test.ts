@@ -1,4 +1,4 @@
-// RULES.md "Expiry" as pure functions: the lifetime rule (no key hands out a longer life than its own)
+// docs/rules.md "Expiry" as pure functions: the lifetime rule (no key hands out a longer life than its own)
 // and when a token stops working (the earlier of its own expiry and its key's).
 import { describe, expect, it } from 'vitest';
 import { outlivesCaller, tokenDeadline } from '../../src/domain/access.ts';

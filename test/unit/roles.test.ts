@@ -1,5 +1,5 @@
-// RULES.md "Role catalogue (default)": the expected table is written out here on purpose (CI has no
-// copy of RULES.md), so any drift between the seeded defaults and the rules fails this file.
+// docs/rules.md "Role catalogue": the expected table is written out here on purpose (CI has no
+// copy of docs/rules.md), so any drift between the seeded defaults and the rules fails this file.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROLES, MANAGER_ROLE, RoleCatalogue } from '../../src/domain/roles.ts';
 
@@ -41,13 +41,13 @@ const EXPECTED_NAMES = Object.keys(EXPECTED_SCOPES);
 const byName = new Map(DEFAULT_ROLES.map((role) => [role.name, role]));
 
 describe('Role catalogue (default): names and scopes', () => {
-  it('has exactly the roles of RULES.md, each once', () => {
+  it('has exactly the roles of docs/rules.md, each once', () => {
     const names = DEFAULT_ROLES.map((role) => role.name);
     expect(new Set(names).size).toBe(names.length);
     expect([...names].sort()).toEqual([...EXPECTED_NAMES].sort());
   });
 
-  it.each(EXPECTED_NAMES)('%s has exactly the scopes of RULES.md', (name) => {
+  it.each(EXPECTED_NAMES)('%s has exactly the scopes of docs/rules.md', (name) => {
     const role = byName.get(name);
     expect(role, `role ${name} is missing`).toBeDefined();
     expect(new Set(role?.scopes).size).toBe(role?.scopes.length);

@@ -1,4 +1,4 @@
-// RULES.md "Tokens": a fixed prefix, an underscore, >= 128 random bits and a CRC32 checksum, so a
+// docs/rules.md "Tokens": a fixed prefix, an underscore, >= 128 random bits and a CRC32 checksum, so a
 // malformed token is rejected without a lookup; only a one-way SHA-256 hash is stored.
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
