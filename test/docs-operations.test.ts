@@ -3,7 +3,15 @@
 // nothing that merely looks like one.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generateToken, isWellFormedToken, TOKEN_LENGTH, TOKEN_PREFIX } from '../src/domain/tokens.ts';
+import {
+  generateToken,
+  generateVerifierToken,
+  isWellFormedToken,
+  isWellFormedVerifierToken,
+  TOKEN_LENGTH,
+  TOKEN_PREFIX,
+  VERIFIER_TOKEN_PREFIX,
+} from '../src/domain/tokens.ts';
 
 const doc = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
 const section = doc.slice(doc.indexOf('## Secret scanning'));
@@ -62,6 +70,38 @@ describe('docs/operations.md secret scanning', () => {
     for (const text of nearMisses) {
       expect(scan(documented, text), text).toEqual([]);
       expect(isWellFormedToken(text)).toBe(false);
+    }
+  });
+});
+
+describe('docs/operations.md secret scanning: verifier tokens', () => {
+  const regexes = [...section.matchAll(/```regex\n(.+)\n```/g)].map((match) => match[1] as string);
+  const rules = [...section.matchAll(/```toml\n([\s\S]*?)```/g)].map((match) => match[1] as string);
+  const verifierRegex = regexes[1] as string;
+  const verifierRule = rules[1] as string;
+
+  it('documents a second pattern and gitleaks rule for verifier tokens', () => {
+    expect(regexes).toHaveLength(2);
+    expect(/^regex = '''(.+)'''$/m.exec(verifierRule)?.[1]).toBe(verifierRegex);
+    expect(verifierRule).toMatch(/^id = "keygate-verifier-token"$/m);
+    expect(verifierRule).toContain(`keywords = ["${VERIFIER_TOKEN_PREFIX}"]`);
+  });
+
+  it('each pattern finds its own kind of token and never the other', () => {
+    for (let i = 0; i < 300; i++) {
+      const verifier = generateVerifierToken();
+      const apiKey = generateToken();
+      expect(isWellFormedVerifierToken(verifier)).toBe(true);
+      const text = `VERIFIER=${verifier}\nAuthorization: Bearer ${apiKey}\n`;
+      expect(scan(verifierRegex, text)).toEqual([verifier]);
+      expect(scan(documented, text)).toEqual([apiKey]);
+    }
+  });
+
+  it('finds nothing in verifier near misses', () => {
+    const body = generateVerifierToken().slice(VERIFIER_TOKEN_PREFIX.length);
+    for (const text of [`keygate_verifier_${body.slice(1)}`, `keygate_verifier_${body}A`, `KEYGATE_VERIFIER_${body}`]) {
+      expect(scan(verifierRegex, text), text).toEqual([]);
     }
   });
 });
