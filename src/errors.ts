@@ -3,6 +3,7 @@
 // SERVICE_UNAVAILABLE; anything else is masked and logged with an error id that the client also sees.
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { errorChain } from './db/error-chain.ts';
 import { KeygateError } from './domain/errors.ts';
 
 // What a database outage looks like by the time it reaches us, found by experiment with Prisma 7 and
@@ -76,18 +77,7 @@ function isUnavailableNode(node: Record<string, unknown>): boolean {
 
 /** True when an error means the database cannot serve the request now (answer 503, not 500). */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const pending: unknown[] = [error];
-  while (pending.length > 0) {
-    const current = pending.pop();
-    if (!current || typeof current !== 'object' || seen.has(current)) continue;
-    seen.add(current);
-    const node = current as Record<string, unknown>;
-    if (isUnavailableNode(node)) return true;
-    // Where the underlying error hides: Error.cause, Prisma's meta.driverAdapterError, AggregateError.
-    pending.push(node.cause, (node.meta as Record<string, unknown> | undefined)?.driverAdapterError);
-    if (Array.isArray(node.errors)) pending.push(...node.errors);
-  }
+  for (const node of errorChain(error)) if (isUnavailableNode(node)) return true;
   return false;
 }
 

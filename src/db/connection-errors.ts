@@ -2,6 +2,7 @@
 // does not exist, the password or role was refused, nobody listens there, the host has no address, the
 // server wants TLS. Found by experiment against real servers (test/e2e/connection-errors.test.ts): what
 // node-postgres, Prisma's adapters and ioredis raise in each case. The URL is shown without its password.
+import { errorChain } from './error-chain.ts';
 
 /** The URL as it may be shown: no password, no query string (it may carry one too). */
 export function redactUrl(url: string): string {
@@ -26,26 +27,16 @@ interface Found {
   message: string;
 }
 
-/** Every error in the chain (cause, Prisma's meta.driverAdapterError, AggregateError's errors). */
+/** What each error of the chain says (src/db/error-chain.ts). */
 function chain(error: unknown): Found[] {
-  const found: Found[] = [];
-  const seen = new Set<unknown>();
-  const pending: unknown[] = [error];
-  while (pending.length > 0) {
-    const current = pending.pop();
-    if (!current || typeof current !== 'object' || seen.has(current)) continue;
-    seen.add(current);
-    const node = current as Record<string, unknown>;
+  return [...errorChain(error)].map((node) => {
     const code = [node.originalCode, node.code].find((value) => typeof value === 'string') as string | undefined;
-    found.push({
+    return {
       ...(code ? { code } : {}),
       ...(typeof node.kind === 'string' ? { kind: node.kind } : {}),
       message: typeof node.message === 'string' ? node.message : '',
-    });
-    pending.push(node.cause, (node.meta as Record<string, unknown> | undefined)?.driverAdapterError);
-    if (Array.isArray(node.errors)) pending.push(...node.errors);
-  }
-  return found;
+    };
+  });
 }
 
 const has = (found: Found[], test: (f: Found) => boolean) => found.some(test);
