@@ -53,9 +53,8 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
 
 type Tracer = ReturnType<NodeTracerProvider['getTracer']>;
 
-/** Runs `wrapped` inside a new child span of the active one, ending it when `wrapped` is done. */
-function inSpan<T>(tracer: Tracer, name: string, wrapped: () => T): T {
-  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL });
+/** Runs `wrapped` inside `span` (made the active one), ending it when `wrapped` is done. */
+function within<T>(span: Span, wrapped: () => T): T {
   const done = () => span.end();
   try {
     const result = context.with(trace.setSpan(context.active(), span), wrapped);
@@ -68,6 +67,10 @@ function inSpan<T>(tracer: Tracer, name: string, wrapped: () => T): T {
     throw error;
   }
 }
+
+/** Runs `wrapped` inside a new child span of the active one. */
+const inSpan = <T>(tracer: Tracer, name: string, wrapped: () => T): T =>
+  within(tracer.startSpan(name, { kind: SpanKind.INTERNAL }), wrapped);
 
 const failed = () => trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR });
 
@@ -87,17 +90,7 @@ export function tracingPlugin(tracer: Tracer): Plugin {
           attributes: { 'http.request.method': request.method, 'url.path': url.pathname },
         });
         requests.set(request, span);
-        const done = () => span.end();
-        try {
-          const result = context.with(trace.setSpan(context.active(), span), wrapped);
-          if (result instanceof Promise) return result.finally(done);
-          done();
-          return result;
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          done();
-          throw error;
-        }
+        return within(span, wrapped);
       },
       parse: (_, wrapped) => inSpan(tracer, 'graphql.parse', wrapped),
       validate: (_, wrapped) => inSpan(tracer, 'graphql.validate', wrapped),
