@@ -14,7 +14,7 @@ const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' 
   .filter((file) => file !== 'package-lock.json' && existsSync(join(ROOT, file)));
 
 describe('the repository is self-contained', () => {
-  it('no file refers to the outside contract documents or to ../shared', () => {
+  it('no file refers to the outside contract documents or to the folder beside the checkout that holds them', () => {
     // Written in pieces so that this file does not match itself.
     const outside = new RegExp(
       [String.raw`\.\./${'shared'}`, String.raw`(?<![\w/.-])(RULES|API|STYLE)\.md`, `PRISMA-${'OFFLINE'}`].join('|'),
