@@ -182,13 +182,16 @@ describe("the schema keeps every name of docs/api.md's GraphQL block", () => {
     );
   });
 
-  it.each(Object.entries(API_MD))('%s has the fields of docs/api.md, same types, nullability and defaults', (name, spec) => {
-    const type = actual.get(name);
-    expect(type?.kind, `${name} should be an ${spec.kind}`).toBe(spec.kind);
-    const expected = spec.fields.map((field) => normalized(spec.kind, field));
-    const present = expected.map((field) => type?.fields.get(field.split(/[(:]/, 1)[0] as string));
-    expect(present).toEqual(expected);
-  });
+  it.each(Object.entries(API_MD))(
+    '%s has the fields of docs/api.md, same types, nullability and defaults',
+    (name, spec) => {
+      const type = actual.get(name);
+      expect(type?.kind, `${name} should be an ${spec.kind}`).toBe(spec.kind);
+      const expected = spec.fields.map((field) => normalized(spec.kind, field));
+      const present = expected.map((field) => type?.fields.get(field.split(/[(:]/, 1)[0] as string));
+      expect(present).toEqual(expected);
+    },
+  );
 
   it('input types have no required field beyond those of docs/api.md (clients written against it keep working)', () => {
     for (const [name, spec] of Object.entries(API_MD)) {

@@ -31,61 +31,64 @@ const REPLAY = `KEYGATE_MODEL_SEED=${SEED} replays this run`;
 
 const OPERATIONS = ['create', 'update', 'rotate', 'delete', 'show'];
 
-describe.each(providers)('docs/rules.md agrees with an independent model on random operation sequences (%s)', (provider) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(provider);
-    t.clock.freeze();
-  });
-  afterAll(() => t.close());
+describe.each(providers)(
+  'docs/rules.md agrees with an independent model on random operation sequences (%s)',
+  (provider) => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(provider);
+      t.clock.freeze();
+    });
+    afterAll(() => t.close());
 
-  it('serves the role catalogue of docs/rules.md that the model is written against', async () => {
-    const org = await t.org();
-    const { token } = await org.key();
-    const response = await t.gql<{ roles: Array<{ name: string; scopes: string[] }> }>(
-      token,
-      '{ roles { name scopes } }',
-    );
-    const served = Object.fromEntries((response.data?.roles ?? []).map((role) => [role.name, sorted(role.scopes)]));
-    const expected = Object.fromEntries([...CATALOGUE].map(([name, row]) => [name, sorted(row.scopes)]));
-    expect(served).toEqual(expected);
-  });
-
-  it(
-    'every outcome, every resulting grant and every token agree with the model at every step',
-    async () => {
-      const stats = new Stats();
-      const started = Date.now();
-      console.log(`model test on ${provider}: ${REPLAY}`);
-      const verdict = await fc.check(
-        fc.asyncProperty(
-          fc.commands(weightedCommands, { maxCommands: MAX_COMMANDS, size: 'max' }),
-          async (commands) => {
-            let world: World | undefined;
-            let model: RulesModel | undefined;
-            await fc.asyncModelRun(async () => {
-              const setup = await setUp(t, stats);
-              world = setup.real;
-              model = setup.model;
-              return setup;
-            }, commands);
-            if (world && model) await world.afterSequence(model);
-          },
-        ),
-        { numRuns: RUNS, seed: SEED, verbose: 1 },
+    it('serves the role catalogue of docs/rules.md that the model is written against', async () => {
+      const org = await t.org();
+      const { token } = await org.key();
+      const response = await t.gql<{ roles: Array<{ name: string; scopes: string[] }> }>(
+        token,
+        '{ roles { name scopes } }',
       );
-      if (verdict.failed) throw new Error(`${fc.defaultReportMessage(verdict)}\n(${REPLAY})`);
-      console.log(stats.report(provider, Date.now() - started));
-      // The generators reach every outcome of every operation; without this the test could pass vacuously.
-      // (Checked from 20 sequences on: a handful of sequences need not reach them all.)
-      for (const operation of RUNS >= 20 ? OPERATIONS : []) {
-        for (const outcome of ['ok', 'UNAUTHENTICATED', 'BAD_USER_INPUT', 'FORBIDDEN', 'NOT_FOUND'] as const) {
-          if (operation === 'create' && outcome === 'NOT_FOUND') continue;
-          expect(stats.seen(operation, outcome), `${operation} → ${outcome}`).toBeGreaterThan(0);
+      const served = Object.fromEntries((response.data?.roles ?? []).map((role) => [role.name, sorted(role.scopes)]));
+      const expected = Object.fromEntries([...CATALOGUE].map(([name, row]) => [name, sorted(row.scopes)]));
+      expect(served).toEqual(expected);
+    });
+
+    it(
+      'every outcome, every resulting grant and every token agree with the model at every step',
+      async () => {
+        const stats = new Stats();
+        const started = Date.now();
+        console.log(`model test on ${provider}: ${REPLAY}`);
+        const verdict = await fc.check(
+          fc.asyncProperty(
+            fc.commands(weightedCommands, { maxCommands: MAX_COMMANDS, size: 'max' }),
+            async (commands) => {
+              let world: World | undefined;
+              let model: RulesModel | undefined;
+              await fc.asyncModelRun(async () => {
+                const setup = await setUp(t, stats);
+                world = setup.real;
+                model = setup.model;
+                return setup;
+              }, commands);
+              if (world && model) await world.afterSequence(model);
+            },
+          ),
+          { numRuns: RUNS, seed: SEED, verbose: 1 },
+        );
+        if (verdict.failed) throw new Error(`${fc.defaultReportMessage(verdict)}\n(${REPLAY})`);
+        console.log(stats.report(provider, Date.now() - started));
+        // The generators reach every outcome of every operation; without this the test could pass vacuously.
+        // (Checked from 20 sequences on: a handful of sequences need not reach them all.)
+        for (const operation of RUNS >= 20 ? OPERATIONS : []) {
+          for (const outcome of ['ok', 'UNAUTHENTICATED', 'BAD_USER_INPUT', 'FORBIDDEN', 'NOT_FOUND'] as const) {
+            if (operation === 'create' && outcome === 'NOT_FOUND') continue;
+            expect(stats.seen(operation, outcome), `${operation} → ${outcome}`).toBeGreaterThan(0);
+          }
         }
-      }
-      expect(stats.steps).toBeGreaterThanOrEqual(RUNS * 10);
-    },
-    60_000 + RUNS * 3_000,
-  );
-});
+        expect(stats.steps).toBeGreaterThanOrEqual(RUNS * 10);
+      },
+      60_000 + RUNS * 3_000,
+    );
+  },
+);
