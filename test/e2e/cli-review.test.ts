@@ -1,11 +1,13 @@
 // The CLI as docs/api.md describes it, on points a review found it wrong: team names unique regardless
-// of case within an organization (and found by --teams whatever their case).
+// of case within an organization (and found by --teams whatever their case); `audit list` prints every
+// event unless --first asks for one page.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/domain/ids.ts';
 import { type CliResult, databaseEnv, output, runCli } from '../helpers/cli-process.ts';
-import { createEmptyDatabase, providers } from '../helpers/databases.ts';
+import { createTestDatabase, providers, type TestDatabase } from '../helpers/databases.ts';
 
 const TIMEOUT = 120_000;
 
@@ -20,25 +22,23 @@ function expectFailure(result: CliResult, message: RegExp, code = 1) {
 describe.each(providers)('keygate CLI on %s', (provider) => {
   let dataDir: string;
   let env: Record<string, string>;
-  let remove: (() => Promise<void>) | undefined;
+  let t: TestDatabase | undefined;
+  let beta = '';
   const cli = (...args: string[]) => runCli(env, args);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'keygate-cli-review-'));
-    const empty = await createEmptyDatabase(provider);
-    remove = empty.remove;
-    env = databaseEnv(empty.config as never, dataDir);
-    if (empty.config.provider === 'sqlite') env.KEYGATE_DATA_DIR = empty.config.dataDir;
-    output(await cli('migrate'));
+    t = await createTestDatabase(provider);
+    env = databaseEnv(t.config as never, dataDir);
     output(await cli('org', 'create', '--name', 'Acme'));
-    output(await cli('org', 'create', '--name', 'Beta'));
+    beta = output<{ id: string }>(await cli('org', 'create', '--name', 'Beta')).id;
     output(
       await cli('user', 'create', '--org', 'Acme', '--email', 'ada@acme.test', '--name', 'Ada', '--role', 'owner'),
     );
   }, TIMEOUT);
 
   afterAll(async () => {
-    await remove?.();
+    await t?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }, TIMEOUT);
 
@@ -87,6 +87,52 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
         ),
         /unknown team/,
       );
+    },
+    TIMEOUT,
+  );
+  it(
+    'audit list prints every event, newest first, without pageInfo; --first prints one page with pageInfo',
+    async () => {
+      // More events than one page of the largest size (250), written straight into the table.
+      const count = 260;
+      const ids = Array.from({ length: count }, (_, i) => newId(1_700_000_000_000 + i * 1000));
+      await t?.database.prisma.auditEvent.createMany({
+        data: ids.map((id, i) => ({
+          id,
+          organizationId: beta,
+          action: 'api_key.deleted',
+          createdAt: new Date(1_700_000_000_000 + i * 1000),
+          actorUserId: newId(),
+          actorUserEmail: 'eve@beta.test',
+          actorUserName: 'Eve',
+          targetKeyId: newId(),
+          targetKeyName: `key ${i}`,
+          grantsBefore: JSON.stringify({ roleNames: ['viewer'], teamIds: [], teamRoleNames: [] }),
+          targetHasAccountRoles: true,
+        })),
+      });
+      const newestFirst = [...ids].reverse();
+
+      const all = output<Record<string, unknown>>(await cli('audit', 'list', '--org', 'Beta'));
+      expect(Object.keys(all)).toEqual(['auditEvents']);
+      expect((all.auditEvents as Array<{ id: string }>).map((e) => e.id)).toEqual(newestFirst);
+
+      const page = output<{
+        auditEvents: Array<{ id: string }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      }>(await cli('audit', 'list', '--org', 'Beta', '--first', '3'));
+      expect(page.auditEvents.map((e) => e.id)).toEqual(newestFirst.slice(0, 3));
+      expect(page.pageInfo.hasNextPage).toBe(true);
+      const next = output<{ auditEvents: Array<{ id: string }>; pageInfo: { hasNextPage: boolean } }>(
+        await cli('audit', 'list', '--org', 'Beta', '--first', '2', '--after', page.pageInfo.endCursor),
+      );
+      expect(next.auditEvents.map((e) => e.id)).toEqual(newestFirst.slice(3, 5));
+      // --after alone: every event after the cursor.
+      const rest = output<Record<string, unknown>>(
+        await cli('audit', 'list', '--org', 'Beta', '--after', page.pageInfo.endCursor),
+      );
+      expect(Object.keys(rest)).toEqual(['auditEvents']);
+      expect((rest.auditEvents as Array<{ id: string }>).map((e) => e.id)).toEqual(newestFirst.slice(3));
     },
     TIMEOUT,
   );
