@@ -1,6 +1,7 @@
 // The CLI as docs/api.md describes it, on points a review found it wrong: team names unique regardless
 // of case within an organization (and found by --teams whatever their case); `audit list` prints every
-// event unless --first asks for one page.
+// event unless --first asks for one page; --expires-at refuses impossible dates and years past 9999 as
+// usage errors (exit 2), like any malformed option value.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,42 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
       );
       expect(Object.keys(rest)).toEqual(['auditEvents']);
       expect((rest.auditEvents as Array<{ id: string }>).map((e) => e.id)).toEqual(newestFirst.slice(3));
+    },
+    TIMEOUT,
+  );
+  it(
+    '--expires-at: an impossible date, a time past 9999 or an unreadable value is a usage error and creates nothing',
+    async () => {
+      const create = (name: string, expiresAt: string) =>
+        cli('key', 'create', '--org', 'Acme', '--as', 'ada@acme.test', '--name', name, '--expires-at', expiresAt);
+      const before = output<{ apiKeys: unknown[] }>(await cli('key', 'list', '--org', 'Acme')).apiKeys.length;
+      for (const [value, why] of [
+        ['2030-02-30T00:00:00Z', /no such date or time/],
+        ['2031-02-29T12:00:00+02:00', /no such date or time/],
+        ['2030-01-01T24:00:00Z', /no such date or time/],
+        ['2030-01-01T12:00:00+24:00', /not a time/],
+        ['999999w', /after the year 9999/],
+        ['9999-12-31T23:00:00-02:00', /after the year 9999/],
+        ['next tuesday', /not a time/],
+      ] as const) {
+        const result = await create('x', value);
+        expectFailure(result, why, 2);
+        expect(result.stderr).toContain(`--expires-at ${JSON.stringify(value)}`);
+        expect(result.stderr).toMatch(/usage: keygate key create/);
+      }
+      // Malformed option values are usage errors everywhere: --grace-period-minutes too.
+      expectFailure(
+        await cli('key', 'rotate', '--id', 'X', '--as', 'a@b.c', '--grace-period-minutes', 'abc'),
+        /grace-period-minutes/,
+        2,
+      );
+      expect(output<{ apiKeys: unknown[] }>(await cli('key', 'list', '--org', 'Acme')).apiKeys).toHaveLength(before);
+
+      // A real day at an offset that is another day in UTC, and a leap day, are taken as written.
+      const created = output<{ apiKey: { expiresAt: string } }>(await create('offset', '2030-02-28T23:30:00-01:00'));
+      expect(created.apiKey.expiresAt).toBe('2030-03-01T00:30:00.000Z');
+      const leap = output<{ apiKey: { expiresAt: string } }>(await create('leap', '2032-02-29T00:00:00Z'));
+      expect(leap.apiKey.expiresAt).toBe('2032-02-29T00:00:00.000Z');
     },
     TIMEOUT,
   );
