@@ -50,9 +50,19 @@ const list: Command = {
   },
 };
 
-/** An event as GraphQL's AuditEvent prints it (the record's details carry an internal flag it has not). */
+/**
+ * An event as GraphQL's AuditEvent prints it: details with AuditEventDetails' fields only (the record also
+ * carries expiryRecorded, the domain's own flag telling "never expires" from "not recorded").
+ */
 function presentAuditEvent(event: AuditEventRecord) {
-  return event;
+  const details = event.details && {
+    previousName: event.details.previousName,
+    gracePeriodMinutes: event.details.gracePeriodMinutes,
+    previousTokenExpiresAt: event.details.previousTokenExpiresAt,
+    expiresAt: event.details.expiresAt,
+    previousExpiresAt: event.details.previousExpiresAt,
+  };
+  return { ...event, details };
 }
 
 export const auditCommands: Command[] = [list];

@@ -1,8 +1,9 @@
 // The CLI as docs/api.md describes it, on points a review found it wrong: team names unique regardless
 // of case within an organization (and found by --teams whatever their case); `audit list` prints every
 // event unless --first asks for one page; --expires-at refuses impossible dates and years past 9999 as
-// usage errors (exit 2), like any malformed option value.
-import { mkdtempSync, rmSync } from 'node:fs';
+// usage errors (exit 2), like any malformed option value; keys and audit events are printed with the
+// fields of GraphQL's types (schema.graphql), no more, no fewer.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,14 @@ import { type CliResult, databaseEnv, output, runCli } from '../helpers/cli-proc
 import { createTestDatabase, providers, type TestDatabase } from '../helpers/databases.ts';
 
 const TIMEOUT = 120_000;
+
+/** The field names of an object type of the printed GraphQL schema. */
+function fieldsOf(type: string): string[] {
+  const schema = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+  const body = new RegExp(`\\ntype ${type} \\{\\n([\\s\\S]*?)\\n\\}`).exec(schema)?.[1] ?? '';
+  const withoutDescriptions = body.replace(/"""[\s\S]*?"""/g, '');
+  return [...withoutDescriptions.matchAll(/^\s+(\w+)(?:\(|:)/gm)].map((m) => m[1] as string).sort();
+}
 
 function expectFailure(result: CliResult, message: RegExp, code = 1) {
   expect(result.code).toBe(code);
@@ -170,6 +179,62 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
       expect(created.apiKey.expiresAt).toBe('2030-03-01T00:30:00.000Z');
       const leap = output<{ apiKey: { expiresAt: string } }>(await create('leap', '2032-02-29T00:00:00Z'));
       expect(leap.apiKey.expiresAt).toBe('2032-02-29T00:00:00.000Z');
+    },
+    TIMEOUT,
+  );
+  it(
+    'keys (create, list, rotate) and audit events (list) are printed with exactly the fields of GraphQL',
+    async () => {
+      const roleFields = fieldsOf('Role');
+      const detailFields = fieldsOf('AuditEventDetails');
+      expect(roleFields).toContain('teamAssignable');
+      expect(detailFields).toContain('expiresAt');
+      type PrintedKey = {
+        id: string;
+        roles: Array<Record<string, unknown>>;
+        teamRoles: Array<Record<string, unknown>>;
+      };
+      const expectRoles = (key: PrintedKey) => {
+        for (const role of [...key.roles, ...key.teamRoles]) expect(Object.keys(role).sort()).toEqual(roleFields);
+      };
+      output(await cli('team', 'create', '--org', 'Acme', '--name', 'Shape'));
+      const created = output<{ apiKey: PrintedKey }>(
+        await cli(
+          'key',
+          'create',
+          '--org',
+          'Acme',
+          '--as',
+          'ada@acme.test',
+          '--name',
+          'shape',
+          '--roles',
+          'viewer',
+          '--teams',
+          'Shape',
+          '--team-roles',
+          'schedules_reader',
+          '--expires-at',
+          '30d',
+        ),
+      ).apiKey;
+      expectRoles(created);
+      expect(created.teamRoles.find((r) => r.name === 'schedules_reader')?.teamAssignable).toBe(true);
+      expect(created.roles.find((r) => r.name === 'viewer')?.teamAssignable).toBe(false);
+      const listed = output<{ apiKeys: PrintedKey[] }>(await cli('key', 'list', '--org', 'Acme')).apiKeys;
+      expect(listed.map((key) => key.id)).toContain(created.id);
+      for (const key of listed) expectRoles(key);
+      const rotated = output<{ apiKey: PrintedKey }>(
+        await cli('key', 'rotate', '--id', created.id, '--as', 'ada@acme.test'),
+      ).apiKey;
+      expectRoles(rotated);
+
+      const events = output<{ auditEvents: Array<{ action: string; details: Record<string, unknown> | null }> }>(
+        await cli('audit', 'list', '--org', 'Acme'),
+      ).auditEvents;
+      const withDetails = events.filter((e) => e.details !== null);
+      expect(withDetails.map((e) => e.action)).toEqual(expect.arrayContaining(['api_key.created', 'api_key.rotated']));
+      for (const event of withDetails) expect(Object.keys(event.details ?? {}).sort()).toEqual(detailFields);
     },
     TIMEOUT,
   );
