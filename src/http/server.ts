@@ -123,7 +123,8 @@ export function createHttpServer(
   const observe = nodeAccessLog(options.logger ?? silent, options);
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
     observe(req, res);
-    if (verification && req.url === '/v1/verify') {
+    // The path without the query string, as /graphql is matched (a startsWith, not a split, on every request).
+    if (verification && (req.url === '/v1/verify' || req.url?.startsWith('/v1/verify?'))) {
       verification(req, res);
       return;
     }
