@@ -74,15 +74,18 @@ function probes(database: Database): Plugin {
 }
 
 /**
- * CORS_ORIGINS: a listed origin is answered (reflected, with Vary: Origin, when several are listed);
+ * CORS_ORIGINS: a listed origin is answered, reflected with Vary: Origin (also when only one is listed: the
+ * answer depends on the Origin header either way);
  * any other gets no CORS headers at all, never "null" (the origin of sandboxed frames and file: pages).
  * No credentials: tokens travel in Authorization, and Keygate sets no cookies.
  */
 function corsFor(origins: readonly string[]): false | ((request: Request) => CORSOptions) {
   if (origins.length === 0) return false;
   const listed = new Set(origins);
+  // No origin list in the options: the request's origin, already checked against the list below, is
+  // reflected with Vary: Origin (a one-origin list would be sent as is, without Vary).
   const options: CORSOptions = {
-    origin: [...origins],
+    origin: [],
     credentials: false,
     allowedHeaders: ['authorization', 'content-type'],
     methods: ['GET', 'POST'],

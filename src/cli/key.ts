@@ -7,7 +7,7 @@ import { notFound } from '../domain/errors.ts';
 import { findOrganization, findTeams, findUserByEmail } from '../domain/organizations.ts';
 import { type Command, list, text, wholeNumber } from './command.ts';
 import { cliDatabase, withReader, withRuntime } from './database.ts';
-import { parseExpiresAtOption } from './expires-at.ts';
+import { expiresAtOption } from './expires-at.ts';
 import { presentApiKeys } from './present.ts';
 
 const org = { type: 'string', value: 'ORG', required: true, help: 'organization id or name' } as const;
@@ -80,8 +80,11 @@ export const keyCommands: Command[] = [
       },
     },
     notes: 'Lost the admin token? Create another admin key this way, e.g. --roles viewer,api_keys_manage.',
-    run: (values) =>
-      withRuntime(async ({ domain }) => {
+    run(values) {
+      // A malformed --expires-at is a usage error, found before the database is opened.
+      const expiresAt =
+        values['expires-at'] === undefined ? undefined : expiresAtOption(this, text(values, 'expires-at'));
+      return withRuntime(async ({ domain }) => {
         const { createApiKey } = await import('../domain/api-keys.ts');
         const read = prismaReader(domain.db);
         const organization = await findOrganization(read, text(values, 'org'));
@@ -95,15 +98,13 @@ export const keyCommands: Command[] = [
             roleNames: list(values, 'roles'),
             teamIds: teams.map((team) => team.id),
             teamRoleNames: list(values, 'team-roles'),
-            expiresAt:
-              values['expires-at'] === undefined
-                ? undefined
-                : parseExpiresAtOption(text(values, 'expires-at'), domain.now()),
+            expiresAt: expiresAt?.(domain.now()),
           },
         );
         const [presented] = await presentApiKeys(read, domain.catalogue, organization.id, [apiKey]);
         return { apiKey: presented, token };
-      }),
+      });
+    },
   },
   {
     name: 'key list',

@@ -9,7 +9,12 @@ type PresentedUser = Pick<UserRecord, 'id' | 'email' | 'name' | 'role' | 'slackU
 export function presentApiKey(catalogue: RoleCatalogue, key: ApiKeyRecord, creator: PresentedUser | null) {
   const role = (name: string) => {
     const r = catalogue.get(name);
-    return { name, description: r?.description ?? '', scopes: [...(r?.scopes ?? [])] };
+    return {
+      name,
+      description: r?.description ?? '',
+      scopes: [...(r?.scopes ?? [])],
+      teamAssignable: r?.teamLevel ?? false,
+    };
   };
   return {
     id: key.id,

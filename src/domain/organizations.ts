@@ -1,6 +1,7 @@
 // Organizations, teams and users: created by the administration CLI, read by the API and the CLI.
 // Names are unique: an organization's regardless of case (a unique index on lower("name")), a team's
-// within its organization, a user's email (kept in lower case) within its organization.
+// within its organization regardless of case (a unique index on ("organizationId", lower("name"))), a
+// user's email (kept in lower case) within its organization.
 import { join, sql } from '@prisma/client-runtime-utils';
 import type { Db } from '../db/client.ts';
 import { prismaReader, type Reader } from '../db/reader.ts';
@@ -70,10 +71,22 @@ export function listOrganizations(read: Reader): Promise<OrganizationRecord[]> {
 
 export async function createTeam(db: Db, organizationId: string, input: { name: string }): Promise<TeamRecord> {
   const name = parseName(input.name);
-  const clash = await db.team.findFirst({ where: { organizationId, name } });
-  if (clash) throw badInput(`a team named ${JSON.stringify(name)} already exists in this organization.`);
-  return db.team.create({ data: { id: newId(), organizationId, name }, select: { id: true, name: true } });
+  const taken = `a team named ${JSON.stringify(name)} already exists in this organization (names are unique regardless of case).`;
+  const [clash] = await findTeamsNamed(prismaReader(db), organizationId, name);
+  if (clash) throw badInput(taken);
+  try {
+    return await db.team.create({ data: { id: newId(), organizationId, name }, select: { id: true, name: true } });
+  } catch (error) {
+    // Another process created the same name between the check and the insert.
+    if (isUniqueViolation(error)) throw badInput(taken);
+    throw error;
+  }
 }
+
+const findTeamsNamed = (read: Reader, organizationId: string, name: string) =>
+  read<TeamRecord>(
+    sql`SELECT "id", "name" FROM "Team" WHERE "organizationId" = ${organizationId} AND lower("name") = lower(${name})`,
+  );
 
 export async function listTeams(db: Db, organizationId: string): Promise<TeamRecord[]> {
   return db.team.findMany({ where: { organizationId }, select: { id: true, name: true }, orderBy: { name: 'asc' } });
@@ -86,7 +99,7 @@ export function readTeams(read: Reader, organizationId: string): Promise<TeamRec
   );
 }
 
-/** Resolves team ids or names of one organization, in the order given. */
+/** Resolves team ids or names (case-insensitive, as they are unique) of one organization, in the order given. */
 export async function findTeams(
   read: Reader,
   organizationId: string,
@@ -94,11 +107,14 @@ export async function findTeams(
 ): Promise<TeamRecord[]> {
   if (idsOrNames.length === 0) return [];
   const teams = await readTeams(read, organizationId);
-  return idsOrNames.map((wanted) => {
-    const team = teams.find((t) => t.id === wanted) ?? teams.find((t) => t.name === wanted);
+  const found: TeamRecord[] = [];
+  for (const wanted of idsOrNames) {
+    // lower() in SQL, as the unique index compares names (JavaScript folds case differently beyond ASCII).
+    const team = teams.find((t) => t.id === wanted) ?? (await findTeamsNamed(read, organizationId, wanted))[0];
     if (!team) throw badInput(`unknown team ${JSON.stringify(wanted)} in this organization.`);
-    return team;
-  });
+    found.push(team);
+  }
+  return found;
 }
 
 export async function createUser(

@@ -13,6 +13,7 @@ import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
+import { newRequestId, REQUEST_ID_HEADER } from '../observability/request-id.ts';
 import { refusalOf, signals } from '../observability/signals.ts';
 import { schema } from '../schema/index.ts';
 import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
@@ -52,14 +53,19 @@ function refuse(req: IncomingMessage, res: ServerResponse, token: string | null)
 /**
  * A request Node's parser refused (malformed, headers too large, too slow) gets a JSON error with a code
  * and the API headers, like every other answer, where Node would send a bare status line. As Node does,
- * only when nothing was written on the connection yet; then the connection is closed.
+ * only when nothing was written on the connection yet; then the connection is closed. It carries a new
+ * x-request-id like every answer (the request's own header may not even have been read): the status line
+ * and headers before it, and the rest after it, are made once.
  */
-function malformedRequestAnswer(status: number): string {
+function malformedRequestAnswer(status: number): { head: string; tail: string } {
   const [code, message] = defaultError(status);
   const body = httpErrorBody(code, status === 400 ? 'The request is not valid HTTP.' : message);
   const headers = { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...API_HEADERS };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}connection: close\r\n\r\n${body}`;
+  return {
+    head: `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}${REQUEST_ID_HEADER}: `,
+    tail: `\r\nconnection: close\r\n\r\n${body}`,
+  };
 }
 
 const PARSER_STATUS: Record<string, number> = {
@@ -73,7 +79,8 @@ const BAD_REQUEST_ANSWER = malformedRequestAnswer(400);
 function onClientError(error: Error & { code?: string }, socket: Duplex): void {
   const connection = socket as Socket;
   if (connection.writable && connection.bytesWritten === 0) {
-    connection.write(MALFORMED_ANSWERS.get(PARSER_STATUS[error.code ?? ''] ?? 400) ?? BAD_REQUEST_ANSWER);
+    const { head, tail } = MALFORMED_ANSWERS.get(PARSER_STATUS[error.code ?? ''] ?? 400) ?? BAD_REQUEST_ANSWER;
+    connection.write(`${head}${newRequestId()}${tail}`);
   }
   connection.destroy(error);
 }
@@ -123,7 +130,8 @@ export function createHttpServer(
   const observe = nodeAccessLog(options.logger ?? silent, options);
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
     observe(req, res);
-    if (verification && req.url === '/v1/verify') {
+    // The path without the query string, as /graphql is matched (a startsWith, not a split, on every request).
+    if (verification && (req.url === '/v1/verify' || req.url?.startsWith('/v1/verify?'))) {
       verification(req, res);
       return;
     }

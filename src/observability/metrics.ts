@@ -3,6 +3,7 @@
 // (src/observability/signals.ts). The list, with what each label means, is in docs/observability.md.
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import type { AuthenticationOutcome, RateLimit } from './signals.ts';
 import { signals } from './signals.ts';
 
@@ -127,6 +128,8 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
 /** GET /metrics in Prometheus text format; everything else 404. */
 export function createMetricsServer(registry: Registry): Server {
   return createServer((req, res) => {
+    // Every answer carries an x-request-id, on this port as on the public one (docs/api.md, HTTP).
+    res.setHeader(REQUEST_ID_HEADER, requestIdOf(req.headers[REQUEST_ID_HEADER]));
     if (req.method !== 'GET' || req.url?.split('?', 1)[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

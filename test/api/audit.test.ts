@@ -828,7 +828,8 @@ describe.each(providers)('audit log on %s', (provider) => {
 
       const listed = await cli(['audit', 'list', '--org', org.name]);
       expect(listed.auditEvents).toEqual(graphql);
-      expect(listed.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String) });
+      // Every event, without pageInfo: pages are for --first.
+      expect(Object.keys(listed)).toEqual(['auditEvents']);
 
       const first = (await cli(['audit', 'list', '--org', org.id, '--first', '1'])) as {
         auditEvents: AuditEventView[];

@@ -134,8 +134,9 @@ describe.each(providers)('verifier tokens and key expiry from the CLI on %s', (p
         '--expires-at',
         'next tuesday',
       );
-      expect(unreadable.code).toBe(1);
-      expect(unreadable.stderr).toMatch(/--expires-at "next tuesday": give an RFC 3339 time/);
+      // A malformed option value is a usage error.
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.stderr).toMatch(/--expires-at "next tuesday": not a time; give an RFC 3339 time/);
     },
     E2E_TIMEOUT,
   );
