@@ -20,15 +20,16 @@ const RoleFields = graphql(`
   }
 `);
 
+// Role fields are written out, not spread: the server's depth limit counts a fragment as a level.
 const KeyFields = graphql(
   `
   fragment KeyFields on ApiKey {
     id
     name
-    roles { ...RoleFields }
+    roles { name description scopes teamAssignable }
     teamIds
     teams { id name }
-    teamRoles { ...RoleFields }
+    teamRoles { name description scopes teamAssignable }
     creator {
       apiKey { id name }
       user { id name email }
@@ -38,9 +39,7 @@ const KeyFields = graphql(
     tokenLastIssuedAt
     expiresAt
   }
-`,
-  [RoleFields],
-);
+`);
 
 export const SessionQuery = graphql(
   `
