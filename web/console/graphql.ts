@@ -39,7 +39,8 @@ const KeyFields = graphql(
     tokenLastIssuedAt
     expiresAt
   }
-`);
+`,
+);
 
 export const SessionQuery = graphql(
   `
