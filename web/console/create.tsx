@@ -69,7 +69,7 @@ export function CreateKey({ token, powers }: { token: string; session: Session; 
           {busy ? 'Creating…' : 'Create key'}
         </button>
       </form>
-      {problem && <ProblemMessage problem={problem} onRetry={() => setProblem(null)} />}
+      {problem && <ProblemMessage problem={problem} />}
     </section>
   );
 }
