@@ -3,7 +3,8 @@
 // rotate, update, delete, the audit log; a team manager sees only its team's keys and may hand out only
 // what it covers; a key that manages nothing is told it is not allowed. No CSP refusal, no script
 // error. Screenshots go to test-results/screenshots/console-*.png.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,6 +14,25 @@ import { output, runCli } from '../helpers/cli-process.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 const TIMEOUT = 120_000;
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is (evaluated, so the page's CSP allows it). */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
+        };
+      }
+    ).axe;
+    const { violations } = await axe.run();
+    return violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => JSON.stringify(node.target)).join(' ')}`);
+  });
+}
 const UI = { timeout: 30_000 };
 const ORG = 'Default organization';
 const ADMIN = 'admin@keygate.local';
@@ -101,6 +121,7 @@ describe('the console in a browser', () => {
       await page.getByLabel('API token').waitFor(UI);
       console.log(`console first load: ${Math.round(performance.now() - started)} ms`);
       await shot('1-sign-in');
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await page.getByLabel('API token').fill('keygate_notARealTokenAtAll0000000000000000000000');
       await page.getByRole('button', { name: 'Sign in' }).click();
@@ -131,6 +152,7 @@ describe('the console in a browser', () => {
       expect(await billing.textContent()).toContain(adminName); // the creator
       expect(await page.locator('tr[data-key-name="payments-manager"]').textContent()).toContain('(CLI)');
       await shot('2-keys');
+      expect(await accessibilityViolations(page)).toEqual([]);
 
       await page.getByLabel('Name contains').fill('BILL');
       await expect.poll(rowNames, UI).toEqual(['billing-bot']);
@@ -168,6 +190,7 @@ describe('the console in a browser', () => {
         .getByLabel(/^schedules_reader/)
         .check();
       await shot('4-create');
+      expect(await accessibilityViolations(page)).toEqual([]);
       await form.getByRole('button', { name: 'Create key' }).click();
       const token = (await page.getByTestId('new-token').textContent({ timeout: UI.timeout })) as string;
       expect(token).toMatch(/^keygate_\w{40,}$/);
@@ -265,6 +288,7 @@ describe('the console in a browser', () => {
       expect(cells[4]).toBe('viewer'); // before
       expect(cells[5]?.split(', ').sort()).toEqual(['catalog_viewer', 'viewer']); // after
       await shot('9-audit');
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
     },
     TIMEOUT,
@@ -309,6 +333,7 @@ describe('the console in a browser', () => {
         .poll(() => page.getByRole('alert').textContent(), UI)
         .toContain('This key is not allowed to list API keys');
       await shot('11-not-allowed-360px');
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
       expect(problems).toEqual([]);
     },
