@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { output, runCli } from '../helpers/cli-process.ts';
+import { createEmptyDatabase } from '../helpers/databases.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 const TIMEOUT = 120_000;
@@ -335,6 +336,102 @@ describe('the console in a browser', () => {
       await shot('11-not-allowed-360px');
       expect(await accessibilityViolations(page)).toEqual([]);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      expect(problems).toEqual([]);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('the console on PostgreSQL, keyboard only, as a team manager', () => {
+  let remove: () => Promise<void>;
+  let env: Record<string, string>;
+  let server: ServerProcess;
+  let browser: Browser;
+  let managerToken: string;
+  let page: Page;
+  const problems: string[] = [];
+  const rowNames = () => page.locator('tbody tr th').allTextContents();
+
+  /** Presses Tab until the focused control's text or label starts with `name`; keyboard only. */
+  const tabTo = async (name: string) => {
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement as HTMLInputElement | null;
+        return (element?.labels?.[0]?.textContent ?? element?.textContent ?? '').trim();
+      });
+      if (focused.startsWith(name)) return;
+    }
+    throw new Error(`no control named ${name} reached with Tab`);
+  };
+
+  beforeAll(async () => {
+    const db = await createEmptyDatabase('postgresql');
+    remove = db.remove;
+    if (db.config.provider !== 'postgresql') throw new Error('expected a PostgreSQL database');
+    env = { DATABASE_URL: db.config.url };
+    [server, browser] = await Promise.all([startServer(env, 60_000), launchBrowser()]);
+    const adminToken = server.bootstrapToken() as string;
+    const cli = async <T>(...args: string[]) => output<T>(await runCli(env, args));
+    const payments = await cli<{ id: string }>('team create', '--org', ORG, '--name', 'payments');
+    await cli('team create', '--org', ORG, '--name', 'search');
+    managerToken = (
+      await cli<{ token: string }>(
+        'key create',
+        ...['--org', ORG, '--as', ADMIN, '--name', 'payments-manager', '--teams', 'payments'],
+        ...['--team-roles', 'api_keys_manage,schedules_editor'],
+      )
+    ).token;
+    for (const input of [
+      { name: 'billing-bot', teamIds: [payments.id], teamRoleNames: ['schedules_reader'] },
+      { name: 'account-wide', roleNames: ['viewer'] },
+    ]) {
+      const created = await graphql(
+        server.url,
+        adminToken,
+        'mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }',
+        { input },
+      );
+      expect(created.body.errors).toBeUndefined();
+    }
+    page = await browser.context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await remove?.();
+  });
+
+  it(
+    'signs in, lists only its team, creates a key in its team and sees the token, all with the keyboard',
+    async () => {
+      await page.goto(`${server.url}/console`);
+      await tabTo('API token');
+      await page.keyboard.type(managerToken);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('signed-in-as').waitFor(UI);
+      expect(await page.getByTestId('powers').textContent()).toContain('(payments)');
+      await expect.poll(rowNames, UI).toEqual(['billing-bot', 'payments-manager']);
+
+      await tabTo('Create key');
+      await page.keyboard.press('Enter');
+      await tabTo('Name');
+      await page.keyboard.type('pg-made');
+      await tabTo('payments');
+      await page.keyboard.press('Space');
+      await tabTo('schedules_reader');
+      await page.keyboard.press('Space');
+      await tabTo('Create key');
+      await page.keyboard.press('Enter');
+      const token = (await page.getByTestId('new-token').textContent({ timeout: UI.timeout })) as string;
+      expect(token).toMatch(/^keygate_/);
+      await page.screenshot({ path: browser.screenshotPath('console-12-postgresql-keyboard-created.png') });
+      const me = await graphql(server.url, token, '{ currentApiKey { name teams { name } teamRoles { name } } }');
+      expect(me.body.data).toEqual({
+        currentApiKey: { name: 'pg-made', teams: [{ name: 'payments' }], teamRoles: [{ name: 'schedules_reader' }] },
+      });
       expect(problems).toEqual([]);
     },
     TIMEOUT,
