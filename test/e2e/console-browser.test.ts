@@ -296,6 +296,23 @@ describe('the console in a browser', () => {
   );
 
   it(
+    'pages with "Load more" (Relay cursors, 20 keys a page) under the same search',
+    async () => {
+      for (let i = 1; i <= 23; i++) await create({ name: `bulk-${String(i).padStart(2, '0')}`, roleNames: ['viewer'] });
+      await page.getByRole('button', { name: 'Keys' }).click();
+      await page.getByLabel('Name contains').fill('bulk-');
+      const expected = Array.from({ length: 23 }, (_, i) => `bulk-${String(23 - i).padStart(2, '0')}`);
+      await expect.poll(rowNames, UI).toEqual(expected.slice(0, 20));
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await expect.poll(rowNames, UI).toEqual(expected);
+      expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+      await page.getByLabel('Name contains').fill('');
+      expect(problems).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'signs out (the token leaves the tab); a team manager sees only its team and grants only what it covers',
     async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
