@@ -201,7 +201,16 @@ describe('the console in a browser', () => {
       // Nowhere stored: leaving the page loses it.
       expect(await page.evaluate(() => JSON.stringify([sessionStorage, localStorage]))).not.toContain(token);
 
+      // Leaving the page while the token is shown asks first; once dismissed, it no longer does.
+      const leavingAsks = () =>
+        page.evaluate(() => {
+          const leaving = new Event('beforeunload', { cancelable: true });
+          window.dispatchEvent(leaving);
+          return leaving.defaultPrevented;
+        });
+      expect(await leavingAsks()).toBe(true);
       await page.getByRole('button', { name: 'Done, create another' }).click();
+      expect(await leavingAsks()).toBe(false);
       expect(await page.locator('body').textContent()).not.toContain(token);
       await page.getByRole('button', { name: 'Keys' }).click();
       await expect.poll(rowNames, UI).toContain('console-made');

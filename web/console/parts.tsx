@@ -1,5 +1,5 @@
 // Small pieces shared by the console's views.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Problem } from './errors.ts';
 
 export function ProblemMessage({ problem, onRetry }: { problem: Problem; onRetry?: (() => void) | undefined }) {
@@ -18,6 +18,12 @@ export function ProblemMessage({ problem, onRetry }: { problem: Problem; onRetry
 /** A token shown once, right after create or rotate: copy it now, it is never shown again. */
 export function TokenReveal({ token, children }: { token: string; children?: React.ReactNode }) {
   const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  // Leaving or reloading the page while the token is shown asks first: it cannot be shown again.
+  useEffect(() => {
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, []);
   const copy = () =>
     navigator.clipboard.writeText(token).then(
       () => setCopied('yes'),
