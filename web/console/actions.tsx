@@ -1,6 +1,6 @@
 // What can be done to one key from the list: rotate (new token shown once), update (a full form: every
 // grant is replaced, so the change is listed before it is sent) and delete (after typing its name).
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { request } from './api.ts';
 import { type Problem, problemOf } from './errors.ts';
 import type { Powers } from './grants.ts';
@@ -200,9 +200,15 @@ function Edit({ token, powers, target, onDone, onClose }: Props) {
 
 export function KeyActions(props: Props) {
   const title = { rotate: 'Rotate', edit: 'Update', delete: 'Delete' }[props.action];
+  // The panel opens below a possibly long list: it is brought into view, and the keyboard moves to it.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.scrollIntoView({ block: 'start' });
+    heading.current?.focus();
+  }, []);
   return (
     <section className="panel" aria-labelledby="action-title">
-      <h2 id="action-title">
+      <h2 id="action-title" ref={heading} tabIndex={-1}>
         {title} "{props.target.name}"
       </h2>
       {props.action === 'rotate' && <Rotate {...props} />}
