@@ -1,13 +1,13 @@
 // `npm run build:graphiql` (also run after `npm ci`): bundles the GraphiQL page (web/graphiql/) with
-// esbuild into dist/graphiql/assets/, with content-hashed names and a .br and .gz copy of each file,
+// esbuild into dist/graphiql/assets/, with content-hashed names and a .br and .gz copy of each file (scripts/compress-assets.ts),
 // plus dist/graphiql/manifest.json naming the entry files. The server (src/http/graphiql.ts) reads them
 // once and serves them from memory: nothing is rendered per request.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { compressAssets } from './compress-assets.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/graphiql');
@@ -58,18 +58,7 @@ const manifest = {
   },
 };
 
-let total = 0;
-let brotli = 0;
-for (const name of readdirSync(assets)) {
-  const content = readFileSync(join(assets, name));
-  const br = brotliCompressSync(content, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: 10, [constants.BROTLI_PARAM_SIZE_HINT]: content.length },
-  });
-  writeFileSync(join(assets, `${name}.br`), br);
-  writeFileSync(join(assets, `${name}.gz`), gzipSync(content, { level: 9 }));
-  total += content.length;
-  brotli += br.length;
-}
+const { total, brotli } = compressAssets(assets);
 writeFileSync(join(outdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 console.log(`GraphiQL built into ${relative(root, outdir)}: ${mb(total)}, ${mb(brotli)} with brotli`);

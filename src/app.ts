@@ -15,7 +15,8 @@ import type { Domain } from './domain/api-keys.ts';
 import { unauthenticated } from './domain/errors.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin } from './http/authentication.ts';
-import { graphiqlFor, graphiqlPlugin } from './http/graphiql.ts';
+import { pagesFor } from './http/console.ts';
+import { graphiqlPlugin } from './http/graphiql.ts';
 import { requestDeadlines } from './http/request-deadline.ts';
 import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
@@ -175,7 +176,7 @@ export function createApp(options: AppOptions) {
         },
       }),
       responseHeaders(),
-      graphiqlPlugin(graphiqlFor(schema)),
+      graphiqlPlugin(pagesFor(schema)),
       probes(database),
       authentication.plugin,
       ...graphqlLimits(limits, { production: config.production, costBudget: rateLimits }),

@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { GRAPHQL_PATH } from './responses.ts';
-import { answerWith, builtFile, IMMUTABLE, memoryFile, type StaticAnswer, type StaticFile } from './static-assets.ts';
+import {
+  answerWith,
+  builtFile,
+  IMMUTABLE,
+  memoryFile,
+  type StaticAnswer,
+  type StaticFile,
+  staticErrorAnswer,
+} from './static-assets.ts';
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets/';
 
@@ -106,24 +114,24 @@ function load(schema: GraphQLSchema, directory: string): Site {
   return { page: memoryFile(html, 'text/html; charset=utf-8', 'no-cache', PAGE_HEADERS), assets };
 }
 
-const errorAnswer = (status: number, message: string, code: string, extra: Record<string, string> = {}) => {
-  const body = Buffer.from(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-  return {
-    status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(body.length),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...extra,
-    },
-    body,
-  };
-};
-
-export interface GraphiQL {
+/** Pages and their files served from memory (GraphiQL here, the console in src/http/console.ts). */
+export interface StaticSite {
   /** The answer to a request for the page or one of its files; null for any other request. */
   answer(method: string, pathname: string, header: (name: string) => string | null | undefined): StaticAnswer | null;
+}
+export type GraphiQL = StaticSite;
+
+/** Several sites as one: the first that claims a request answers it. */
+export function staticSites(...sites: StaticSite[]): StaticSite {
+  return {
+    answer(method, pathname, header) {
+      for (const site of sites) {
+        const answer = site.answer(method, pathname, header);
+        if (answer) return answer;
+      }
+      return null;
+    },
+  };
 }
 
 /** Loads the built files on first use, once per process and schema; a missing build is retried. */
@@ -143,14 +151,14 @@ export function createGraphiQL(schema: GraphQLSchema, directory = BUILD_DIRECTOR
       const isAsset = pathname.startsWith(GRAPHIQL_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (isAsset && method !== 'GET' && method !== 'HEAD') {
-        return errorAnswer(405, 'GraphiQL files are read with GET.', 'BAD_USER_INPUT', { allow: 'GET, HEAD' });
+        return staticErrorAnswer(405, 'GraphiQL files are read with GET.', 'BAD_USER_INPUT', { allow: 'GET, HEAD' });
       }
       const current = loaded();
       if (!current) {
-        return errorAnswer(503, 'GraphiQL is not built; run `npm run build:graphiql`.', 'SERVICE_UNAVAILABLE');
+        return staticErrorAnswer(503, 'GraphiQL is not built; run `npm run build:graphiql`.', 'SERVICE_UNAVAILABLE');
       }
       const file = isPage ? current.page : current.assets.get(pathname.slice(GRAPHIQL_ASSETS_PATH.length));
-      if (!file) return errorAnswer(404, 'No such GraphiQL file.', 'NOT_FOUND');
+      if (!file) return staticErrorAnswer(404, 'No such GraphiQL file.', 'NOT_FOUND');
       return answerWith(file, method, header('accept-encoding'), header('if-none-match'));
     },
   };
@@ -167,7 +175,7 @@ export function graphiqlFor(schema: GraphQLSchema): GraphiQL {
 }
 
 /** For node:http: answers and returns true when the request is GraphiQL's, before Yoga sees it. */
-export function serveGraphiQL(graphiql: GraphiQL, req: IncomingMessage, res: ServerResponse): boolean {
+export function serveGraphiQL(graphiql: StaticSite, req: IncomingMessage, res: ServerResponse): boolean {
   // API requests (POST) are not looked at: the Yoga plugin answers the odd POST to a GraphiQL file.
   if (req.method === 'POST') return false;
   const url = req.url ?? '';
@@ -185,7 +193,7 @@ export function serveGraphiQL(graphiql: GraphiQL, req: IncomingMessage, res: Ser
 }
 
 /** The same answers through Yoga (what app.fetch exercises). Goes first among the plugins. */
-export function graphiqlPlugin(graphiql: GraphiQL): Plugin {
+export function graphiqlPlugin(graphiql: StaticSite): Plugin {
   return {
     onRequest({ request, url, endResponse }) {
       const answer = graphiql.answer(request.method, url.pathname, (name) => request.headers.get(name));

@@ -19,7 +19,8 @@ import { schema } from '../schema/index.ts';
 import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
 import type { VerifierTokens } from '../verification/verifier-tokens.ts';
 import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
-import { graphiqlFor, serveGraphiQL } from './graphiql.ts';
+import { pagesFor } from './console.ts';
+import { serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
 import { API_HEADERS, defaultError, errorContentType, httpErrorBody, JSON_CONTENT_TYPE } from './responses.ts';
 
@@ -125,7 +126,7 @@ export function createHttpServer(
   const verify = principalOf(verifier, options.verifierTokens);
   const knownToken = (token: string | null) => knownPrincipal(verifier, options.verifierTokens, token);
   const verification = options.verify;
-  const graphiql = graphiqlFor(schema);
+  const pages = pagesFor(schema);
   // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
   const observe = nodeAccessLog(options.logger ?? silent, options);
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
@@ -135,7 +136,7 @@ export function createHttpServer(
       verification(req, res);
       return;
     }
-    if (serveGraphiQL(graphiql, req, res)) return;
+    if (serveGraphiQL(pages, req, res)) return;
     if (!judgedHere(req)) {
       void app(req, res);
       return;

@@ -122,3 +122,24 @@ export function answerWith(
   headers['content-length'] = String((body as Buffer).length);
   return { status: 200, headers, body: method === 'HEAD' ? null : (body as Buffer) };
 }
+
+/** A JSON error in the API's shape, for a page file that cannot be served. */
+export function staticErrorAnswer(
+  status: number,
+  message: string,
+  code: string,
+  extra: Record<string, string> = {},
+): StaticAnswer {
+  const body = Buffer.from(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(body.length),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...extra,
+    },
+    body,
+  };
+}

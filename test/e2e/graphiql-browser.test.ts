@@ -75,6 +75,9 @@ describe('GraphiQL in a browser', () => {
       const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
       await expect.poll(() => text(headers), { timeout: UI_TIMEOUT }).toMatch(/"Authorization":\s*"Bearer\s*"/);
       await page.screenshot({ path: browser.screenshotPath('graphiql-1-first-load.png') });
+      // The logo links to the console.
+      const consoleLink = page.locator('.graphiql-logo').getByRole('link', { name: 'console' });
+      expect(await consoleLink.evaluate((link) => (link as HTMLAnchorElement).href)).toBe(`${server.url}/console`);
 
       await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
       const docs = page.locator('.graphiql-doc-explorer');

@@ -56,18 +56,28 @@ async function start() {
   if (!response.ok) throw new Error(`the schema could not be loaded (${response.status})`);
   const schema = buildSchema(await response.text());
   root.render(
-    createElement(GraphiQL, {
-      fetcher,
-      schema,
-      defaultQuery: config.defaultQuery,
-      defaultHeaders: config.defaultHeaders,
-      isHeadersEditorEnabled: true,
-      defaultEditorToolsVisibility: 'headers',
-      // The token typed into the headers editor stays in this tab: never written to localStorage
-      // (neither in the saved tabs nor in the history, see ./storage.ts).
-      shouldPersistHeaders: false,
-      storage: headerFreeStorage(window.localStorage),
-    }),
+    createElement(
+      GraphiQL,
+      {
+        fetcher,
+        schema,
+        defaultQuery: config.defaultQuery,
+        defaultHeaders: config.defaultHeaders,
+        isHeadersEditorEnabled: true,
+        defaultEditorToolsVisibility: 'headers',
+        // The token typed into the headers editor stays in this tab: never written to localStorage
+        // (neither in the saved tabs nor in the history, see ./storage.ts).
+        shouldPersistHeaders: false,
+        storage: headerFreeStorage(window.localStorage),
+      },
+      // The logo corner links to the console (/console, next to this page's /graphql).
+      createElement(
+        GraphiQL.Logo,
+        null,
+        'Keygate ',
+        createElement('a', { href: 'console', className: 'console-link' }, 'console'),
+      ),
+    ),
   );
 }
 
