@@ -137,7 +137,8 @@ export function createApp(options: AppOptions) {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     healthCheckEndpoint: null as unknown as string,
-    // GraphiQL is static files served from memory by the first plugin (src/http/graphiql.ts).
+    // GraphiQL and the console are static files served from memory by graphiqlPlugin below
+    // (src/http/graphiql.ts, src/http/console.ts), never rendered per request.
     graphiql: false,
     cors: corsFor(config.corsOrigins),
     // Yoga logs at debug on every request: its arguments are only turned into text when that level is on.
