@@ -1,78 +1,13 @@
 // The console's page and files, as app.fetch (the Yoga plugin) and a real server (the node:http path)
 // serve them: no token needed, no inline script, a strict CSP that allows only this origin, content-
 // hashed files cached for a year, brotli or gzip as asked; the API itself still needs a token.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { type ServerProcess, startServer } from '../helpers/server-process.ts';
-
-interface Answer {
-  status: number;
-  header(name: string): string | undefined;
-  body: Buffer;
-}
-type Send = (method: string, path: string, headers?: Record<string, string>) => Promise<Answer>;
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bothTransports, type Send } from '../helpers/static-site.ts';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
-function viaNodeHttp(base: string): Send {
-  return (method, path, headers = {}) =>
-    new Promise((resolve, reject) => {
-      const req = request(`${base}${path}`, { method, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            header: (name) => {
-              const value = res.headers[name];
-              return Array.isArray(value) ? value.join(', ') : value;
-            },
-            body: Buffer.concat(chunks),
-          }),
-        );
-      });
-      req.on('error', reject);
-      req.end();
-    });
-}
-
-function viaAppFetch(t: () => TestApp): Send {
-  return async (method, path, headers = {}) => {
-    const response = await t().app.fetch(`http://keygate.test${path}`, { method, headers });
-    return {
-      status: response.status,
-      header: (name) => response.headers.get(name) ?? undefined,
-      body: Buffer.from(await response.arrayBuffer()),
-    };
-  };
-}
-
-let t: TestApp;
-let server: ServerProcess;
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'keygate-console-static-'));
-  [t, server] = await Promise.all([
-    createTestApp('sqlite'),
-    startServer({ KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000),
-  ]);
-}, 90_000);
-
-afterAll(async () => {
-  await Promise.all([t?.close(), server?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-describe.each([
-  ['app.fetch', () => viaAppFetch(() => t)],
-  ['a real server', () => viaNodeHttp(server.url)],
-])('the console through %s', (_name, sendOf) => {
+describe.each(bothTransports('keygate-console-static-'))('the console through %s', (_name, sendOf) => {
   let send: Send;
   let html: string;
   let files: string[];

@@ -1,80 +1,16 @@
 // GraphiQL's page and files, as app.fetch (the Yoga plugin) and a real server (the node:http path)
 // serve them: no token needed, a page without inline script under a strict CSP, content-hashed files
 // cached for a year, brotli or gzip as asked, ETag revalidation, the schema as schema.graphql has it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { filesOf } from '../helpers/page-load.ts';
-import { type ServerProcess, startServer } from '../helpers/server-process.ts';
-
-interface Answer {
-  status: number;
-  header(name: string): string | undefined;
-  body: Buffer;
-}
-type Send = (method: string, path: string, headers?: Record<string, string>) => Promise<Answer>;
+import { bothTransports, type Send } from '../helpers/static-site.ts';
 
 const SCHEMA_FILE = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
-function viaNodeHttp(base: string): Send {
-  return (method, path, headers = {}) =>
-    new Promise((resolve, reject) => {
-      const req = request(`${base}${path}`, { method, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            header: (name) => {
-              const value = res.headers[name];
-              return Array.isArray(value) ? value.join(', ') : value;
-            },
-            body: Buffer.concat(chunks),
-          }),
-        );
-      });
-      req.on('error', reject);
-      req.end();
-    });
-}
-
-function viaAppFetch(t: () => TestApp): Send {
-  return async (method, path, headers = {}) => {
-    const response = await t().app.fetch(`http://keygate.test${path}`, { method, headers });
-    return {
-      status: response.status,
-      header: (name) => response.headers.get(name) ?? undefined,
-      body: Buffer.from(await response.arrayBuffer()),
-    };
-  };
-}
-
-let t: TestApp;
-let server: ServerProcess;
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'keygate-graphiql-static-'));
-  [t, server] = await Promise.all([
-    createTestApp('sqlite'),
-    startServer({ KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000),
-  ]);
-}, 90_000);
-
-afterAll(async () => {
-  await Promise.all([t?.close(), server?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-describe.each([
-  ['app.fetch', () => viaAppFetch(() => t)],
-  ['a real server', () => viaNodeHttp(server.url)],
-])('GraphiQL files through %s', (_name, sendOf) => {
+describe.each(bothTransports('keygate-graphiql-static-'))('GraphiQL files through %s', (_name, sendOf) => {
   let send: Send;
   let html: string;
   let files: string[];
