@@ -1,13 +1,7 @@
-// The access log of a real server (node:http, its fast path included): x-request-id on every response
-// (401 and 429 answered before GraphQL too), one JSON line per request on stdout carrying the same id,
-// no token, client errors below error level.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/domain/tokens.ts';
-import { createEmptyDatabase, providers } from '../helpers/databases.ts';
-import { type ServerProcess, startServer } from '../helpers/server-process.ts';
+import { providers } from '../helpers/databases.ts';
+import { type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
 
 interface Line {
   level: number;
@@ -25,16 +19,7 @@ describe.each(providers)('access log of a real server on %s', (provider) => {
 
   beforeAll(async () => {
     const env = { LOG_LEVEL: 'info', KEYGATE_FAILED_AUTH_LIMIT: String(FAILED_AUTH_LIMIT), REDIS_URL: '' };
-    if (provider === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'keygate-access-'));
-      server = await startServer({ ...env, KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000);
-      cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const db = await createEmptyDatabase('postgresql');
-      if (db.config.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-      server = await startServer({ ...env, DATABASE_URL: db.config.url }, 60_000);
-      cleanup = db.remove;
-    }
+    ({ server, cleanup } = await startServerOnFreshDatabase(provider, env));
     admin = server.bootstrapToken() as string;
   }, 90_000);
 

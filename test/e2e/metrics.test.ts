@@ -1,12 +1,7 @@
-// METRICS_PORT: Prometheus text from a listener of its own, through a real server on each database.
-// Requests move the counters they should; the public port has no /metrics.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/domain/tokens.ts';
-import { createEmptyDatabase, providers } from '../helpers/databases.ts';
-import { freePort, graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
+import { providers } from '../helpers/databases.ts';
+import { freePort, graphql, type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
 
 /** The sum of every sample of `name` whose labels include `labels` (0 when there is none). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -42,16 +37,7 @@ describe.each(providers)('metrics of a real server on %s', (provider) => {
       // Counters of its own: the shared Redis is not needed here.
       REDIS_URL: '',
     };
-    if (provider === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'keygate-metrics-'));
-      server = await startServer({ ...env, KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000);
-      cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const db = await createEmptyDatabase('postgresql');
-      if (db.config.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-      server = await startServer({ ...env, DATABASE_URL: db.config.url }, 60_000);
-      cleanup = db.remove;
-    }
+    ({ server, cleanup } = await startServerOnFreshDatabase(provider, env));
     admin = server.bootstrapToken() as string;
   }, 90_000);
 

@@ -1,13 +1,7 @@
-// Tracing, opt-in through OTEL_EXPORTER_OTLP_ENDPOINT: a real server sends its spans to a local
-// OTLP/HTTP receiver (JSON encoding); each GraphQL request is one server span with parse, validate and
-// execute children, and the database spans (Prisma's) sit under execute.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, providers } from '../helpers/databases.ts';
-import { type ServerProcess, startServer } from '../helpers/server-process.ts';
+import { providers } from '../helpers/databases.ts';
+import { type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
 
 interface OtlpSpan {
   traceId: string;
@@ -75,16 +69,7 @@ describe.each(providers)('tracing of a real server on %s', (provider) => {
       KEYGATE_RATE_LIMIT_PER_KEY: '0',
       KEYGATE_FAILED_AUTH_LIMIT: '0',
     };
-    if (provider === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'keygate-tracing-'));
-      server = await startServer({ ...env, KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, 60_000);
-      cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const db = await createEmptyDatabase('postgresql');
-      if (db.config.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-      server = await startServer({ ...env, DATABASE_URL: db.config.url }, 60_000);
-      cleanup = db.remove;
-    }
+    ({ server, cleanup } = await startServerOnFreshDatabase(provider, env));
     admin = server.bootstrapToken() as string;
   }, 90_000);
 

@@ -1,7 +1,11 @@
 // A real Keygate server process (bin/keygate.js serve) on a free port, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createEmptyDatabase, type Provider } from './databases.ts';
 
 export const KEYGATE_BIN = fileURLToPath(new URL('../../bin/keygate.js', import.meta.url));
 
@@ -87,4 +91,24 @@ export async function graphql(
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as never };
+}
+
+/**
+ * A real server on a fresh, empty database of `provider` (a temp data directory, or a new PostgreSQL
+ * database), and the cleanup that removes that database once the server has stopped.
+ */
+export async function startServerOnFreshDatabase(
+  provider: Provider,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ server: ServerProcess; cleanup: () => Promise<void> }> {
+  if (provider === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-server-'));
+    const server = await startServer({ ...env, KEYGATE_DATA_DIR: dir, DATABASE_URL: '' }, timeoutMs);
+    return { server, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const db = await createEmptyDatabase('postgresql');
+  if (db.config.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+  const server = await startServer({ ...env, DATABASE_URL: db.config.url }, timeoutMs);
+  return { server, cleanup: db.remove };
 }
