@@ -100,9 +100,8 @@ export class TokenVerifier {
    */
   async resolve(token: string, now: number): Promise<{ caller: Caller; deadline: number | null } | null> {
     const hash = hashToken(token);
-    const known = this.#knownByHash(hash, now);
-    if (known === null) return null;
-    if (known !== undefined) return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
+    const known = this.#resolvedByHash(hash, now);
+    if (known !== undefined) return known;
     signals.tokenCache(false);
 
     // #knownByHash has just read the external changes: a commit elsewhere from now until the result is
@@ -132,6 +131,18 @@ export class TokenVerifier {
     if (expiresAt !== null && expiresAt <= now) return { caller, deadline: expiresAt };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });
     return { caller, deadline: expiresAt };
+  }
+
+  /** What `resolve` would answer, when the cache knows it; undefined when only a lookup can tell. */
+  resolveKnown(token: string, now: number): { caller: Caller; deadline: number | null } | null | undefined {
+    return this.#resolvedByHash(hashToken(token), now);
+  }
+
+  #resolvedByHash(hash: string, now: number): { caller: Caller; deadline: number | null } | null | undefined {
+    const known = this.#knownByHash(hash, now);
+    if (!known) return known;
+    // The entry #knownByHash has just used: its deadline is the token's.
+    return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
   }
 
   /**

@@ -4,8 +4,8 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
-import type { AuthenticationOutcome, RateLimit } from './signals.ts';
-import { signals } from './signals.ts';
+import type { AuthenticationOutcome, RateLimit, VerificationVerdict } from './signals.ts';
+import { signals, VERIFICATION_VERDICTS } from './signals.ts';
 
 /** Distinct operation names kept as label values; later names are counted as "other". */
 const MAX_OPERATIONS = 100;
@@ -34,7 +34,7 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
   });
   const verifications = new Counter({
     name: 'keygate_verifications_total',
-    help: 'Token verification verdicts.',
+    help: `Token verification verdicts: ${VERIFICATION_VERDICTS.join(', ')}.`,
     labelNames: ['verdict'] as const,
     registers: [registry],
   });
@@ -75,6 +75,10 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
     authentications.inc({ outcome }, 0);
   }
   for (const limit of ['key', 'failed_auth']) rateLimited.inc({ limit }, 0);
+  const verdicts = Object.fromEntries(
+    VERIFICATION_VERDICTS.map((verdict) => [verdict, verifications.labels(verdict)] as const),
+  ) as Record<VerificationVerdict, ReturnType<typeof verifications.labels>>;
+  for (const child of Object.values(verdicts)) child.inc(0);
   for (const name of ['token', 'read']) for (const result of ['hit', 'miss']) cache.inc({ cache: name, result }, 0);
   unavailable.inc(0);
 
@@ -112,7 +116,7 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
     child.observe(seconds);
   };
   signals.authentication = (outcome) => auth[outcome].inc();
-  signals.verification = (verdict) => verifications.labels(verdict).inc();
+  signals.verification = (verdict) => verdicts[verdict].inc();
   signals.rateLimited = (limit) => limits[limit].inc();
   signals.databaseUnavailable = () => unavailable.inc();
   signals.tokenCache = (hit) => (hit ? token.hit : token.miss).inc();

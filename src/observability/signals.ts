@@ -6,6 +6,17 @@ import { isWellFormedToken } from '../domain/tokens.ts';
 /** How an authentication attempt ended; `expired` is a token past its expiry (docs/rules.md, Expiry). */
 export type AuthenticationOutcome = 'ok' | 'missing' | 'malformed' | 'unknown' | 'expired' | 'rate_limited';
 
+/** The verdicts of token verification, as metric labels (docs/rules.md, Verification). */
+export const VERIFICATION_VERDICTS = [
+  'valid',
+  'malformed',
+  'unknown',
+  'expired',
+  'rate_limited',
+  'insufficient_scopes',
+] as const;
+export type VerificationVerdict = (typeof VERIFICATION_VERDICTS)[number];
+
 /** Which limit refused a request (src/limits/rate-limit.ts). */
 export type RateLimit = 'key' | 'failed_auth';
 
@@ -13,8 +24,8 @@ export interface Signals {
   /** A finished HTTP request: its GraphQL operation ('' for none), outcome and duration. */
   request(operation: string, outcome: string, seconds: number): void;
   authentication(outcome: AuthenticationOutcome): void;
-  /** A verdict of token verification (see recordVerification). */
-  verification(verdict: string): void;
+  /** A verdict of token verification (src/verification/engine.ts counts each once). */
+  verification(verdict: VerificationVerdict): void;
   rateLimited(limit: RateLimit): void;
   /** An error that means the database cannot serve now (answered 503). */
   databaseUnavailable(): void;
@@ -44,11 +55,3 @@ export const signals: Signals = {
   readCache: noop,
   lastUsedFlushed: noop,
 };
-
-/**
- * Counts one verdict of token verification (keygate_verifications_total{verdict}), e.g. 'valid',
- * 'invalid', 'expired', 'revoked': a short, fixed word per kind of answer, never a token or key id.
- */
-export function recordVerification(verdict: string): void {
-  signals.verification(verdict);
-}

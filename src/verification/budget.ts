@@ -66,6 +66,11 @@ export class VerifyBudget {
     }
   }
 
+  /** False when there is no budget (KEYGATE_VERIFY_RATE_LIMIT_PER_KEY=0): take and peek answer null. */
+  get active(): boolean {
+    return this.#limiter !== null;
+  }
+
   /** Takes one point of the key's budget: the state afterwards, and whether it was within it. Null: no budget. */
   async take(apiKeyId: string): Promise<{ allowed: boolean; state: RateLimitState } | null> {
     const limiter = this.#limiter;

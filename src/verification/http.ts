@@ -8,10 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken } from '../auth/bearer.ts';
 import { isVerifierToken } from '../domain/tokens.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
+import { API_HEADERS, JSON_CONTENT_TYPE } from '../http/responses.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { RateLimits } from '../limits/rate-limit.ts';
 import type { VerificationEngine, VerifyRequest } from './engine.ts';
-import type { VerifierCaller, VerifierTokens } from './verifier-tokens.ts';
+import { verificationJson } from './json.ts';
+import type { VerifierCaller, VerifierRecord, VerifierTokens } from './verifier-tokens.ts';
 
 export const VERIFY_PATH = '/v1/verify';
 const MAX_BODY_BYTES = 16 * 1_024;
@@ -27,9 +29,22 @@ export interface VerifyHttpOptions {
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': JSON_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
+    ...API_HEADERS,
     ...headers,
+  });
+  res.end(body);
+}
+
+/** A 200 answer, its headers written out (no spread): the hot path of verification. */
+function sendVerdict(res: ServerResponse, body: string): void {
+  res.writeHead(200, {
+    'content-type': JSON_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': API_HEADERS['x-content-type-options'],
+    'referrer-policy': API_HEADERS['referrer-policy'],
+    'cache-control': API_HEADERS['cache-control'],
   });
   res.end(body);
 }
@@ -73,23 +88,32 @@ export function parseVerifyBody(text: string): VerifyRequest {
   return { token, requiredScopes: (requiredScopes as string[] | null | undefined) ?? [], teamId: teamId ?? null };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BadBody(`The body is larger than ${MAX_BODY_BYTES} bytes.`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString()),
-    );
-    req.on('error', reject);
+/** Reads the body (at most MAX_BODY_BYTES) and calls `done` with its text, or with what went wrong. */
+function readBody(req: IncomingMessage, done: (failure: Error | null, text: string) => void): void {
+  let first: Buffer | null = null;
+  let rest: Buffer[] | null = null;
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      failed = true;
+      done(new BadBody(`The body is larger than ${MAX_BODY_BYTES} bytes.`), '');
+      return;
+    }
+    if (first === null) first = chunk;
+    else if (rest === null) rest = [first, chunk];
+    else rest.push(chunk);
+  });
+  req.on('end', () => {
+    if (failed) return;
+    done(null, rest ? Buffer.concat(rest).toString() : (first?.toString() ?? ''));
+  });
+  req.on('error', (failure) => {
+    if (failed) return;
+    failed = true;
+    done(failure, '');
   });
 }
 
@@ -98,15 +122,8 @@ export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage
   const verifierOnly = async (token: string | null): Promise<VerifierCaller | null> =>
     isVerifierToken(token) ? verifierTokens.verify(token) : null;
 
-  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<VerifierCaller | null> {
-    const token = bearerToken(req.headers.authorization);
-    if (!rateLimits.active) {
-      const known = isVerifierToken(token) ? verifierTokens.known(token) : null;
-      if (known !== undefined) {
-        if (known === null) send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
-        return known;
-      }
-    }
+  /** The verifier behind a token that needed a lookup or a count; null once the refusal is sent. */
+  async function authenticate(req: IncomingMessage, res: ServerResponse, token: string | null) {
     const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
     const outcome = await rateLimits.authenticate(token, address, verifierOnly);
     if (outcome.kind === 'authenticated' && outcome.caller.kind === 'verifier') return outcome.caller;
@@ -120,40 +137,81 @@ export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage
     return null;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function fail(res: ServerResponse, failure: unknown): void {
+    if (res.headersSent) return;
+    if (failure instanceof BadBody) {
+      send(res, 400, error('BAD_USER_INPUT', failure.message));
+    } else if (isDatabaseUnavailable(failure)) {
+      send(res, 503, error('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.'), {
+        'retry-after': '1',
+      });
+    } else {
+      const errorId = randomUUID();
+      options.onError?.(failure, errorId);
+      send(
+        res,
+        500,
+        error('INTERNAL_SERVER_ERROR', `Unexpected error; quote error id ${errorId} when reporting it.`, { errorId }),
+      );
+    }
+  }
+
+  /** The verdict for a verifier whose request body has arrived: at once when the engine knows it. */
+  function answer(res: ServerResponse, verifier: VerifierRecord, text: string): void {
+    const request = parseVerifyBody(text);
+    const now = engine.verifyNow(verifier, request);
+    if (now) {
+      sendVerdict(res, verificationJson(now));
+      return;
+    }
+    engine.verify(verifier, request).then(
+      (verification) => sendVerdict(res, verificationJson(verification)),
+      (failure: unknown) => fail(res, failure),
+    );
+  }
+
+  function readAndAnswer(req: IncomingMessage, res: ServerResponse, verifier: VerifierRecord): void {
+    readBody(req, (failure, text) => {
+      if (failure) {
+        fail(res, failure);
+        return;
+      }
+      try {
+        answer(res, verifier, text);
+      } catch (thrown) {
+        fail(res, thrown);
+      }
+    });
+  }
+
+  return (req, res) => {
     if (req.method !== 'POST') {
       req.resume();
       send(res, 405, error('BAD_USER_INPUT', `Use POST ${VERIFY_PATH} with a JSON body.`), { allow: 'POST' });
       return;
     }
-    const caller = await authenticate(req, res);
-    if (!caller) {
+    const token = bearerToken(req.headers.authorization);
+    // A verifier token cached as good needs no lookup and no count (verifier tokens have no per-key
+    // limit); a refused one does not either while the failed-authentication limit is off.
+    const known = isVerifierToken(token) ? verifierTokens.known(token) : null;
+    if (known === null && !rateLimits.active) {
       req.resume();
+      send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
       return;
     }
-    const request = parseVerifyBody(await readBody(req));
-    const verification = await engine.verify(caller.verifier, request);
-    send(res, 200, JSON.stringify(verification));
-  }
-
-  return (req, res) => {
-    handle(req, res).catch((failure: unknown) => {
-      if (res.headersSent) return;
-      if (failure instanceof BadBody) {
-        send(res, 400, error('BAD_USER_INPUT', failure.message));
-      } else if (isDatabaseUnavailable(failure)) {
-        send(res, 503, error('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.'), {
-          'retry-after': '1',
-        });
-      } else {
-        const errorId = randomUUID();
-        options.onError?.(failure, errorId);
-        send(
-          res,
-          500,
-          error('INTERNAL_SERVER_ERROR', `Unexpected error; quote error id ${errorId} when reporting it.`, { errorId }),
-        );
-      }
-    });
+    if (known) {
+      readAndAnswer(req, res, known.verifier);
+      return;
+    }
+    authenticate(req, res, token).then(
+      (caller) => {
+        if (caller) readAndAnswer(req, res, caller.verifier);
+        else req.resume(); // discard the body
+      },
+      (failure: unknown) => {
+        req.resume();
+        fail(res, failure);
+      },
+    );
   };
 }

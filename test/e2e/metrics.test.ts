@@ -122,6 +122,36 @@ describe.each(providers)('metrics of a real server on %s', (provider) => {
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
   });
 
+  it('counts verification verdicts by verdict', async () => {
+    const created = await server.cli('verifier', 'create', '--name', 'metrics');
+    expect(created.code).toBe(0);
+    const verifier = JSON.parse(created.stdout).token as string;
+    const verify = async (token: string, requiredScopes: string[] = []) => {
+      const response = await fetch(`${server.url}/v1/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${verifier}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ token, requiredScopes }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { code: string }).code;
+    };
+    const before = await scrape();
+    expect(await verify(admin)).toBe('VALID');
+    expect(await verify(admin)).toBe('VALID');
+    expect(await verify(admin, ['no.such.scope'])).toBe('INSUFFICIENT_SCOPES');
+    expect(await verify(generateToken())).toBe('UNKNOWN');
+    expect(await verify('keygate_nope')).toBe('MALFORMED');
+    const after = await scrape();
+    const moved = (verdict: string) =>
+      sample(after, 'keygate_verifications_total', { verdict }) -
+      sample(before, 'keygate_verifications_total', { verdict });
+    expect(moved('valid')).toBe(2);
+    expect(moved('insufficient_scopes')).toBe(1);
+    expect(moved('unknown')).toBe(1);
+    expect(moved('malformed')).toBe(1);
+    expect(moved('expired')).toBe(0);
+  });
+
   it('counts read cache hits: an identical page read again before any commit', async () => {
     // Any commit drops the kept reads: a lastUsedAt flush here, and on PostgreSQL any commit in the
     // cluster (parallel test files). Tries until two reads in a row had no commit between them.

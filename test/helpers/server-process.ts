@@ -30,6 +30,31 @@ export interface ServerProcess {
   bootstrapToken(): string | null;
   /** SIGTERM, then resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Runs `keygate ...args` (the CLI, its own process) on the server's database. */
+  cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Runs bin/keygate.js with `args` in a process of its own, with `env` over this process's environment. */
+export function runKeygate(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KEYGATE_BIN, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
@@ -71,6 +96,7 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
     },
+    cli: (...args) => runKeygate(env, args),
   };
 }
 
