@@ -311,6 +311,28 @@ describe.each(providers)('verification on %s', (provider) => {
       const response = await http.post(verifier, { token: key.token });
       expect(JSON.stringify(response.body)).not.toContain(key.token.slice(8));
     });
+
+    it('every answer (verdict, 400, 401, 405, body too large) is JSON with the API headers', async () => {
+      const key = await org.key({ roles: ['viewer'] });
+      const cases: Array<[string, Record<string, string>, string | undefined, number]> = [
+        ['POST', { authorization: `Bearer ${verifier}` }, JSON.stringify({ token: key.token }), 200],
+        ['POST', { authorization: `Bearer ${verifier}` }, 'not json', 400],
+        ['POST', { authorization: `Bearer ${verifier}` }, JSON.stringify({ token: 'x'.repeat(20_000) }), 400],
+        ['POST', { authorization: `Bearer ${generateVerifierToken()}` }, JSON.stringify({ token: key.token }), 401],
+        ['POST', {}, JSON.stringify({ token: key.token }), 401],
+        ['GET', { authorization: `Bearer ${verifier}` }, undefined, 405],
+      ];
+      for (const [method, headers, body, status] of cases) {
+        const response = await fetch(`${http.url}/v1/verify`, { method, headers, body });
+        expect({ method, status: response.status }).toEqual({ method, status });
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(response.headers.get('cache-control')).toBe('no-store');
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+        const answer = (await response.json()) as { code?: string; error?: { code: string } };
+        expect(answer.code ?? answer.error?.code).toBeTruthy();
+      }
+    });
   });
 });
 
