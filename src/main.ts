@@ -47,7 +47,7 @@ export async function serve(config: Config): Promise<void> {
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
 
   const created = await withStartupLock(database, () => bootstrapIfEmpty(domain));
-  const lastUsed = new LastUsedRecorder(database.prisma, {
+  const lastUsed = new LastUsedRecorder(database.prisma, database.provider, {
     flushMs: config.lastUsedFlushMs,
     onError: (err) => logger.warn({ err }, 'could not record lastUsedAt; will retry'),
   });

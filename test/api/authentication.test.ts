@@ -304,7 +304,7 @@ describe.each(providers)('authentication on %s', (provider) => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage'] });
       const key = await org.key({ roles: ['viewer'] });
-      const otherProcess = new LastUsedRecorder(t.domain.db);
+      const otherProcess = new LastUsedRecorder(t.domain.db, provider);
       const older = t.clock.now();
       t.clock.advance(MINUTE);
       await post(`Bearer ${key.token}`, WHOAMI);
@@ -316,11 +316,43 @@ describe.each(providers)('authentication on %s', (provider) => {
       expect(Date.parse(latest as string)).toBeGreaterThan(older.getTime());
     });
 
+    it('writes a flush of many keys in one statement per 1,000, each key only forward', async () => {
+      const statements: string[] = [];
+      const counted = await createTestApp(provider, { onQuery: (sql) => statements.push(sql) });
+      try {
+        const org = await counted.org();
+        const admin = await org.key({ roles: ['api_keys_manage'] });
+        const keys = [await org.key({ roles: ['viewer'] }), await org.key({ roles: ['viewer'] })];
+        const usedAt = async (id: string) => {
+          const response = await counted.gql<{ apiKey: { lastUsedAt: string | null } }>(admin.token, LAST_USED, { id });
+          return response.data?.apiKey.lastUsedAt;
+        };
+        const recorder = new LastUsedRecorder(counted.domain.db, provider);
+        const now = new Date(Date.now() - 60_000);
+        const newer = new Date(now.getTime() + 30_000);
+        const older = new Date(now.getTime() - 60 * MINUTE);
+        // Move the second key ahead first: the older time recorded below must not take it back.
+        recorder.record(keys[1]?.id as string, newer);
+        await recorder.flush();
+        // 2,500 uses: the two keys and 2,498 ids of no key (nothing to write for them).
+        for (let i = 0; i < 2_498; i++) recorder.record(`01HV${String(i).padStart(22, '0')}`, now);
+        recorder.record(keys[0]?.id as string, now);
+        recorder.record(keys[1]?.id as string, older);
+        statements.length = 0;
+        await recorder.close();
+        expect(statements.filter((sql) => /UPDATE "ApiKey"/.test(sql))).toHaveLength(3);
+        expect(await usedAt(keys[0]?.id as string)).toBe(now.toISOString());
+        expect(await usedAt(keys[1]?.id as string)).toBe(newer.toISOString());
+      } finally {
+        await counted.close();
+      }
+    });
+
     it('writes pending uses when the recorder is closed (graceful shutdown)', async () => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage'] });
       const key = await org.key({ roles: ['viewer'] });
-      const recorder = new LastUsedRecorder(t.domain.db);
+      const recorder = new LastUsedRecorder(t.domain.db, provider);
       const at = t.clock.now();
       recorder.record(key.id, at);
       expect(await lastUsedAt(admin.token, key.id)).toBeNull();

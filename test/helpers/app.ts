@@ -123,7 +123,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
   const domain: Domain = createDomain(database, catalogue, clock.now, {
     maxKeysPerOrganization: options.maxKeysPerOrganization,
   });
-  const lastUsed = new LastUsedRecorder(database.prisma);
+  const lastUsed = new LastUsedRecorder(database.prisma, database.provider);
   const logger = options.logger ?? createLogger('silent');
   // The token lookups the verifier makes (raw driver statements, not seen by onQuery) are counted too.
   const rawLookup = createTokenLookup(database.raw);
