@@ -1,8 +1,8 @@
 // One new context per request: the caller (authenticated once) and per-request dataloaders.
 import DataLoader from 'dataloader';
-import type { Caller, Domain } from './domain/api-keys.ts';
 import { findUsers, type UserRecord } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
+import type { Caller, Domain } from './domain/types.ts';
 import type { VerificationEngine } from './verification/engine.ts';
 import type { Principal } from './verification/principal.ts';
 

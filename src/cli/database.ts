@@ -6,7 +6,7 @@ import type { DatabaseConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { databaseConfig } from '../db/database-config.ts';
 import { type OpenReader, openReader, type Reader, requireEmbeddedDatabase } from '../db/reader.ts';
-import type { Domain } from '../domain/api-keys.ts';
+import type { Domain } from '../domain/types.ts';
 
 /** The database settings alone (the server's other settings are read by `serve`). */
 export function cliDatabase(): DatabaseConfig {

@@ -4,11 +4,11 @@
 
 import { Prisma } from '../generated/sqlite/client.ts';
 import type { Grants } from './access.ts';
-import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
 import { pairs, rowInsert, type Tx } from './store.ts';
+import type { Caller, Creator, Domain } from './types.ts';
 
 export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
 
