@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
+import type { DatabaseConfig } from '../../src/db/database-config.ts';
 import { createEmptyDatabase, type Provider, providers } from '../helpers/databases.ts';
 import { graphql, KEYGATE_BIN, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
