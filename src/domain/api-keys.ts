@@ -10,12 +10,11 @@ import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } f
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
-import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrants, parseId, parseName } from './input.ts';
+import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrantsInput, parseId, parseName } from './input.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
 import {
   type ApiKeyRecord,
   type ApiKeyRow,
-  findTeams,
   grantDeletes,
   grantInserts,
   lockAndCountKeys,
@@ -23,6 +22,7 @@ import {
   lockCaller,
   readApiKey,
   readCommittedApiKey,
+  readTeamsByIds,
   rowInsert,
   type Tx,
 } from './store.ts';
@@ -153,8 +153,8 @@ export function requireManager(caller: Caller): void {
 /** Name and grants of the input, and the teams of its teamIds (with their names, for the result). */
 async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
   const name = parseName(input.name);
-  const grants = parseGrants(domain.catalogue, input);
-  const { teams, missing } = await findTeams(tx, organizationId, grants.teamIds);
+  const grants = parseGrantsInput(domain.catalogue, input);
+  const { teams, missing } = await readTeamsByIds(tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
   return { name, grants, teams, expiresAt: parseExpiresAt(input.expiresAt, domain.now()) };
 }

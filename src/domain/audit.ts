@@ -224,7 +224,7 @@ async function page(domain: Domain, where: EventWhere, first: number, afterId: s
 
 type EventRow = Awaited<ReturnType<Domain['db']['auditEvent']['findMany']>>[number];
 
-function parseGrants(text: string | null): Grants | null {
+function grantsFromJson(text: string | null): Grants | null {
   if (text === null) return null;
   const { roleNames, teamIds, teamRoleNames } = JSON.parse(text) as Grants;
   return { roleNames, teamIds, teamRoleNames };
@@ -262,8 +262,8 @@ function toRecord(row: EventRow): AuditEventRecord {
           : null,
     },
     target: { id: row.targetKeyId, name: row.targetKeyName },
-    grantsBefore: parseGrants(row.grantsBefore),
-    grantsAfter: parseGrants(row.grantsAfter),
+    grantsBefore: grantsFromJson(row.grantsBefore),
+    grantsAfter: grantsFromJson(row.grantsAfter),
     details: parseDetails(row.details),
   };
 }

@@ -43,7 +43,7 @@ export interface GrantRow {
   teamName: string | null;
 }
 
-const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const compareById = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
 export function recordOf(
@@ -53,7 +53,7 @@ export function recordOf(
   teamRoleNames: string[],
   catalogue: RoleCatalogue,
 ): ApiKeyRecord {
-  if (teams.length > 1) teams.sort(byId);
+  if (teams.length > 1) teams.sort(compareById);
   // Written out rather than spread: every record has the same shape, built at a fraction of the cost.
   return {
     id: key.id,
@@ -565,7 +565,7 @@ export function writeAsOneStatement(channel: string): WriteAll {
  * The teams of teamIds in the organization, in the order of teamIds, or the first id that is no team
  * of the organization.
  */
-export async function findTeams(
+export async function readTeamsByIds(
   tx: Tx,
   organizationId: string,
   teamIds: readonly string[],
@@ -575,9 +575,9 @@ export async function findTeams(
     where: { organizationId, id: { in: [...teamIds] } },
     select: { id: true, name: true },
   });
-  const byId = new Map(found.map((team) => [team.id, team]));
-  const missing = teamIds.find((id) => !byId.has(id));
+  const teamOfId = new Map(found.map((team) => [team.id, team]));
+  const missing = teamIds.find((id) => !teamOfId.has(id));
   return missing === undefined
-    ? { teams: teamIds.map((id) => byId.get(id) as { id: string; name: string }) }
+    ? { teams: teamIds.map((id) => teamOfId.get(id) as { id: string; name: string }) }
     : { teams: [], missing };
 }
