@@ -5,7 +5,9 @@
 // The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
-import { Prisma } from '../generated/sqlite/client.ts';
+
+import type { Tx } from '../db/client.ts';
+import { sql } from '../db/sql.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
@@ -24,7 +26,6 @@ import {
   readCommittedApiKey,
   readTeamsByIds,
   rowInsert,
-  type Tx,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { Caller, Creator, Domain } from './types.ts';
@@ -357,7 +358,7 @@ export async function updateApiKey(
     });
     // The new grants may repeat old ones: they are inserted after the old ones are gone, not with them.
     await domain.write(tx, [
-      Prisma.sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
+      sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
       ...grantDeletes(target.id),
     ]);
     await domain.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
@@ -423,12 +424,12 @@ export async function rotateApiKey(
     const expireTokens =
       gracePeriodMinutes === 0
         ? [
-            Prisma.sql`DELETE FROM "ApiKeyToken"
+            sql`DELETE FROM "ApiKeyToken"
               WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`,
           ]
         : [
-            Prisma.sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
-            Prisma.sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
+            sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
+            sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
               WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`,
           ];
     const token = generateToken();
@@ -447,7 +448,7 @@ export async function rotateApiKey(
       [
         ...expireTokens,
         currentTokenInsert(target.id, token, now),
-        Prisma.sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
+        sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
         ...event,
       ],
       target.id,
@@ -500,7 +501,7 @@ export async function deleteApiKey(
       grantsAfter: null,
       at: domain.now(),
     });
-    await domain.write(tx, [Prisma.sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
+    await domain.write(tx, [sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });
   return id;
