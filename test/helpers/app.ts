@@ -231,13 +231,3 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     },
   };
 }
-
-/** Every field of ApiKey in docs/api.md. */
-export const API_KEY_FIELDS = `
-  id name createdAt
-  creator { apiKey { id name } user { id email name role slackUserId } }
-  roles { name description scopes }
-  teamIds teams { id name }
-  teamRoles { name description scopes }
-  tokenLastIssuedAt lastUsedAt expiresAt
-`;
