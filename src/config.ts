@@ -1,7 +1,7 @@
 // Environment, parsed once. A bad value stops the process with a message naming the variable;
 // values are never echoed back (DATABASE_URL may hold a password).
 import { z } from 'zod';
-import { POSTGRES_URL_PATTERN } from './db/database-config.ts';
+import { type DatabaseConfig, POSTGRES_URL_PATTERN } from './db/database-config.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './domain/quotas.ts';
 
 /** GraphQL abuse limits: every request document and body is held to these. */
@@ -119,8 +119,6 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name, e.g. x-forwarded-for')
     .optional(),
 });
-
-export type DatabaseConfig = { provider: 'sqlite'; dataDir: string } | { provider: 'postgresql'; url: string };
 
 export interface TracingConfig {
   /** Where spans go: the OTLP/HTTP traces URL (…/v1/traces). */

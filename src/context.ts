@@ -1,8 +1,8 @@
 // One new context per request: the caller (authenticated once) and per-request dataloaders.
 import DataLoader from 'dataloader';
-import type { Caller, Domain } from './domain/api-keys.ts';
 import { findUsers, type UserRecord } from './domain/organizations.ts';
 import type { ApiKeyRecord } from './domain/store.ts';
+import type { Caller, Domain } from './domain/types.ts';
 import type { VerificationEngine } from './verification/engine.ts';
 import type { Principal } from './verification/principal.ts';
 
@@ -29,7 +29,7 @@ export interface Context {
   users: Map<string, UserRecord>;
 }
 
-const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
+const inOrderOfIds = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
   const found = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id) => found.get(id) ?? null);
 };
@@ -46,7 +46,7 @@ export function createLoaders(domain: Domain, organizationId: string): Loaders {
       (rows) => rows.length + 1,
     );
   return {
-    user: new DataLoader(async (ids) => byId(ids, await users(ids))),
+    user: new DataLoader(async (ids) => inOrderOfIds(ids, await users(ids))),
   };
 }
 

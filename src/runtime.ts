@@ -8,11 +8,11 @@ import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
 import { createValueReader } from './db/raw-read.ts';
 import { sqliteFile } from './db/reader.ts';
-import type { Domain } from './domain/api-keys.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
 import type { RoleCatalogue } from './domain/roles.ts';
 import { POSTGRESQL_DIALECT, SQLITE_DIALECT, writeAsOneStatement, writeOneByOne } from './domain/store.ts';
+import type { Domain } from './domain/types.ts';
 
 /**
  * The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other

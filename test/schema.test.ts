@@ -2,16 +2,15 @@
 // is a visible diff (docs/architecture.md). And the schema keeps every name of docs/api.md's GraphQL block, with the same
 // types, nullability, arguments and defaults: clients are written against them (docs/api.md: "do not rename
 // or remove these"; additions are allowed).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DocumentNode, Kind, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { printSchemaSdl } from '../src/schema/index.ts';
+import { runCli } from './helpers/cli-process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCHEMA_FILE = `${ROOT}schema.graphql`;
-const KEYGATE_BIN = `${ROOT}bin/keygate.js`;
 
 /** docs/api.md's GraphQL block, type by type: every field (or input field) signature as SDL writes it. */
 const API_MD: Record<string, { kind: 'type' | 'input'; fields: string[] }> = {
@@ -138,22 +137,6 @@ function normalized(kind: 'type' | 'input', field: string): string {
 /** The arguments of a field signature, e.g. ['after: String', 'first: Int = 25']. */
 const argumentsOf = (sig: string) => (/^\w+\((.*)\):/.exec(sig)?.[1] ?? '').split(', ').filter(Boolean);
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KEYGATE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('schema.graphql is the printed schema', () => {
   const printed = printSchemaSdl();
 
@@ -162,7 +145,7 @@ describe('schema.graphql is the printed schema', () => {
   });
 
   it('`keygate print-schema` prints the same SDL', async () => {
-    const result = await runCli(['print-schema']);
+    const result = await runCli({}, ['print-schema']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(printed);

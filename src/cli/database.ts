@@ -2,11 +2,11 @@
 // which starts in milliseconds; changes go through the full runtime (Prisma, migrations, the domain).
 // Outside `serve` and `migrate`, a missing embedded database is an error, never a new empty one.
 import { sql } from '@prisma/client-runtime-utils';
-import type { DatabaseConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { DatabaseConfig } from '../db/database-config.ts';
 import { databaseConfig } from '../db/database-config.ts';
 import { type OpenReader, openReader, type Reader, requireEmbeddedDatabase } from '../db/reader.ts';
-import type { Domain } from '../domain/api-keys.ts';
+import type { Domain } from '../domain/types.ts';
 
 /** The database settings alone (the server's other settings are read by `serve`). */
 export function cliDatabase(): DatabaseConfig {

@@ -4,7 +4,7 @@
 import { sql } from '@prisma/client-runtime-utils';
 import { prismaReader, type Reader } from '../db/reader.ts';
 import { notFound } from '../domain/errors.ts';
-import { findOrganization, findTeams, findUserByEmail } from '../domain/organizations.ts';
+import { findOrganization, findUserByEmail, resolveTeamsByIdOrName } from '../domain/organizations.ts';
 import { type Command, list, text, wholeNumber } from './command.ts';
 import { cliDatabase, withReader, withRuntime } from './database.ts';
 import { expiresAtOption } from './expires-at.ts';
@@ -89,7 +89,7 @@ export const keyCommands: Command[] = [
         const read = prismaReader(domain.db);
         const organization = await findOrganization(read, text(values, 'org'));
         const user = await findUserByEmail(read, organization.id, text(values, 'as'));
-        const teams = await findTeams(read, organization.id, list(values, 'teams'));
+        const teams = await resolveTeamsByIdOrName(read, organization.id, list(values, 'teams'));
         const { apiKey, token } = await createApiKey(
           domain,
           { kind: 'user', organizationId: organization.id, userId: user.id },

@@ -2,7 +2,7 @@
 // with SQLite's online backup API (better-sqlite3's db.backup()). PostgreSQL has its own tools.
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { DatabaseConfig } from '../config.ts';
+import type { DatabaseConfig } from './database-config.ts';
 import { requireEmbeddedDatabase, sqliteFile } from './reader.ts';
 
 export class BackupError extends Error {

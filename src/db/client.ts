@@ -7,13 +7,17 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
-import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import { type Prisma, PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
 
 export type Db = SqliteClient;
+/** The client or one of its interactive transactions: what a read, or a change's writes, run on. */
+export type Tx = Db | Prisma.TransactionClient;
+/** Rows of the tables as Prisma generates them from prisma/schema.prisma (the same for both providers). */
+export type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 export type Provider = DatabaseConfig['provider'];
 
 /**

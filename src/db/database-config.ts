@@ -1,7 +1,9 @@
 // Which database a process uses: PostgreSQL when DATABASE_URL is set, else the embedded one in
 // KEYGATE_DATA_DIR. The CLI reads this alone, without src/config.ts: loading zod takes longer than a
 // CLI list takes to answer. src/config.ts holds DATABASE_URL to the same pattern.
-import type { DatabaseConfig } from '../config.ts';
+
+/** Which database, and where: the embedded file's directory, or the PostgreSQL URL. */
+export type DatabaseConfig = { provider: 'sqlite'; dataDir: string } | { provider: 'postgresql'; url: string };
 
 export const POSTGRES_URL_PATTERN = /^postgres(ql)?:\/\//;
 export const DEFAULT_DATA_DIR = './data';

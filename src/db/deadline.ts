@@ -3,7 +3,6 @@
 // (`bindDeadline`), whose transactions cannot commit once the request has been answered: a 503 at the
 // deadline stays true (nothing written), and a commit already on its way is waited for rather than
 // contradicted. (Not AsyncLocalStorage: on Node 20 it slows every promise of every request.)
-import type { Db } from './client.ts';
 
 /** What the database layer throws at a deadline; P1008 ("operations timed out") reads as SERVICE_UNAVAILABLE. */
 export class DeadlineExceededError extends Error {
@@ -58,11 +57,16 @@ export class Deadline {
 
 type TransactionFn = (tx: never) => Promise<unknown>;
 
+/** A database client (src/db/client.ts), as far as a deadline is concerned. */
+interface Transacting {
+  $transaction: (...args: never[]) => unknown;
+}
+
 /**
  * `db` whose interactive transactions (`$transaction(async (tx) => …)`) check `deadline` when their
  * function has finished, just before Prisma sends COMMIT. Everything else is `db` itself.
  */
-export function bindDeadline(db: Db, deadline: Deadline): Db {
+export function bindDeadline<D extends Transacting>(db: D, deadline: Deadline): D {
   let guarded: ((fn: unknown, options?: unknown) => Promise<unknown>) | undefined;
   return new Proxy(db, {
     get(target, property) {
@@ -73,7 +77,7 @@ export function bindDeadline(db: Db, deadline: Deadline): Db {
   });
 }
 
-function guardTransactions(db: Db, deadline: Deadline): (fn: unknown, options?: unknown) => Promise<unknown> {
+function guardTransactions(db: Transacting, deadline: Deadline): (fn: unknown, options?: unknown) => Promise<unknown> {
   const transaction = db.$transaction.bind(db) as (fn: unknown, options?: unknown) => Promise<unknown>;
   return (fn, options) => {
     if (typeof fn !== 'function') return transaction(fn, options); // the batch form: not used by Keygate

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Sql } from '@prisma/client-runtime-utils';
-import type { DatabaseConfig } from '../config.ts';
 import type { Db } from './client.ts';
 import { describePostgresError } from './connection-errors.ts';
+import type { DatabaseConfig } from './database-config.ts';
 
 /** Runs one read; rows come back as the driver gives them (compare booleans and numbers loosely). */
 export type Reader = <T>(query: Pick<Sql, 'sql' | 'text' | 'values'>) => Promise<T[]>;

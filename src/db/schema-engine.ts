@@ -18,8 +18,8 @@ import {
 } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 import * as glue from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { DatabaseConfig } from '../config.ts';
 import { type Provider, sqliteUrl } from './client.ts';
+import type { DatabaseConfig } from './database-config.ts';
 
 let loaded: Promise<typeof glue.SchemaEngine> | undefined;
 

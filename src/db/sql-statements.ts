@@ -7,6 +7,30 @@ const TRIGGER = /^CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\b/i;
 const ENDS_WITH_END = /\bEND$/i;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 
+/** A comment starting at `i`: where it ends, and what stands for it (a block comment separates words). */
+function commentAt(sql: string, i: number): { end: number; replacement: string } | undefined {
+  if (sql.startsWith('--', i)) {
+    const end = sql.indexOf('\n', i);
+    return { end: end === -1 ? sql.length : end, replacement: '' };
+  }
+  if (sql.startsWith('/*', i)) {
+    const end = sql.indexOf('*/', i + 2);
+    return { end: end === -1 ? sql.length : end + 2, replacement: ' ' };
+  }
+  return undefined;
+}
+
+/** A quoted part starting at `i` (string, quoted name, dollar-quoted body): its opening and closing text. */
+function quoteAt(sql: string, i: number): { open: string; close: string } | undefined {
+  const char = sql[i] as string;
+  // A doubled quote ('' or "") closes and reopens: the two halves are copied in turn.
+  if (char === "'" || char === '"' || char === '`') return { open: char, close: char };
+  if (char === '[') return { open: char, close: ']' };
+  if (char !== '$' || /[A-Za-z0-9_]/.test(sql[i - 1] ?? '')) return undefined;
+  const tag = DOLLAR_TAG.exec(sql.slice(i))?.[0];
+  return tag ? { open: tag, close: tag } : undefined;
+}
+
 /** Statements without their trailing `;` and without comments; blank ones are dropped. */
 export function splitSqlStatements(sql: string): string[] {
   const statements: string[] = [];
@@ -18,43 +42,26 @@ export function splitSqlStatements(sql: string): string[] {
     if (statement !== '') statements.push(statement);
     current = '';
   };
-  /** Copies sql[i..] through the first `close` (inclusive), or to the end. */
-  const copyThrough = (close: string, from: number) => {
-    const end = sql.indexOf(close, from);
-    const stop = end === -1 ? sql.length : end + close.length;
-    current += sql.slice(i, stop);
-    i = stop;
-  };
 
   while (i < sql.length) {
-    const char = sql[i] as string;
-    const next = sql[i + 1];
-    if (char === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end;
-    } else if (char === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-      current += ' ';
-    } else if (char === "'" || char === '"' || char === '`') {
-      // A doubled quote ('' or "") closes and reopens: the two halves are copied in turn.
-      copyThrough(char, i + 1);
-    } else if (char === '[') {
-      copyThrough(']', i + 1);
-    } else if (char === '$' && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? '')) {
-      const tag = DOLLAR_TAG.exec(sql.slice(i))?.[0];
-      if (tag) copyThrough(tag, i + tag.length);
-      else {
-        current += char;
-        i += 1;
-      }
-    } else if (char === ';') {
+    const comment = commentAt(sql, i);
+    const quote = comment ? undefined : quoteAt(sql, i);
+    if (comment) {
+      current += comment.replacement;
+      i = comment.end;
+    } else if (quote) {
+      // Copied through the first closing text (inclusive), or to the end.
+      const end = sql.indexOf(quote.close, i + quote.open.length);
+      const stop = end === -1 ? sql.length : end + quote.close.length;
+      current += sql.slice(i, stop);
+      i = stop;
+    } else if (sql[i] === ';') {
       const text = current.trim();
       i += 1;
       if (TRIGGER.test(text) && !ENDS_WITH_END.test(text)) current += ';';
       else finish();
     } else {
-      current += char;
+      current += sql[i];
       i += 1;
     }
   }

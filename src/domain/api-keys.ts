@@ -5,76 +5,40 @@
 // The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
-import type { Db } from '../db/client.ts';
-import type { ReadValue } from '../db/raw-read.ts';
-import { Prisma } from '../generated/sqlite/client.ts';
+
+import type { Tx } from '../db/client.ts';
+import { sql } from '../db/sql.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
-import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrants, parseId, parseName } from './input.ts';
+import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrantsInput, parseId, parseName } from './input.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
-import type { ReadCache } from './read-cache.ts';
 import {
   type ApiKeyRecord,
   type ApiKeyRow,
-  findTeams,
   grantDeletes,
   grantInserts,
-  type KeyReading,
   lockAndCountKeys,
   lockApiKey,
   lockCaller,
   readApiKey,
   readCommittedApiKey,
+  readTeamsByIds,
   rowInsert,
-  type Tx,
-  type WriteAll,
 } from './store.ts';
 import { generateToken, hashToken } from './tokens.ts';
+import type { Caller, Creator, Domain } from './types.ts';
 
-export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
-
-export interface Domain extends KeyReading {
-  db: Db;
-  now: () => Date;
-  /** Called after a change has committed (cache invalidation in this process). */
-  onChange?: (change: ApiKeyChange) => void;
-  /**
-   * Runs the writes of a change in its transaction; an update, rotation or deletion names the key,
-   * for other processes to drop its cached tokens (see WriteAll).
-   */
-  write: WriteAll;
-  /**
-   * Where `apiKey` and `apiKeys` keep what they read, served again while the database is unchanged
-   * (mutations always read afresh). Cached values are shared between requests: never modify them.
-   */
-  reads: ReadCache;
-  /**
-   * Keys an organization may hold; a creation past it is refused (FORBIDDEN). 0: no limit. Unset:
-   * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
-   */
-  maxKeysPerOrganization?: number;
-  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
-  readValue: ReadValue;
-}
-
-/** The authenticated key of a request and what it may do. */
-export interface Caller {
-  /** Tells it from a verifier token's caller (src/verification/principal.ts). */
-  kind?: 'apiKey';
-  key: ApiKeyRecord;
-  access: Access;
-}
+// The authentication and verification modules still import these from here; new code imports them
+// from types.ts, where they are declared.
+export type { Caller, Creator, Domain } from './types.ts';
 
 export interface KeyInput extends GrantsInput {
   name: string;
   /** Absent: never (create) or unchanged (update); null: never expires. */
   expiresAt?: Date | null;
 }
-
-/** Who creates a key: an API caller, or a named user acting through the administration CLI. */
-export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
 
 /**
  * A user of the administration CLI acting on a key of their organization: the operator's path. No
@@ -190,8 +154,8 @@ export function requireManager(caller: Caller): void {
 /** Name and grants of the input, and the teams of its teamIds (with their names, for the result). */
 async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
   const name = parseName(input.name);
-  const grants = parseGrants(domain.catalogue, input);
-  const { teams, missing } = await findTeams(tx, organizationId, grants.teamIds);
+  const grants = parseGrantsInput(domain.catalogue, input);
+  const { teams, missing } = await readTeamsByIds(tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
   return { name, grants, teams, expiresAt: parseExpiresAt(input.expiresAt, domain.now()) };
 }
@@ -394,7 +358,7 @@ export async function updateApiKey(
     });
     // The new grants may repeat old ones: they are inserted after the old ones are gone, not with them.
     await domain.write(tx, [
-      Prisma.sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
+      sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
       ...grantDeletes(target.id),
     ]);
     await domain.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
@@ -460,12 +424,12 @@ export async function rotateApiKey(
     const expireTokens =
       gracePeriodMinutes === 0
         ? [
-            Prisma.sql`DELETE FROM "ApiKeyToken"
+            sql`DELETE FROM "ApiKeyToken"
               WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`,
           ]
         : [
-            Prisma.sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
-            Prisma.sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
+            sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
+            sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
               WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`,
           ];
     const token = generateToken();
@@ -484,7 +448,7 @@ export async function rotateApiKey(
       [
         ...expireTokens,
         currentTokenInsert(target.id, token, now),
-        Prisma.sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
+        sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
         ...event,
       ],
       target.id,
@@ -537,7 +501,7 @@ export async function deleteApiKey(
       grantsAfter: null,
       at: domain.now(),
     });
-    await domain.write(tx, [Prisma.sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
+    await domain.write(tx, [sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });
   return id;

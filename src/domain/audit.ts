@@ -2,13 +2,14 @@
 // An event is written by the transaction of the change it describes (auditEventWrites), so it exists
 // exactly when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
 
-import { Prisma } from '../generated/sqlite/client.ts';
+import type { Tx } from '../db/client.ts';
+import { type Sql, sql } from '../db/sql.ts';
 import type { Grants } from './access.ts';
-import type { Caller, Creator, Domain } from './api-keys.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
-import { pairs, rowInsert, type Tx } from './store.ts';
+import { pairs, rowInsert } from './store.ts';
+import type { Caller, Creator, Domain } from './types.ts';
 
 export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
 
@@ -101,7 +102,7 @@ async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
  * The writes of the event of one change, to run with the change's own writes: one INSERT, and one more
  * for its teams if it has any. Reads the acting user when a user acted (the CLI).
  */
-export async function auditEventWrites(tx: Tx, change: AuditChange): Promise<Prisma.Sql[]> {
+export async function auditEventWrites(tx: Tx, change: AuditChange): Promise<Sql[]> {
   // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
   const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
   const id = newEventId(change.at.getTime());
@@ -119,7 +120,7 @@ export async function auditEventWrites(tx: Tx, change: AuditChange): Promise<Pri
     targetHasAccountRoles: visibleAs.roleNames.length > 0,
   });
   if (visibleAs.teamIds.length === 0) return [event];
-  return [event, Prisma.sql`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`];
+  return [event, sql`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`];
 }
 
 // ---- reading -----------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ async function page(domain: Domain, where: EventWhere, first: number, afterId: s
 
 type EventRow = Awaited<ReturnType<Domain['db']['auditEvent']['findMany']>>[number];
 
-function parseGrants(text: string | null): Grants | null {
+function grantsFromJson(text: string | null): Grants | null {
   if (text === null) return null;
   const { roleNames, teamIds, teamRoleNames } = JSON.parse(text) as Grants;
   return { roleNames, teamIds, teamRoleNames };
@@ -262,8 +263,8 @@ function toRecord(row: EventRow): AuditEventRecord {
           : null,
     },
     target: { id: row.targetKeyId, name: row.targetKeyName },
-    grantsBefore: parseGrants(row.grantsBefore),
-    grantsAfter: parseGrants(row.grantsAfter),
+    grantsBefore: grantsFromJson(row.grantsBefore),
+    grantsAfter: grantsFromJson(row.grantsAfter),
     details: parseDetails(row.details),
   };
 }

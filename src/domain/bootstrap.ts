@@ -1,7 +1,8 @@
 // First start on an empty database: an organization, an admin user, and an admin key holding every
 // account-level role, so that a new operator can call the API straight away.
-import { createApiKey, type Domain } from './api-keys.ts';
+import { createApiKey } from './api-keys.ts';
 import { createOrganization, createUser } from './organizations.ts';
+import type { Domain } from './types.ts';
 
 export const BOOTSTRAP = {
   organizationName: 'Default organization',

@@ -90,7 +90,7 @@ const unique = (values: readonly string[] | null | undefined) => [...new Set(val
  * that teams and team roles come together. Returns grants in a canonical order (roles in catalogue
  * order, teams by id) so that stored and returned grants are stable.
  */
-export function parseGrants(catalogue: RoleCatalogue, input: GrantsInput): Grants {
+export function parseGrantsInput(catalogue: RoleCatalogue, input: GrantsInput): Grants {
   const roleNames = unique(input.roleNames);
   const teamIds = unique(input.teamIds);
   const teamRoleNames = unique(input.teamRoleNames);

@@ -1,7 +1,6 @@
 // The list of keys (`apiKeys`): a page of the keys visible to the caller that meet the filter, newest
 // first, in one statement whatever the page size and filter.
-import { Prisma } from '../generated/sqlite/client.ts';
-import type { Caller, Domain } from './api-keys.ts';
+import * as Prisma from '../db/sql.ts';
 import { requireManager } from './api-keys.ts';
 import { decodeCursor, parsePageSize } from './input.ts';
 import { type ListFilter, type ListFilterInput, parseListFilter } from './list-filter.ts';
@@ -15,6 +14,7 @@ import {
   keysOfValue,
   keyValues,
 } from './store.ts';
+import type { Caller, Domain } from './types.ts';
 
 export interface ListArgs {
   first?: number | null;

@@ -100,7 +100,7 @@ export function readTeams(read: Reader, organizationId: string): Promise<TeamRec
 }
 
 /** Resolves team ids or names (case-insensitive, as they are unique) of one organization, in the order given. */
-export async function findTeams(
+export async function resolveTeamsByIdOrName(
   read: Reader,
   organizationId: string,
   idsOrNames: readonly string[],

@@ -2,15 +2,12 @@
 // the operations can compose them inside one; writes are statements, which the operation hands, all
 // the writes of one change together, to a WriteAll that runs them in its transaction.
 
-import type { Db } from '../db/client.ts';
+import type { ApiKey, ApiKeyToken, AuditEvent, Tx } from '../db/client.ts';
 import type { ReadValue } from '../db/raw-read.ts';
 import type { Reader } from '../db/reader.ts';
-import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
-import { Prisma } from '../generated/sqlite/client.ts';
+import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
 import type { Grants } from './access.ts';
 import type { RoleCatalogue } from './roles.ts';
-
-export type Tx = Db | Prisma.TransactionClient;
 
 export interface ApiKeyRecord {
   id: string;
@@ -43,7 +40,7 @@ export interface GrantRow {
   teamName: string | null;
 }
 
-const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const compareById = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
 export function recordOf(
@@ -53,7 +50,7 @@ export function recordOf(
   teamRoleNames: string[],
   catalogue: RoleCatalogue,
 ): ApiKeyRecord {
-  if (teams.length > 1) teams.sort(byId);
+  if (teams.length > 1) teams.sort(compareById);
   // Written out rather than spread: every record has the same shape, built at a fraction of the cost.
   return {
     id: key.id,
@@ -102,7 +99,7 @@ export interface Dialect {
    * `keys`: a query of key rows with an "id" column. `values`: expressions over its rows `p`, the first
    * elements of each KeyValues. The statement's one row has one column, "keys".
    */
-  keysAsJson(keys: Prisma.Sql, values: Prisma.Sql): Prisma.Sql;
+  keysAsJson(keys: Sql, values: Sql): Sql;
   /**
    * A timestamp column of `p` as a value of `values`: JSON has no timestamps, so milliseconds since
    * the epoch (a number becomes a Date several times faster than text does).
@@ -114,27 +111,27 @@ export interface Dialect {
    * an update of its grants or a lastUsedAt flush do not; nothing on SQLite, whose transactions run
    * one after the other.
    */
-  callerLock: Prisma.Sql;
+  callerLock: Sql;
   /**
    * How a creation of a key locks its organization's row before counting its keys (lockAndCountKeys),
    * and how many transactions may at most be creating keys at once (PostgreSQL's max_connections); null
    * on SQLite, whose transactions run one after the other.
    */
   organizationLock: {
-    statement(organizationId: string, mode: 'shared' | 'exclusive'): Prisma.Sql;
-    concurrency: Prisma.Sql;
+    statement(organizationId: string, mode: 'shared' | 'exclusive'): Sql;
+    concurrency: Sql;
   } | null;
   /**
    * A condition on `k` (an "ApiKey" row), `AND …`: its name, ASCII letters in lower case, contains
    * `folded` (see src/domain/list-filter.ts). A plain substring search: no LIKE, so `%`, `_` and `\`
    * are characters like any other.
    */
-  nameContains(folded: string): Prisma.Sql;
+  nameContains(folded: string): Sql;
   /**
    * A condition on `k`, `AND …`: the key has an expiresAt, earlier than `instant`. Compared as an
    * instant on both databases, whatever the session's or the process's time zone.
    */
-  expiresBefore(instant: Date): Prisma.Sql;
+  expiresBefore(instant: Date): Sql;
 }
 
 /**
@@ -149,7 +146,7 @@ export type KeyValues = [...unknown[], string[], Array<[string, string]>, string
  * text, which unixepoch reads whether it carries an offset or not (then it is UTC).
  */
 export const SQLITE_DIALECT: Dialect = {
-  keysAsJson: (keys, values) => Prisma.sql`WITH p AS (${keys})
+  keysAsJson: (keys, values) => sql`WITH p AS (${keys})
     SELECT json_group_array(json_array(${values},
       json((SELECT json_group_array(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = p."id")),
       json((SELECT json_group_array(json_array(t."teamId", tm."name"))
@@ -157,13 +154,13 @@ export const SQLITE_DIALECT: Dialect = {
       json((SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id"))
     ) ORDER BY p."id" DESC) AS "keys" FROM p`,
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
-  callerLock: Prisma.empty,
+  callerLock: empty,
   organizationLock: null,
   // SQLite's lower() folds ASCII letters only (without the ICU extension, which Keygate does not load).
-  nameContains: (folded) => Prisma.sql`AND instr(lower(k."name"), ${folded}) > 0`,
+  nameContains: (folded) => sql`AND instr(lower(k."name"), ${folded}) > 0`,
   // Times are ISO-8601 text here; unixepoch reads any form of it.
   expiresBefore: (instant) =>
-    Prisma.sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
+    sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
 };
 
 /**
@@ -173,7 +170,7 @@ export const SQLITE_DIALECT: Dialect = {
  * are stored without a zone, in UTC; the epoch of such a value is taken as UTC whatever the session's.
  */
 export const POSTGRESQL_DIALECT: Dialect = {
-  keysAsJson: (keys, values) => Prisma.sql`WITH p AS (${keys})
+  keysAsJson: (keys, values) => sql`WITH p AS (${keys})
     SELECT COALESCE(json_agg(json_build_array(${values},
       COALESCE(gr."value", '[]'::json), COALESCE(gt."value", '[]'::json), COALESCE(gtr."value", '[]'::json)
     ) ORDER BY p."id" DESC), '[]'::json)::text AS "keys"
@@ -186,18 +183,18 @@ export const POSTGRESQL_DIALECT: Dialect = {
     LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
                 WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
   timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,
-  callerLock: Prisma.sql`FOR KEY SHARE`,
+  callerLock: sql`FOR KEY SHARE`,
   organizationLock: {
     statement: (organizationId, mode) =>
-      Prisma.sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? Prisma.sql`FOR KEY SHARE` : Prisma.sql`FOR UPDATE`}`,
-    concurrency: Prisma.sql`current_setting('max_connections')::int`,
+      sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? sql`FOR KEY SHARE` : sql`FOR UPDATE`}`,
+    concurrency: sql`current_setting('max_connections')::int`,
   },
   // translate, not lower(): lower() folds non-ASCII letters too, by the database's locale.
   nameContains: (folded) =>
-    Prisma.sql`AND strpos(translate(k."name", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ${folded}) > 0`,
+    sql`AND strpos(translate(k."name", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ${folded}) > 0`,
   // timestamp(3) holds UTC without a zone: the instant is given in UTC text and turned into the same.
   expiresBefore: (instant) =>
-    Prisma.sql`AND k."expiresAt" IS NOT NULL AND k."expiresAt" < (${instant.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
+    sql`AND k."expiresAt" IS NOT NULL AND k."expiresAt" < (${instant.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
 };
 
 /** The key columns of a row that has more (its version is left out). */
@@ -231,10 +228,10 @@ export const KEY_COLUMN_NAMES = [
 ] as const satisfies ReadonlyArray<keyof ApiKeyRow>;
 
 /** KEY_COLUMN_NAMES of "ApiKey" read as `k`. */
-export const KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `k."${name}"`).join(', '));
+export const KEY_COLUMNS = raw(KEY_COLUMN_NAMES.map((name) => `k."${name}"`).join(', '));
 
 /** KEY_COLUMN_NAMES unqualified, for a RETURNING clause (SQLite allows no table alias there). */
-const RETURNED_KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `"${name}"`).join(', '));
+const RETURNED_KEY_COLUMNS = raw(KEY_COLUMN_NAMES.map((name) => `"${name}"`).join(', '));
 
 const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt', 'expiresAt']);
 
@@ -242,11 +239,11 @@ const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'tokenLastI
  * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then `extra` (expressions over
  * `p`); keyFromValues reads them back.
  */
-export function keyValues(dialect: Dialect, ...extra: Prisma.Sql[]): Prisma.Sql {
+export function keyValues(dialect: Dialect, ...extra: Sql[]): Sql {
   const columns = KEY_COLUMN_NAMES.map((name) =>
     TIMESTAMP_COLUMNS.has(name) ? dialect.timestamp(name) : `p."${name}"`,
   );
-  return Prisma.join([Prisma.raw(columns.join(', ')), ...extra]);
+  return join([raw(columns.join(', ')), ...extra]);
 }
 
 /** Where the extra values of keyValues start in a KeyValues. */
@@ -292,16 +289,11 @@ export interface KeyReading {
 }
 
 /** The statement of one key of an organization with its grants and team names, and its version. */
-function apiKeyStatement(
-  dialect: Dialect,
-  organizationId: string,
-  id: string,
-  lock: Prisma.Sql = Prisma.empty,
-): Prisma.Sql {
+function apiKeyStatement(dialect: Dialect, organizationId: string, id: string, lock: Sql = empty): Sql {
   return dialect.keysAsJson(
-    Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
+    sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
                 WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
-    keyValues(dialect, Prisma.sql`p."version"`),
+    keyValues(dialect, sql`p."version"`),
   );
 }
 
@@ -311,7 +303,7 @@ export async function readApiKey(
   reading: KeyReading,
   organizationId: string,
   id: string,
-  lock: Prisma.Sql = Prisma.empty,
+  lock: Sql = empty,
 ): Promise<ApiKeyRecord | null> {
   const statement = apiKeyStatement(reading.dialect, organizationId, id, lock);
   const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
@@ -336,7 +328,7 @@ export async function readOrganizationApiKeys(
 ): Promise<ApiKeyRecord[]> {
   const rows = await read<{ keys: string }>(
     reading.dialect.keysAsJson(
-      Prisma.sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."organizationId" = ${organizationId}`,
+      sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."organizationId" = ${organizationId}`,
       keyValues(reading.dialect),
     ),
   );
@@ -368,7 +360,7 @@ export async function lockApiKey(
 ): Promise<ApiKeyRecord | null> {
   const count = changesGrants ? 1 : 0;
   const [locked] = await tx.$queryRaw<ApiKeyRow[]>`
-    UPDATE "ApiKey" SET "version" = "version" + ${Prisma.raw(String(count))}
+    UPDATE "ApiKey" SET "version" = "version" + ${raw(String(count))}
      WHERE "id" = ${id} AND "organizationId" = ${organizationId}
     RETURNING ${RETURNED_KEY_COLUMNS}, "version"`;
   if (!locked) return null;
@@ -421,19 +413,19 @@ export async function lockAndCountKeys(
   if (lock) await tx.$queryRaw(lock.statement(organizationId, mode));
   // Bounded: an organization far past the limit (seeded directly, or before the limit existed) costs
   // no more than one at it.
-  const concurrency = lock && mode === 'shared' ? lock.concurrency : Prisma.sql`1`;
+  const concurrency = lock && mode === 'shared' ? lock.concurrency : sql`1`;
   const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>`
     SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
-                                  LIMIT ${Prisma.raw(String(atMost))}) c) AS "keys",
+                                  LIMIT ${raw(String(atMost))}) c) AS "keys",
            ${concurrency} AS "inFlight"`;
   return { keys: Number(row?.keys ?? 0), inFlight: Number(row?.inFlight ?? 1) };
 }
 
 /** Removes every grant of a key: one DELETE per grant table. */
-export const grantDeletes = (apiKeyId: string): Prisma.Sql[] => [
-  Prisma.sql`DELETE FROM "ApiKeyRole" WHERE "apiKeyId" = ${apiKeyId}`,
-  Prisma.sql`DELETE FROM "ApiKeyTeam" WHERE "apiKeyId" = ${apiKeyId}`,
-  Prisma.sql`DELETE FROM "ApiKeyTeamRole" WHERE "apiKeyId" = ${apiKeyId}`,
+export const grantDeletes = (apiKeyId: string): Sql[] => [
+  sql`DELETE FROM "ApiKeyRole" WHERE "apiKeyId" = ${apiKeyId}`,
+  sql`DELETE FROM "ApiKeyTeam" WHERE "apiKeyId" = ${apiKeyId}`,
+  sql`DELETE FROM "ApiKeyTeamRole" WHERE "apiKeyId" = ${apiKeyId}`,
 ];
 
 /** Every column of each table the write paths insert whole rows into (exhaustive: the compiler checks). */
@@ -471,9 +463,9 @@ const INSERT_COLUMNS = {
   }),
 };
 
-function columnsOf<Row>(columns: Record<keyof Row, true>): { names: Array<keyof Row>; sql: Prisma.Sql } {
+function columnsOf<Row>(columns: Record<keyof Row, true>): { names: Array<keyof Row>; sql: Sql } {
   const names = Object.keys(columns) as Array<keyof Row>;
-  return { names, sql: Prisma.raw(names.map((name) => `"${String(name)}"`).join(', ')) };
+  return { names, sql: raw(names.map((name) => `"${String(name)}"`).join(', ')) };
 }
 
 interface InsertableRows {
@@ -488,34 +480,32 @@ interface InsertableRows {
  * rather than Prisma's `create`, which on these hot write paths costs about twice the statement it
  * sends (query plan and result mapping); nothing is read back.
  */
-export function rowInsert<T extends keyof InsertableRows>(table: T, row: InsertableRows[T]): Prisma.Sql {
-  const columns = INSERT_COLUMNS[table] as { names: Array<keyof InsertableRows[T]>; sql: Prisma.Sql };
-  const values = Prisma.join(columns.names.map((name) => row[name]));
-  return Prisma.sql`INSERT INTO ${Prisma.raw(`"${table}"`)} (${columns.sql}) VALUES (${values})`;
+export function rowInsert<T extends keyof InsertableRows>(table: T, row: InsertableRows[T]): Sql {
+  const columns = INSERT_COLUMNS[table] as { names: Array<keyof InsertableRows[T]>; sql: Sql };
+  const values = join(columns.names.map((name) => row[name]));
+  return sql`INSERT INTO ${raw(`"${table}"`)} (${columns.sql}) VALUES (${values})`;
 }
 
 /** `(first, second), (first, second), …` for a multi-row INSERT. */
 export const pairs = (first: string, seconds: readonly string[]) =>
-  Prisma.join(seconds.map((second) => Prisma.sql`(${first}, ${second})`));
+  join(seconds.map((second) => sql`(${first}, ${second})`));
 
 /**
  * One multi-row INSERT per grant table that has rows. Written out rather than createMany: Prisma
  * compiles a new query plan for every createMany call (its plan cache never hits one), which costs
  * more than the statement itself.
  */
-export function grantInserts(apiKeyId: string, grants: Grants): Prisma.Sql[] {
-  const inserts: Prisma.Sql[] = [];
+export function grantInserts(apiKeyId: string, grants: Grants): Sql[] {
+  const inserts: Sql[] = [];
   if (grants.roleNames.length > 0) {
-    inserts.push(
-      Prisma.sql`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.roleNames)}`,
-    );
+    inserts.push(sql`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.roleNames)}`);
   }
   if (grants.teamIds.length > 0) {
-    inserts.push(Prisma.sql`INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") VALUES ${pairs(apiKeyId, grants.teamIds)}`);
+    inserts.push(sql`INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") VALUES ${pairs(apiKeyId, grants.teamIds)}`);
   }
   if (grants.teamRoleNames.length > 0) {
     inserts.push(
-      Prisma.sql`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.teamRoleNames)}`,
+      sql`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.teamRoleNames)}`,
     );
   }
   return inserts;
@@ -526,7 +516,7 @@ export function grantInserts(apiKeyId: string, grants: Grants): Prisma.Sql[] {
  * none reads, rewrites or deletes a row that another one writes (a foreign key from one to another is
  * fine). `changedKeyId`: a key whose cached tokens other processes must drop once this commits.
  */
-export type WriteAll = (tx: Tx, writes: readonly Prisma.Sql[], changedKeyId?: string) => Promise<void>;
+export type WriteAll = (tx: Tx, writes: readonly Sql[], changedKeyId?: string) => Promise<void>;
 
 /** SQLite: one statement after the other (one process: nobody else to tell about a change). */
 export const writeOneByOne: WriteAll = async (tx, writes) => {
@@ -542,18 +532,17 @@ export const writeOneByOne: WriteAll = async (tx, writes) => {
  */
 export function writeAsOneStatement(channel: string): WriteAll {
   return async (tx, writes, changedKeyId) => {
-    const main =
-      changedKeyId === undefined ? Prisma.sql`SELECT 1` : Prisma.sql`SELECT pg_notify(${channel}, ${changedKeyId})`;
+    const main = changedKeyId === undefined ? sql`SELECT 1` : sql`SELECT pg_notify(${channel}, ${changedKeyId})`;
     if (writes.length === 1 && changedKeyId === undefined) {
-      await tx.$executeRaw(writes[0] as Prisma.Sql);
+      await tx.$executeRaw(writes[0] as Sql);
       return;
     }
     if (writes.length === 0) {
       if (changedKeyId !== undefined) await tx.$executeRaw(main);
       return;
     }
-    const withs = Prisma.join(
-      writes.map((write, i) => Prisma.sql`${Prisma.raw(`w${i}`)} AS (${write})`),
+    const withs = join(
+      writes.map((write, i) => sql`${raw(`w${i}`)} AS (${write})`),
       ', ',
     );
     // $executeRaw: pg_notify returns void, a column type Prisma cannot read back.
@@ -565,7 +554,7 @@ export function writeAsOneStatement(channel: string): WriteAll {
  * The teams of teamIds in the organization, in the order of teamIds, or the first id that is no team
  * of the organization.
  */
-export async function findTeams(
+export async function readTeamsByIds(
   tx: Tx,
   organizationId: string,
   teamIds: readonly string[],
@@ -575,9 +564,9 @@ export async function findTeams(
     where: { organizationId, id: { in: [...teamIds] } },
     select: { id: true, name: true },
   });
-  const byId = new Map(found.map((team) => [team.id, team]));
-  const missing = teamIds.find((id) => !byId.has(id));
+  const teamOfId = new Map(found.map((team) => [team.id, team]));
+  const missing = teamIds.find((id) => !teamOfId.has(id));
   return missing === undefined
-    ? { teams: teamIds.map((id) => byId.get(id) as { id: string; name: string }) }
+    ? { teams: teamIds.map((id) => teamOfId.get(id) as { id: string; name: string }) }
     : { teams: [], missing };
 }

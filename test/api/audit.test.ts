@@ -11,6 +11,7 @@ import { createApiKey } from '../../src/domain/api-keys.ts';
 import { hashToken } from '../../src/domain/tokens.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { DELETE_BY_ID, UPDATE_NAME, WHOAMI } from '../helpers/documents.ts';
 import { KEYGATE_BIN } from '../helpers/server-process.ts';
 
 const execFileAsync = promisify(execFile);
@@ -34,14 +35,11 @@ const AUDIT = `query($first: Int, $after: String) {
 const CREATE = `mutation($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { token apiKey { id name createdAt } }
 }`;
-const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name } } }';
 const ROTATE = `mutation($input: RotateApiKeyInput!) {
   rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id tokenLastIssuedAt } }
 }`;
-const DELETE = 'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }';
 const SHOW =
   'query($id: ID!) { apiKey(id: $id) { id name roles { name } teamIds teamRoles { name } tokenLastIssuedAt } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 interface Grants {
   roleNames: string[];
@@ -165,7 +163,7 @@ describe.each(providers)('audit log on %s', (provider) => {
     it('updateApiKey records api_key.updated with the grants before and after and the previous name', async () => {
       const target = await org.key({ roles: ['viewer'] }, 'Old name');
       const events = await eventsOf(admin.token, () =>
-        ok(admin.token, UPDATE, {
+        ok(admin.token, UPDATE_NAME, {
           input: {
             id: target.id,
             name: 'New name',
@@ -223,7 +221,7 @@ describe.each(providers)('audit log on %s', (provider) => {
 
     it('deleteApiKey records api_key.deleted with the grants the key had and none after', async () => {
       const target = await org.key({ roles: ['viewer'], teams: [teamA], teamRoles: ['schedules_editor'] }, 'Doomed');
-      const events = await eventsOf(admin.token, () => ok(admin.token, DELETE, { id: target.id }));
+      const events = await eventsOf(admin.token, () => ok(admin.token, DELETE_BY_ID, { id: target.id }));
       expect(events).toEqual([
         {
           id: expect.any(String),
@@ -242,7 +240,7 @@ describe.each(providers)('audit log on %s', (provider) => {
       const self = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'Self');
       const events = await eventsOf(admin.token, async () => {
         const rotated = await ok<{ rotateApiKey: { token: string } }>(self.token, ROTATE, { input: { id: self.id } });
-        await ok(rotated.rotateApiKey.token, DELETE, { id: self.id });
+        await ok(rotated.rotateApiKey.token, DELETE_BY_ID, { id: self.id });
       });
       expect(events.map((event) => [event.action, event.actor, event.target])).toEqual([
         ['api_key.deleted', byKey(self, 'Self'), { id: self.id, name: 'Self' }],
@@ -282,7 +280,7 @@ describe.each(providers)('audit log on %s', (provider) => {
         const made = await ok<{ createApiKey: { apiKey: { id: string } } }>(actor.token, CREATE, {
           input: { name: 'Target before deletion', roleNames: ['viewer'] },
         });
-        await ok(admin.token, UPDATE, {
+        await ok(admin.token, UPDATE_NAME, {
           input: {
             id: actor.id,
             name: 'Actor renamed',
@@ -291,8 +289,8 @@ describe.each(providers)('audit log on %s', (provider) => {
             teamRoleNames: [],
           },
         });
-        await ok(admin.token, DELETE, { id: made.createApiKey.apiKey.id });
-        await ok(admin.token, DELETE, { id: actor.id });
+        await ok(admin.token, DELETE_BY_ID, { id: made.createApiKey.apiKey.id });
+        await ok(admin.token, DELETE_BY_ID, { id: actor.id });
       });
       const created = events.find((event) => event.action === 'api_key.created');
       expect(created?.actor).toEqual(byKey(actor, 'Actor before rename'));
@@ -353,14 +351,18 @@ describe.each(providers)('audit log on %s', (provider) => {
       ['create by a non-manager', () => [viewer, CREATE, { input: { name: 'x' } }], 'FORBIDDEN'],
       [
         'update of a missing key',
-        () => [admin, UPDATE, { input: { id: MISSING_ID, name: 'x', roleNames: [], teamIds: [], teamRoleNames: [] } }],
+        () => [
+          admin,
+          UPDATE_NAME,
+          { input: { id: MISSING_ID, name: 'x', roleNames: [], teamIds: [], teamRoleNames: [] } },
+        ],
         'NOT_FOUND',
       ],
       [
         'update of the caller itself',
         () => [
           admin,
-          UPDATE,
+          UPDATE_NAME,
           { input: { id: admin.id, name: 'x', roleNames: ADMIN_ROLES, teamIds: [], teamRoleNames: [] } },
         ],
         'FORBIDDEN',
@@ -369,7 +371,7 @@ describe.each(providers)('audit log on %s', (provider) => {
         'update with teams but no team roles',
         () => [
           admin,
-          UPDATE,
+          UPDATE_NAME,
           { input: { id: plain.id, name: 'x', roleNames: [], teamIds: [MISSING_ID], teamRoleNames: [] } },
         ],
         'BAD_USER_INPUT',
@@ -385,9 +387,9 @@ describe.each(providers)('audit log on %s', (provider) => {
         () => [teamManager, ROTATE, { input: { id: plain.id } }],
         'NOT_FOUND',
       ],
-      ['delete by a non-manager', () => [viewer, DELETE, { id: plain.id }], 'FORBIDDEN'],
-      ['delete of a missing key', () => [admin, DELETE, { id: MISSING_ID }], 'NOT_FOUND'],
-      ['delete with a malformed id', () => [admin, DELETE, { id: 'nope' }], 'BAD_USER_INPUT'],
+      ['delete by a non-manager', () => [viewer, DELETE_BY_ID, { id: plain.id }], 'FORBIDDEN'],
+      ['delete of a missing key', () => [admin, DELETE_BY_ID, { id: MISSING_ID }], 'NOT_FOUND'],
+      ['delete with a malformed id', () => [admin, DELETE_BY_ID, { id: 'nope' }], 'BAD_USER_INPUT'],
     ];
 
     it.each(failures)('%s', async (_name, request, code) => {
@@ -400,7 +402,7 @@ describe.each(providers)('audit log on %s', (provider) => {
 
     it('an unauthenticated request writes no event', async () => {
       const before = await storedCount(org.id);
-      const response = await t.gql('keygate_not-a-token', DELETE, { id: plain.id });
+      const response = await t.gql('keygate_not-a-token', DELETE_BY_ID, { id: plain.id });
       expect(response.status).toBe(401);
       expect(await storedCount(org.id)).toBe(before);
     });
@@ -426,7 +428,7 @@ describe.each(providers)('audit log on %s', (provider) => {
         (await ok<{ createApiKey: { apiKey: { id: string } } }>(token, CREATE, { input: { name, ...input } }))
           .createApiKey.apiKey.id;
       const update = (id: string, name: string, input: Record<string, unknown>) =>
-        ok(admin.token, UPDATE, { input: { id, name, roleNames: [], teamIds: [], teamRoleNames: [], ...input } });
+        ok(admin.token, UPDATE_NAME, { input: { id, name, roleNames: [], teamIds: [], teamRoleNames: [], ...input } });
 
       await create('in A', inA);
       await create('in B', { teamIds: [teamB], teamRoleNames: ['schedules_reader'] });
@@ -438,7 +440,7 @@ describe.each(providers)('audit log on %s', (provider) => {
       const joining = await create('joins A', { roleNames: ['viewer'] });
       await update(joining, 'joined A', inA);
       const deleted = await create('deleted from A', inA);
-      await ok(admin.token, DELETE, { id: deleted });
+      await ok(admin.token, DELETE_BY_ID, { id: deleted });
       const rotated = await create('rotated by manager A', inA, managerOfA.token);
       await ok(managerOfA.token, ROTATE, { input: { id: rotated } });
       adminEvents = await allEvents(admin.token);
@@ -514,7 +516,7 @@ describe.each(providers)('audit log on %s', (provider) => {
         input: { name: 'in X', teamIds: [x], teamRoleNames: ['schedules_reader'] },
       });
       const id = created.createApiKey.apiKey.id;
-      await ok(ownAdmin.token, UPDATE, {
+      await ok(ownAdmin.token, UPDATE_NAME, {
         input: { id, name: 'in X and Y', roleNames: [], teamIds: [x, y], teamRoleNames: ['schedules_reader'] },
       });
       const seen = (await allEvents(managerOfXY.token)).find(
@@ -660,10 +662,10 @@ describe.each(providers)('audit log on %s', (provider) => {
         const rotated = await ok<{ rotateApiKey: { token: string } }>(admin.token, ROTATE, { input: { id } });
         issued.push(rotated.rotateApiKey.token);
       }
-      await ok(admin.token, UPDATE, {
+      await ok(admin.token, UPDATE_NAME, {
         input: { id: made.id, name: 'renamed', roleNames: ['viewer'], teamIds: [], teamRoleNames: [] },
       });
-      await ok(admin.token, DELETE, { id: made.id });
+      await ok(admin.token, DELETE_BY_ID, { id: made.id });
 
       const events = await allEvents(admin.token);
       expect(events.map((event) => event.action).sort()).toEqual(
@@ -764,7 +766,7 @@ describe.each(providers)('audit log on %s', (provider) => {
     });
 
     it('update: when the event cannot be written, name and grants stay as they were', async () => {
-      await expectMaskedFailure(UPDATE, {
+      await expectMaskedFailure(UPDATE_NAME, {
         input: { id: target.id, name: 'changed', roleNames: [], teamIds: [teamA], teamRoleNames: ['schedules_editor'] },
       });
       await expectUnchanged();
@@ -780,7 +782,7 @@ describe.each(providers)('audit log on %s', (provider) => {
     });
 
     it('delete: when the event cannot be written, the key and its token keep working', async () => {
-      await expectMaskedFailure(DELETE, { id: target.id });
+      await expectMaskedFailure(DELETE_BY_ID, { id: target.id });
       await expectUnchanged();
     });
   });

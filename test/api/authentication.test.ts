@@ -6,12 +6,9 @@ import { LastUsedRecorder } from '../../src/auth/last-used.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, WHOAMI } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
-const WHOAMI = '{ currentApiKey { id } }';
-const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }';
-const ROTATE = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
 const LAST_USED = 'query($id: ID!) { apiKey(id: $id) { lastUsedAt } }';
 
 /** The same token with one character of its random part changed: its checksum no longer matches. */
@@ -68,7 +65,7 @@ describe.each(providers)('authentication on %s', (provider) => {
     const deleted = await org.key({ roles: ['viewer'] });
     // Both are verified once while still valid, so a cache of verified tokens would know them.
     for (const key of [expired, deleted]) expect((await post(`Bearer ${key.token}`, WHOAMI)).status).toBe(200);
-    const rotated = await t.gql(admin.token, ROTATE, { input: { id: expired.id, gracePeriodMinutes: 1 } });
+    const rotated = await t.gql(admin.token, ROTATE_TOKEN, { input: { id: expired.id, gracePeriodMinutes: 1 } });
     expect(rotated.errors).toBeUndefined();
     t.clock.advance(MINUTE + 1_000);
     const removed = await t.gql(admin.token, DELETE, { input: { id: deleted.id } });
@@ -115,7 +112,7 @@ describe.each(providers)('authentication on %s', (provider) => {
       const keysBefore = await t.domain.db.apiKey.count();
       const bodies = new Set<string>();
       for (const [label, authorization] of cases) {
-        const response = await post(authorization, CREATE, { input: { name: 'intruder', roleNames: ['viewer'] } });
+        const response = await post(authorization, CREATE_ID, { input: { name: 'intruder', roleNames: ['viewer'] } });
         expect(response.status, label).toBe(401);
         expect(response.body.errors?.[0]?.extensions?.code, label).toBe('UNAUTHENTICATED');
         bodies.add(JSON.stringify(response.body));
@@ -147,7 +144,9 @@ describe.each(providers)('authentication on %s', (provider) => {
       const query = await post(`Bearer ${admin.token}`, WHOAMI);
       expect(query.status).toBe(200);
       expect(query.body.data).toEqual({ currentApiKey: { id: admin.id } });
-      const mutation = await post(`Bearer ${admin.token}`, CREATE, { input: { name: 'made', roleNames: ['viewer'] } });
+      const mutation = await post(`Bearer ${admin.token}`, CREATE_ID, {
+        input: { name: 'made', roleNames: ['viewer'] },
+      });
       expect(mutation.status).toBe(200);
       expect(mutation.body.errors).toBeUndefined();
     });
@@ -222,7 +221,7 @@ describe.each(providers)('authentication on %s', (provider) => {
       const user = await org.key({ roles: ['api_keys_manage', 'viewer'] });
       await t.lastUsed.flush();
       const beforeMutation = t.clock.now().getTime();
-      const created = await post(`Bearer ${user.token}`, CREATE, { input: { name: 'x', roleNames: ['viewer'] } });
+      const created = await post(`Bearer ${user.token}`, CREATE_ID, { input: { name: 'x', roleNames: ['viewer'] } });
       expect(created.status).toBe(200);
       await t.lastUsed.flush();
       expect(Date.parse((await lastUsedAt(admin.token, user.id)) as string)).toBeGreaterThanOrEqual(beforeMutation);
@@ -253,7 +252,7 @@ describe.each(providers)('authentication on %s', (provider) => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
       const key = await org.key({ roles: ['viewer'] });
-      const rotated = await t.gql(admin.token, ROTATE, { input: { id: key.id, gracePeriodMinutes: 0 } });
+      const rotated = await t.gql(admin.token, ROTATE_TOKEN, { input: { id: key.id, gracePeriodMinutes: 0 } });
       expect(rotated.errors).toBeUndefined();
       expect((await post(`Bearer ${key.token}`, WHOAMI)).status).toBe(401);
       expect((await post(`Bearer ${corrupt(key.token)}`, WHOAMI)).status).toBe(401);

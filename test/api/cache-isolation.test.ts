@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { WHOAMI } from '../helpers/documents.ts';
 
 const LIST = '{ apiKeys(first: 50) { edges { node { id name } } } }';
 const SHOW = 'query($id: ID!) { apiKey(id: $id) { id name } }';
-const CURRENT = '{ currentApiKey { id } }';
 const ROTATE = `mutation($id: ID!, $grace: Int) {
   rotateApiKey(input: { id: $id, gracePeriodMinutes: $grace }) { token previousTokenExpiresAt }
 }`;
@@ -69,19 +69,19 @@ describe.each(providers)('cache isolation on %s', (provider) => {
       );
       expect(rotated.errors).toBeUndefined();
       // The old token is looked up once, then served from the cache.
-      expect((await t.gql(target.token, CURRENT)).errors).toBeUndefined();
+      expect((await t.gql(target.token, WHOAMI)).errors).toBeUndefined();
       const lookups = t.lookups.count;
-      expect((await t.gql(target.token, CURRENT)).errors).toBeUndefined();
+      expect((await t.gql(target.token, WHOAMI)).errors).toBeUndefined();
       expect(t.lookups.count).toBe(lookups);
 
       const graceEnd = Date.parse(rotated.data?.rotateApiKey.previousTokenExpiresAt ?? '');
       t.clock.advance(graceEnd - t.clock.now().getTime() - 1);
-      expect((await t.gql(target.token, CURRENT)).errors).toBeUndefined();
+      expect((await t.gql(target.token, WHOAMI)).errors).toBeUndefined();
       t.clock.advance(1);
-      const refused = await t.gql(target.token, CURRENT);
+      const refused = await t.gql(target.token, WHOAMI);
       expect(refused.status).toBe(401);
       expect(refused.code).toBe('UNAUTHENTICATED');
-      expect((await t.gql(rotated.data?.rotateApiKey.token ?? '', CURRENT)).errors).toBeUndefined();
+      expect((await t.gql(rotated.data?.rotateApiKey.token ?? '', WHOAMI)).errors).toBeUndefined();
     } finally {
       t.clock.real();
     }

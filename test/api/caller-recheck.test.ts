@@ -8,12 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, WHOAMI } from '../helpers/documents.ts';
 
-const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }`;
 const UPDATE = `mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id } } }`;
-const ROTATE = `mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }`;
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 describe.each(providers)('the caller re-checked in the transaction, on %s', (provider) => {
   let t: TestApp;
@@ -62,7 +59,7 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
   it('a create in flight when its key is deleted: UNAUTHENTICATED, nothing written', async () => {
     const m = await manager('deleted in flight (create)');
     const held = holdNextTransaction();
-    const create = t.gql(m.token, CREATE, { input: { name: 'made by a deleted key', roleNames: ['viewer'] } });
+    const create = t.gql(m.token, CREATE_ID, { input: { name: 'made by a deleted key', roleNames: ['viewer'] } });
     await held.arrived;
     expect((await t.gql(admin.token, DELETE, { input: { id: m.id } })).code).toBeUndefined();
     held.release();
@@ -77,7 +74,7 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
     const target = await org.key({ roles: ['viewer'] }, 'target of a deleted key');
     const before = await t.domain.db.apiKey.findUniqueOrThrow({ where: { id: target.id } });
     for (const [query, input] of [
-      [ROTATE, { id: target.id, gracePeriodMinutes: 0 }],
+      [ROTATE_TOKEN, { id: target.id, gracePeriodMinutes: 0 }],
       [UPDATE, { id: target.id, name: 'renamed by a deleted key', roleNames: [], teamIds: [], teamRoleNames: [] }],
       [DELETE, { id: target.id }],
     ] as const) {
@@ -98,7 +95,9 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
   it('a create in flight when its key lost the role it grants: FORBIDDEN, nothing written', async () => {
     const m = await manager('cut in flight');
     const held = holdNextTransaction();
-    const create = t.gql(m.token, CREATE, { input: { name: 'granted by a cut key', roleNames: ['incident_creator'] } });
+    const create = t.gql(m.token, CREATE_ID, {
+      input: { name: 'granted by a cut key', roleNames: ['incident_creator'] },
+    });
     await held.arrived;
     const cut = await t.gql(admin.token, UPDATE, {
       input: {
@@ -120,7 +119,7 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
   it('a key that deletes itself then creates (two requests, the create already in flight): nothing created', async () => {
     const m = await manager('deletes itself');
     const held = holdNextTransaction();
-    const create = t.gql(m.token, CREATE, { input: { name: 'after self-deletion', roleNames: ['viewer'] } });
+    const create = t.gql(m.token, CREATE_ID, { input: { name: 'after self-deletion', roleNames: ['viewer'] } });
     await held.arrived;
     expect((await t.gql(m.token, DELETE, { input: { id: m.id } })).code).toBeUndefined();
     held.release();
@@ -132,7 +131,7 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
     for (let round = 0; round < 5; round++) {
       const m = await manager(`flooding ${round}`);
       const creates = Array.from({ length: 15 }, (_, i) =>
-        t.gql(m.token, CREATE, { input: { name: `flood ${round}.${i}`, roleNames: ['viewer'] } }),
+        t.gql(m.token, CREATE_ID, { input: { name: `flood ${round}.${i}`, roleNames: ['viewer'] } }),
       );
       const deleted = await t.gql(admin.token, DELETE, { input: { id: m.id } });
       expect(deleted.code).toBeUndefined();

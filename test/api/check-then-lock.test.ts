@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Access } from '../../src/domain/access.ts';
 import {
-  type Caller,
   checkDelete,
   checkRotate,
   checkUpdate,
@@ -16,6 +15,7 @@ import {
   updateApiKey,
 } from '../../src/domain/api-keys.ts';
 import { readApiKey } from '../../src/domain/store.ts';
+import type { Caller } from '../../src/domain/types.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 

@@ -9,8 +9,9 @@ import { createApp } from '../../src/app.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { RateLimits } from '../../src/limits/rate-limit.ts';
 import { createLogger } from '../../src/logger.ts';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

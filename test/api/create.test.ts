@@ -2,27 +2,19 @@
 // out, through GraphQL over app.fetch.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import {
+  API_KEY_FIELDS,
+  type ApiKeyView,
+  CREATE_KEY,
+  CURRENT_KEY,
+  DELETE_BY_ID,
+  SHOW_KEY,
+} from '../helpers/documents.ts';
 
-const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { ${API_KEY_FIELDS} } } }`;
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
-const CURRENT = `{ currentApiKey { ${API_KEY_FIELDS} } }`;
 const LIST = `{ apiKeys(first: 250) { edges { cursor node { ${API_KEY_FIELDS} } } } }`;
-const DELETE = 'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }';
 
-interface ApiKeyView {
-  id: string;
-  name: string;
-  createdAt: string;
-  creator: { apiKey: { id: string; name: string } | null; user: { id: string } | null };
-  roles: Array<{ name: string }>;
-  teamIds: string[];
-  teams: Array<{ id: string; name: string }>;
-  teamRoles: Array<{ name: string }>;
-  tokenLastIssuedAt: string;
-  lastUsedAt: string | null;
-}
 interface Created {
   createApiKey: { token: string; apiKey: ApiKeyView };
 }
@@ -54,7 +46,7 @@ describe.each(providers)('create on %s', (provider) => {
   });
   afterAll(() => t.close());
 
-  const create = (token: string, input: Input) => t.gql<Created>(token, CREATE, { input });
+  const create = (token: string, input: Input) => t.gql<Created>(token, CREATE_KEY, { input });
   const keyCount = (org: Org) => t.domain.db.apiKey.count({ where: { organizationId: org.id } });
 
   async function expectCreated(token: string, input: Input): Promise<Created['createApiKey']> {
@@ -86,7 +78,7 @@ describe.each(providers)('create on %s', (provider) => {
       expect(apiKey.name).toBe('bot');
       expect(sorted(apiKey.teams.map((team) => team.name))).toEqual(['Alpha', 'Beta']);
 
-      const current = await t.gql<{ currentApiKey: ApiKeyView }>(token, CURRENT);
+      const current = await t.gql<{ currentApiKey: ApiKeyView }>(token, CURRENT_KEY);
       expect(current.errors).toBeUndefined();
       expect(current.data?.currentApiKey.id).toBe(apiKey.id);
       expect(grantsOf(current.data?.currentApiKey)).toEqual(
@@ -107,8 +99,8 @@ describe.each(providers)('create on %s', (provider) => {
       const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'the creator');
       const { apiKey } = await expectCreated(manager.token, { name: 'child', roleNames: ['viewer'] });
       expect(apiKey.creator).toEqual({ apiKey: { id: manager.id, name: 'the creator' }, user: null });
-      expect((await t.gql(admin.token, DELETE, { id: manager.id })).errors).toBeUndefined();
-      const shown = await t.gql<{ apiKey: ApiKeyView }>(admin.token, SHOW, { id: apiKey.id });
+      expect((await t.gql(admin.token, DELETE_BY_ID, { id: manager.id })).errors).toBeUndefined();
+      const shown = await t.gql<{ apiKey: ApiKeyView }>(admin.token, SHOW_KEY, { id: apiKey.id });
       expect(shown.data?.apiKey.creator).toEqual({ apiKey: { id: manager.id, name: 'the creator' }, user: null });
     });
 
@@ -132,9 +124,9 @@ describe.each(providers)('create on %s', (provider) => {
       const { apiKey, token } = await expectCreated(manager.token, { name: 'secret holder' });
       expect(token.length).toBeGreaterThan(20);
       const responses = await Promise.all([
-        t.gql(manager.token, SHOW, { id: apiKey.id }),
+        t.gql(manager.token, SHOW_KEY, { id: apiKey.id }),
         t.gql(manager.token, LIST),
-        t.gql(token, CURRENT),
+        t.gql(token, CURRENT_KEY),
       ]);
       for (const response of responses) {
         expect(response.errors).toBeUndefined();
@@ -160,7 +152,7 @@ describe.each(providers)('create on %s', (provider) => {
       const one = await expectCreated(manager.token, { name: 'one' });
       const two = await expectCreated(manager.token, { name: 'two' });
       expect(one.token).not.toBe(two.token);
-      expect((await t.gql<{ currentApiKey: { id: string } }>(two.token, CURRENT)).data?.currentApiKey.id).toBe(
+      expect((await t.gql<{ currentApiKey: { id: string } }>(two.token, CURRENT_KEY)).data?.currentApiKey.id).toBe(
         two.apiKey.id,
       );
     });
@@ -272,7 +264,7 @@ describe.each(providers)('create on %s', (provider) => {
         teamRoleNames: ['schedules_reader'],
       });
       for (const { apiKey } of [inA, inAB]) {
-        const shown = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW, { id: apiKey.id });
+        const shown = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW_KEY, { id: apiKey.id });
         expect(shown.data?.apiKey.id).toBe(apiKey.id);
       }
     });
@@ -448,7 +440,7 @@ describe.each(providers)('create on %s', (provider) => {
       expect(apiKey?.teamIds).toEqual([a]);
       expect(apiKey?.teams.map((team) => team.id)).toEqual([a]);
       expect(apiKey?.teamRoles.map((role) => role.name)).toEqual(['schedules_reader']);
-      const shown = await t.gql<{ apiKey: ApiKeyView }>(manager.token, SHOW, { id: apiKey?.id });
+      const shown = await t.gql<{ apiKey: ApiKeyView }>(manager.token, SHOW_KEY, { id: apiKey?.id });
       expect(grantsOf(shown.data?.apiKey)).toEqual(grants(['viewer'], [a], ['schedules_reader']));
     });
   });

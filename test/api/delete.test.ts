@@ -1,18 +1,14 @@
 // deleteApiKey (docs/rules.md "The operations", "Tokens" and "The administration path"): any visible key may
 // be deleted, itself included, with no scope check; every one of its tokens stops working at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, SHOW_KEY, WHOAMI } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
 
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
-const ROTATE = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
-const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }';
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
 const LIST = '{ apiKeys(first: 250) { edges { node { id creator { apiKey { id name } user { id } } } } } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 interface Listed {
   apiKeys: {
@@ -58,7 +54,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
   /** The key is still there: its token works and an account manager still sees it. */
   async function expectStillThere(adminToken: string, key: { id: string; token: string }) {
     await expectAccepted(key.token, key.id);
-    const shown = await t.gql(adminToken, SHOW, { id: key.id });
+    const shown = await t.gql(adminToken, SHOW_KEY, { id: key.id });
     expect(shown.errors).toBeUndefined();
     expect(await listedIds(adminToken)).toContain(key.id);
   }
@@ -72,7 +68,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       expect(await listedIds(admin.token)).toContain(target.id);
       await removed(admin.token, target.id);
       expect(await listedIds(admin.token)).not.toContain(target.id);
-      const shown = await t.gql(admin.token, SHOW, { id: target.id });
+      const shown = await t.gql(admin.token, SHOW_KEY, { id: target.id });
       expect(shown.code).toBe('NOT_FOUND');
       expect(shown.errors?.[0]?.message).toBe(`API key "${target.id}" was not found.`);
       await expectRejected(target.token);
@@ -164,7 +160,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const target = await org.key({});
       const tokens = [target.token];
       for (const gracePeriodMinutes of [60, 30]) {
-        const rotated = await t.gql<{ rotateApiKey: { token: string } }>(admin.token, ROTATE, {
+        const rotated = await t.gql<{ rotateApiKey: { token: string } }>(admin.token, ROTATE_TOKEN, {
           input: { id: target.id, gracePeriodMinutes },
         });
         expect(rotated.errors).toBeUndefined();
@@ -180,7 +176,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
     it('rejects a key deleting itself while one of its old tokens is in a grace period', async () => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage'] });
-      const rotated = await t.gql<{ rotateApiKey: { token: string } }>(admin.token, ROTATE, {
+      const rotated = await t.gql<{ rotateApiKey: { token: string } }>(admin.token, ROTATE_TOKEN, {
         input: { id: admin.id, gracePeriodMinutes: 60 },
       });
       const fresh = (rotated.data as { rotateApiKey: { token: string } }).rotateApiKey.token;
@@ -261,15 +257,19 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
       const creator = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'Creator of keys');
-      const created = await t.gql<{ createApiKey: { token: string; apiKey: { id: string } } }>(creator.token, CREATE, {
-        input: { name: 'child', roleNames: ['viewer'] },
-      });
+      const created = await t.gql<{ createApiKey: { token: string; apiKey: { id: string } } }>(
+        creator.token,
+        CREATE_ID,
+        {
+          input: { name: 'child', roleNames: ['viewer'] },
+        },
+      );
       expect(created.errors).toBeUndefined();
       const child = created.data?.createApiKey as { token: string; apiKey: { id: string } };
 
       await removed(admin.token, creator.id);
 
-      const shown = await t.gql<{ apiKey: { creator: unknown } }>(admin.token, SHOW, { id: child.apiKey.id });
+      const shown = await t.gql<{ apiKey: { creator: unknown } }>(admin.token, SHOW_KEY, { id: child.apiKey.id });
       expect(shown.errors).toBeUndefined();
       expect(shown.data?.apiKey.creator).toEqual({ apiKey: { id: creator.id, name: 'Creator of keys' }, user: null });
       const listed = await t.gql<Listed>(admin.token, LIST);
@@ -282,12 +282,12 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
       const creator = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'Short-lived');
-      const created = await t.gql<{ createApiKey: { apiKey: { id: string } } }>(creator.token, CREATE, {
+      const created = await t.gql<{ createApiKey: { apiKey: { id: string } } }>(creator.token, CREATE_ID, {
         input: { name: 'orphan', roleNames: ['viewer'] },
       });
       const childId = (created.data as { createApiKey: { apiKey: { id: string } } }).createApiKey.apiKey.id;
       await removed(creator.token, creator.id);
-      const shown = await t.gql<{ apiKey: { creator: unknown } }>(admin.token, SHOW, { id: childId });
+      const shown = await t.gql<{ apiKey: { creator: unknown } }>(admin.token, SHOW_KEY, { id: childId });
       expect(shown.data?.apiKey.creator).toEqual({ apiKey: { id: creator.id, name: 'Short-lived' }, user: null });
     });
   });

@@ -2,18 +2,10 @@
 // list; requests the client got wrong (syntax, unknown fields, wrong variable types) are BAD_USER_INPUT;
 // unexpected errors are masked: no stack, no SQL, no token in any response.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ERROR_CODES } from '../../src/errors.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
-const API_CODES = [
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
-  'INTERNAL_SERVER_ERROR',
-];
 const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
 
 interface ErrorBody {
@@ -31,7 +23,7 @@ interface Sent {
 function expectCleanErrors(sent: Sent, secrets: string[] = []) {
   expect(sent.body.errors?.length).toBeGreaterThan(0);
   for (const error of sent.body.errors ?? []) {
-    expect(API_CODES).toContain(error.extensions?.code);
+    expect([...API_ERROR_CODES]).toContain(error.extensions?.code);
     expect(error.message.length).toBeGreaterThan(0);
     expect(Object.keys(error.extensions ?? {})).not.toContain('stacktrace');
     expect(Object.keys(error.extensions ?? {})).not.toContain('originalError');

@@ -3,16 +3,14 @@
 // lifetime rule, rotation keeping the expiry, grace tokens stopping at the earlier of grace end and
 // expiry, and audit details. Through GraphQL over app.fetch, on both databases.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { CREATE_KEY } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-const CREATE = `mutation($input: CreateApiKeyInput!) {
-  createApiKey(input: $input) { token apiKey { ${API_KEY_FIELDS} } }
-}`;
 const UPDATE = `mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name expiresAt } } }`;
 const ROTATE = `mutation($input: RotateApiKeyInput!) {
   rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id expiresAt } }
@@ -43,7 +41,7 @@ describe.each(providers)('expiry on %s', (provider) => {
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function create(token: string, input: Record<string, unknown>) {
-    return t.gql<Created>(token, CREATE, { input: { name: 'k', roleNames: ['viewer'], ...input } });
+    return t.gql<Created>(token, CREATE_KEY, { input: { name: 'k', roleNames: ['viewer'], ...input } });
   }
 
   async function created(token: string, input: Record<string, unknown>) {

@@ -9,22 +9,20 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { type Db, openDatabase, SQLITE_FILE } from '../../src/db/client.ts';
-import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
+import { createApiKey } from '../../src/domain/api-keys.ts';
 import { createOrganization, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import { DEFAULT_ROLES, RoleCatalogue } from '../../src/domain/roles.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
+import type { Domain } from '../../src/domain/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createDomain } from '../../src/runtime.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, pgBaseUrl, providers } from '../helpers/databases.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, WHOAMI } from '../helpers/documents.ts';
 
-const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }`;
 const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id } } }';
-const ROTATE = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
 const LIST = '{ apiKeys(first: 10) { edges { node { id name } } } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 interface Answer {
   status: number;
@@ -183,14 +181,14 @@ describe.each(providers)('every change is one transaction, on %s', (provider) =>
 
   const operations: Record<string, (id: string) => [string, object]> = {
     createApiKey: () => [
-      CREATE,
+      CREATE_ID,
       { input: { name: 'new', roleNames: ['incident_creator'], teamIds: [team], teamRoleNames: ['schedules_editor'] } },
     ],
     updateApiKey: (id) => [
       UPDATE,
       { input: { id, name: 'renamed', roleNames: ['incident_creator'], teamIds: [], teamRoleNames: [] } },
     ],
-    rotateApiKey: (id) => [ROTATE, { input: { id, gracePeriodMinutes: 5 } }],
+    rotateApiKey: (id) => [ROTATE_TOKEN, { input: { id, gracePeriodMinutes: 5 } }],
     deleteApiKey: (id) => [DELETE, { input: { id } }],
   };
 
@@ -273,8 +271,8 @@ describe.runIf(providers.includes('postgresql'))('PostgreSQL going away', () => 
       const manager = await org.key({ roles: ['api_keys_manage', 'viewer', 'schedules_editor'] });
       const key = await org.key({ roles: ['viewer'] });
       const [query, variables] = {
-        createApiKey: [CREATE, { input: { name: 'n', roleNames: ['viewer'], teamIds: [], teamRoleNames: [] } }],
-        rotateApiKey: [ROTATE, { input: { id: key.id } }],
+        createApiKey: [CREATE_ID, { input: { name: 'n', roleNames: ['viewer'], teamIds: [], teamRoleNames: [] } }],
+        rotateApiKey: [ROTATE_TOKEN, { input: { id: key.id } }],
         updateApiKey: [
           UPDATE,
           { input: { id: key.id, name: 'n', roleNames: [], teamIds: [team], teamRoleNames: ['schedules_editor'] } },
@@ -314,12 +312,12 @@ describe.runIf(providers.includes('postgresql'))('PostgreSQL going away', () => 
       await terminateBackends();
       const secrets = [manager.token, target.token, unseen.token];
       expectUnavailable(
-        await post(fetch, manager.token, CREATE, {
+        await post(fetch, manager.token, CREATE_ID, {
           input: { name: 'during outage', roleNames: ['viewer'], teamIds: [], teamRoleNames: [] },
         }),
         secrets,
       );
-      expectUnavailable(await post(fetch, manager.token, ROTATE, { input: { id: target.id } }), secrets);
+      expectUnavailable(await post(fetch, manager.token, ROTATE_TOKEN, { input: { id: target.id } }), secrets);
       expectUnavailable(
         await post(fetch, manager.token, UPDATE, {
           input: { id: target.id, name: 'x', roleNames: [], teamIds: [], teamRoleNames: [] },
@@ -343,7 +341,7 @@ describe.runIf(providers.includes('postgresql'))('PostgreSQL going away', () => 
     expect(await probe(fetch, '/readyz')).toBe(200);
     expect((await post(fetch, unseen.token, WHOAMI)).status).toBe(200);
     expect((await post(fetch, manager.token, LIST)).code).toBeUndefined();
-    expect((await post(fetch, manager.token, ROTATE, { input: { id: target.id } })).code).toBeUndefined();
+    expect((await post(fetch, manager.token, ROTATE_TOKEN, { input: { id: target.id } })).code).toBeUndefined();
     expect(await t.db.database.prisma.apiKey.count()).toBe(keysBefore);
   });
 });
@@ -430,7 +428,7 @@ describe.runIf(providers.includes('sqlite'))('the embedded database locked by an
 
       other.exec('BEGIN IMMEDIATE'); // another process holds the write lock
       try {
-        expectUnavailable(await post(fetch, token, CREATE, create), [token]);
+        expectUnavailable(await post(fetch, token, CREATE_ID, create), [token]);
         // Readers are not blocked by a writer (WAL): reads and /readyz still answer.
         expect((await post(fetch, token, LIST)).code).toBeUndefined();
         expect(await probe(fetch, '/readyz')).toBe(200);
@@ -438,7 +436,7 @@ describe.runIf(providers.includes('sqlite'))('the embedded database locked by an
         other.exec('ROLLBACK');
       }
       expect(await snapshot(database.prisma, 'sqlite')).toEqual(before);
-      expect((await post(fetch, token, CREATE, create)).code).toBeUndefined();
+      expect((await post(fetch, token, CREATE_ID, create)).code).toBeUndefined();
     } finally {
       other.close();
       await database.close();

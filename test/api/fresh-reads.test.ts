@@ -7,10 +7,10 @@ import { createDataStamp } from '../../src/db/data-stamp.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { loadRoleCatalogue } from '../../src/domain/role-seed.ts';
 import { createDomain } from '../../src/runtime.ts';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS, SHOW_KEY } from '../helpers/documents.ts';
 
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
 const LIST = `query($first: Int, $after: String) {
   apiKeys(first: $first, after: $after) { edges { cursor node { ${API_KEY_FIELDS} } } pageInfo { hasNextPage endCursor } }
 }`;
@@ -50,7 +50,7 @@ describe.each(providers)('fresh reads of apiKey and apiKeys on %s', (provider) =
   }
 
   async function show(id: string, token = manager.token) {
-    return t.gql<{ apiKey: Listed }>(token, SHOW, { id });
+    return t.gql<{ apiKey: Listed }>(token, SHOW_KEY, { id });
   }
 
   it('a page and a key read again, with nothing changed in between, cost no statement', async () => {

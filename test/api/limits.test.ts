@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, loadConfig } from '../../src/config.ts';
 import { graphqlLimits } from '../../src/limits/graphql-limits.ts';
 import { schema } from '../../src/schema/index.ts';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS } from '../helpers/documents.ts';
 
 interface Sent {
   status: number;

@@ -2,18 +2,14 @@
 // manager can see at all, and what everyone else may still read.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { CREATE_ID, CURRENT_KEY, DELETE_BY_ID, SHOW_KEY, UPDATE_NAME } from '../helpers/documents.ts';
 
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
 const LIST = `query($first: Int, $after: String) {
   apiKeys(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
 }`;
-const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }';
-const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name } } }';
 const ROTATE = 'mutation($id: ID!) { rotateApiKey(input: { id: $id, gracePeriodMinutes: 0 }) { token } }';
-const DELETE = 'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }';
-const CURRENT = `{ currentApiKey { ${API_KEY_FIELDS} } }`;
 
 const notFoundMessage = (id: string) => `API key "${id}" was not found.`;
 
@@ -86,7 +82,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
   }
 
   async function nameOf(id: string, adminToken: string): Promise<string | undefined> {
-    const response = await t.gql<{ apiKey: { name: string } }>(adminToken, SHOW, { id });
+    const response = await t.gql<{ apiKey: { name: string } }>(adminToken, SHOW_KEY, { id });
     return response.data?.apiKey.name;
   }
 
@@ -101,10 +97,10 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
   ) {
     const missing = ulid();
     const attempts = (id: string) => [
-      () => t.gql(callerToken, SHOW, { id }),
-      () => t.gql(callerToken, UPDATE, { input: { id, name: 'hijacked', ...update } }),
+      () => t.gql(callerToken, SHOW_KEY, { id }),
+      () => t.gql(callerToken, UPDATE_NAME, { input: { id, name: 'hijacked', ...update } }),
       () => t.gql(callerToken, ROTATE, { id }),
-      () => t.gql(callerToken, DELETE, { id }),
+      () => t.gql(callerToken, DELETE_BY_ID, { id }),
     ];
     for (const id of [target.id, missing]) {
       for (const attempt of attempts(id)) {
@@ -124,7 +120,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       const manager = await org.key({ roles: ['api_keys_manage'] });
       const other = await org.key({ roles: ['viewer'] });
       expect(sorted(await listAll(manager.token))).toEqual(sorted([manager.id, other.id]));
-      const shown = await t.gql(manager.token, SHOW, { id: other.id });
+      const shown = await t.gql(manager.token, SHOW_KEY, { id: other.id });
       expect(shown.errors).toBeUndefined();
     });
 
@@ -145,7 +141,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       const manager = await org.key({ teams: [team], teamRoles: ['api_keys_manage'] });
       const member = await org.key({ teams: [team], teamRoles: ['schedules_reader'] });
       expect(sorted(await listAll(manager.token))).toEqual(sorted([manager.id, member.id]));
-      const shown = await t.gql(manager.token, SHOW, { id: member.id });
+      const shown = await t.gql(manager.token, SHOW_KEY, { id: member.id });
       expect(shown.errors).toBeUndefined();
     });
 
@@ -163,7 +159,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       // Not itself either: it has account-level roles, so it does not belong to its teams.
       expect(await listAll(manager.token)).toEqual([inA.id]);
       for (const id of [inB.id, accountOnly.id, manager.id]) {
-        expect((await t.gql(manager.token, SHOW, { id })).code).toBe('NOT_FOUND');
+        expect((await t.gql(manager.token, SHOW_KEY, { id })).code).toBe('NOT_FOUND');
       }
     });
   });
@@ -193,7 +189,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
     it('apiKey(id) is FORBIDDEN for another key, for the caller itself and for a key that does not exist', async () => {
       for (const caller of nonManagers) {
         for (const id of [target.id, caller.id, ulid()]) {
-          const response = await t.gql(caller.token, SHOW, { id });
+          const response = await t.gql(caller.token, SHOW_KEY, { id });
           expect(response.code, `${caller.label} showing ${id}`).toBe('FORBIDDEN');
           expect(response.data).toBeNull();
           expect(response.errors?.[0]?.message).toMatch(/api_keys_manage/);
@@ -219,7 +215,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
           { name: 'empty' },
           { name: 'reader', teamIds: [team], teamRoleNames: ['schedules_reader'] },
         ]) {
-          const response = await t.gql(caller.token, CREATE, { input });
+          const response = await t.gql(caller.token, CREATE_ID, { input });
           expect(response.code, caller.label).toBe('FORBIDDEN');
           expect(response.data).toBeNull();
         }
@@ -231,7 +227,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       for (const caller of nonManagers) {
         for (const id of [target.id, caller.id, ulid()]) {
           const input = { id, name: 'renamed', roleNames: [], teamIds: [], teamRoleNames: [] };
-          const response = await t.gql(caller.token, UPDATE, { input });
+          const response = await t.gql(caller.token, UPDATE_NAME, { input });
           expect(response.code, `${caller.label} updating ${id}`).toBe('FORBIDDEN');
         }
         expect(await nameOf(caller.id, adminToken)).not.toBe('renamed');
@@ -243,7 +239,9 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       for (const caller of nonManagers) {
         for (const id of [target.id, caller.id, ulid()]) {
           expect((await t.gql(caller.token, ROTATE, { id })).code, `${caller.label} rotating ${id}`).toBe('FORBIDDEN');
-          expect((await t.gql(caller.token, DELETE, { id })).code, `${caller.label} deleting ${id}`).toBe('FORBIDDEN');
+          expect((await t.gql(caller.token, DELETE_BY_ID, { id })).code, `${caller.label} deleting ${id}`).toBe(
+            'FORBIDDEN',
+          );
         }
         expect(await currentId(caller.token)).toBe(caller.id);
       }
@@ -253,10 +251,10 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
     it('invalid input from a non-manager is BAD_USER_INPUT (input is checked first)', async () => {
       const [caller] = nonManagers;
       if (!caller) throw new Error('no caller');
-      expect((await t.gql(caller.token, SHOW, { id: 'not-an-id' })).code).toBe('BAD_USER_INPUT');
+      expect((await t.gql(caller.token, SHOW_KEY, { id: 'not-an-id' })).code).toBe('BAD_USER_INPUT');
       expect((await t.gql(caller.token, LIST, { first: 0 })).code).toBe('BAD_USER_INPUT');
       expect((await t.gql(caller.token, LIST, { after: 'garbage' })).code).toBe('BAD_USER_INPUT');
-      expect((await t.gql(caller.token, CREATE, { input: { name: '  ' } })).code).toBe('BAD_USER_INPUT');
+      expect((await t.gql(caller.token, CREATE_ID, { input: { name: '  ' } })).code).toBe('BAD_USER_INPUT');
       expect((await t.gql(caller.token, ROTATE, { id: 'nope' })).code).toBe('BAD_USER_INPUT');
     });
   });
@@ -272,7 +270,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
         await org.key({ roles: ['api_keys_manage'] }, 'account manager'),
       ];
       for (const key of keys) {
-        const response = await t.gql<{ currentApiKey: { id: string; name: string } }>(key.token, CURRENT);
+        const response = await t.gql<{ currentApiKey: { id: string; name: string } }>(key.token, CURRENT_KEY);
         expect(response.errors).toBeUndefined();
         expect(response.data?.currentApiKey.id).toBe(key.id);
       }
@@ -283,7 +281,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
           teamIds: string[];
           teamRoles: Array<{ name: string }>;
         };
-      }>(keys[1]?.token ?? '', CURRENT);
+      }>(keys[1]?.token ?? '', CURRENT_KEY);
       expect(reader.data?.currentApiKey).toMatchObject({
         name: 'reader',
         roles: [{ name: 'viewer' }],
@@ -351,7 +349,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       ];
       expect(sorted(await listAll(manager.token))).toEqual(sorted(keys.map((key) => key.id)));
       for (const key of keys) {
-        const response = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW, { id: key.id });
+        const response = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW_KEY, { id: key.id });
         expect(response.errors).toBeUndefined();
         expect(response.data?.apiKey.id).toBe(key.id);
       }
@@ -386,7 +384,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       await org.key({});
       expect(sorted(await listAll(manager.token))).toEqual(sorted(visible.map((key) => key.id)));
       for (const key of visible) {
-        const response = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW, { id: key.id });
+        const response = await t.gql<{ apiKey: { id: string } }>(manager.token, SHOW_KEY, { id: key.id });
         expect(response.errors).toBeUndefined();
         expect(response.data?.apiKey.id).toBe(key.id);
       }
@@ -458,7 +456,7 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       const manager = await mine.key({ roles: ['api_keys_manage', 'schedules_editor'] });
       const messages: string[] = [];
       for (const teamId of [foreignTeam, ulid()]) {
-        const response = await t.gql(manager.token, CREATE, {
+        const response = await t.gql(manager.token, CREATE_ID, {
           input: { name: 'k', teamIds: [teamId], teamRoleNames: ['schedules_reader'] },
         });
         expect(response.code).toBe('BAD_USER_INPUT');

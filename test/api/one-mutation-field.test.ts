@@ -5,8 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
-
-const WHOAMI = '{ currentApiKey { id } }';
+import { WHOAMI } from '../helpers/documents.ts';
 
 describe.each(providers)('one root field per mutation, on %s', (provider) => {
   let t: TestApp;

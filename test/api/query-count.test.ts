@@ -2,8 +2,9 @@
 // the keys, grants and team names in one more statement, roles from the in-memory catalogue. A change
 // costs a fixed, small number: nothing it wrote is read back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS } from '../helpers/documents.ts';
 
 describe.each(providers)('query economy on %s', (provider) => {
   let t: TestApp;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/domain/tokens.ts';
 import { createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { DELETE, WHOAMI } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const CONCURRENT = 50;
@@ -20,11 +21,9 @@ const UPDATE = `mutation($input: UpdateApiKeyInput!) {
 const ROTATE = `mutation($input: RotateApiKeyInput!) {
   rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { tokenLastIssuedAt } }
 }`;
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
 const SHOW = `query($id: ID!) {
   apiKey(id: $id) { name roles { name } teamIds teamRoles { name } tokenLastIssuedAt }
 }`;
-const WHOAMI = '{ currentApiKey { id } }';
 const AUDIT = `query($after: String) {
   auditEvents(first: 250, after: $after) {
     edges { node {

@@ -15,9 +15,9 @@ import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.
 import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { WHOAMI } from '../helpers/documents.ts';
 
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CURRENT = '{ currentApiKey { id } }';
 const MINUTE = 60_000;
 /** A token of the right shape that no key has (checksum included: it costs a lookup). */
 const WRONG = 'keygate_0000000000000000000000000000000000000000000';
@@ -49,7 +49,7 @@ function viaFetch(app: { fetch: (url: string, init: RequestInit) => Promise<Resp
       await app.fetch('http://keygate.test/graphql', {
         method: 'POST',
         headers: all,
-        body: JSON.stringify({ query: CURRENT }),
+        body: JSON.stringify({ query: WHOAMI }),
       }),
     );
   };

@@ -1,8 +1,9 @@
 // rotateApiKey (docs/rules.md "The operations" and "Tokens"): who may rotate which key, the grace period of
 // the token that was current, and the fate of tokens from earlier rotations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS, WHOAMI } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -11,7 +12,6 @@ const ROTATE = `mutation($input: RotateApiKeyInput!) {
   rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { ${API_KEY_FIELDS} } }
 }`;
 const SHOW = 'query($id: ID!) { apiKey(id: $id) { id tokenLastIssuedAt } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 interface Rotated {
   rotateApiKey: {

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { schema } from '../../src/schema/index.ts';
-import { API_KEY_FIELDS, createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS, CURRENT_KEY } from '../helpers/documents.ts';
 
 type OperationName =
   | 'currentApiKey'
@@ -75,14 +76,12 @@ const grants = (input: Partial<GrantsInput> = {}): GrantsInput => ({
   teamRoleNames: input.teamRoleNames ?? [],
 });
 
-const CURRENT = `{ currentApiKey { ${API_KEY_FIELDS} } }`;
-
 /** The schema's operations, each sent with every field selected. */
 const OPERATIONS: Record<
   OperationName,
   { mutation: boolean; send(t: TestApp, token: string | null, s: Scene): Promise<GraphQLResponse> }
 > = {
-  currentApiKey: { mutation: false, send: (t, token) => t.gql(token, CURRENT) },
+  currentApiKey: { mutation: false, send: (t, token) => t.gql(token, CURRENT_KEY) },
   apiKey: {
     mutation: false,
     send: (t, token, s) =>

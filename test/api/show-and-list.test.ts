@@ -2,42 +2,27 @@
 // through GraphQL over app.fetch.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import {
+  API_KEY_FIELDS,
+  type ApiKeyView,
+  CREATE_KEY,
+  DELETE_BY_ID,
+  type RoleView,
+  SHOW_KEY,
+} from '../helpers/documents.ts';
 
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
 const LIST = `query($first: Int, $after: String) {
   apiKeys(first: $first, after: $after) {
     edges { cursor node { id createdAt } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
-const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { ${API_KEY_FIELDS} } } }`;
-const DELETE = 'mutation($id: ID!) { deleteApiKey(input: { id: $id }) { deletedApiKeyId } }';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const MINUTE = 60_000;
 
-interface RoleView {
-  name: string;
-  description: string;
-  scopes: string[];
-}
-interface ApiKeyView {
-  id: string;
-  name: string;
-  createdAt: string;
-  creator: {
-    apiKey: { id: string; name: string } | null;
-    user: { id: string; email: string; name: string; role: string; slackUserId: string | null } | null;
-  };
-  roles: RoleView[];
-  teamIds: string[];
-  teams: Array<{ id: string; name: string }>;
-  teamRoles: RoleView[];
-  tokenLastIssuedAt: string;
-  lastUsedAt: string | null;
-}
 interface Page {
   edges: Array<{ cursor: string; node: { id: string; createdAt: string } }>;
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
@@ -62,7 +47,7 @@ describe.each(providers)('show and list on %s', (provider) => {
   });
   afterAll(() => t.close());
 
-  const show = (token: string, id: string) => t.gql<{ apiKey: ApiKeyView }>(token, SHOW, { id });
+  const show = (token: string, id: string) => t.gql<{ apiKey: ApiKeyView }>(token, SHOW_KEY, { id });
 
   async function page(token: string, variables: { first?: number; after?: string | null }): Promise<Page> {
     const response = await t.gql<{ apiKeys: Page }>(token, LIST, variables);
@@ -113,7 +98,7 @@ describe.each(providers)('show and list on %s', (provider) => {
       );
       t.clock.advance(10 * MINUTE);
       const before = t.clock.now().getTime();
-      const created = await t.gql<{ createApiKey: { token: string; apiKey: ApiKeyView } }>(manager.token, CREATE, {
+      const created = await t.gql<{ createApiKey: { token: string; apiKey: ApiKeyView } }>(manager.token, CREATE_KEY, {
         input: {
           name: 'deploy bot',
           roleNames: ['viewer', 'incident_creator'],
@@ -214,7 +199,7 @@ describe.each(providers)('show and list on %s', (provider) => {
 
     async function timesReadBack(manager: { token: string }) {
       t.clock.advance(1_234); // not on a whole second
-      const created = await t.gql<{ createApiKey: { token: string; apiKey: ApiKeyView } }>(manager.token, CREATE, {
+      const created = await t.gql<{ createApiKey: { token: string; apiKey: ApiKeyView } }>(manager.token, CREATE_KEY, {
         input: { name: 'timed', roleNames: ['viewer'] },
       });
       const key = created.data?.createApiKey.apiKey;
@@ -338,7 +323,7 @@ describe.each(providers)('show and list on %s', (provider) => {
       const ids = [manager.id];
       for (let i = 0; i < 4; i++) {
         t.clock.advance(MINUTE);
-        const created = await t.gql<{ createApiKey: { apiKey: { id: string } } }>(manager.token, CREATE, {
+        const created = await t.gql<{ createApiKey: { apiKey: { id: string } } }>(manager.token, CREATE_KEY, {
           input: { name: `key ${i}` },
         });
         ids.push(created.data?.createApiKey.apiKey.id ?? '');
@@ -483,7 +468,7 @@ describe.each(providers)('show and list on %s', (provider) => {
       const cursor = first.pageInfo.endCursor;
       const deletedId = first.edges[4]?.node.id ?? '';
       expect(deletedId).toBe(newestFirst[4]);
-      const deleted = await t.gql(manager.token, DELETE, { id: deletedId });
+      const deleted = await t.gql(manager.token, DELETE_BY_ID, { id: deletedId });
       expect(deleted.errors).toBeUndefined();
       const next = await page(manager.token, { first: 5, after: cursor });
       expect(next.edges.map((edge) => edge.node.id)).toEqual(newestFirst.slice(5, 10));

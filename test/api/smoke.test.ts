@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS } from '../helpers/documents.ts';
 
 describe.each(providers)('smoke on %s', (provider) => {
   let t: TestApp;

@@ -3,25 +3,12 @@
 // input rules. Through GraphQL over app.fetch.
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY_FIELDS, createTestApp, type KeyGrants, type Org, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type KeyGrants, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { API_KEY_FIELDS, type ApiKeyView, CURRENT_KEY, SHOW_KEY } from '../helpers/documents.ts';
 
 const UPDATE = `mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { ${API_KEY_FIELDS} } } }`;
-const SHOW = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
-const CURRENT = `{ currentApiKey { ${API_KEY_FIELDS} } }`;
 
-interface ApiKeyView {
-  id: string;
-  name: string;
-  createdAt: string;
-  creator: { apiKey: { id: string; name: string } | null; user: { id: string } | null };
-  roles: Array<{ name: string }>;
-  teamIds: string[];
-  teams: Array<{ id: string; name: string }>;
-  teamRoles: Array<{ name: string }>;
-  tokenLastIssuedAt: string;
-  lastUsedAt: string | null;
-}
 interface UpdateInput {
   id: string;
   name: string;
@@ -63,7 +50,7 @@ describe.each(providers)('update on %s', (provider) => {
     t.gql<{ updateApiKey: { apiKey: ApiKeyView } }>(token, UPDATE, { input });
 
   async function show(adminToken: string, id: string): Promise<ApiKeyView | undefined> {
-    const response = await t.gql<{ apiKey: ApiKeyView }>(adminToken, SHOW, { id });
+    const response = await t.gql<{ apiKey: ApiKeyView }>(adminToken, SHOW_KEY, { id });
     expect(response.errors).toBeUndefined();
     return response.data?.apiKey;
   }
@@ -159,12 +146,12 @@ describe.each(providers)('update on %s', (provider) => {
       const { org, a, b, admin } = await setup();
       const target = await org.key({ roles: ['viewer'], teams: [a], teamRoles: ['schedules_editor'] }, 'before');
       // Authenticate once first, so that any cache of the caller's grants is warm.
-      expect((await t.gql(target.token, CURRENT)).errors).toBeUndefined();
+      expect((await t.gql(target.token, CURRENT_KEY)).errors).toBeUndefined();
       await expectUpdated(
         admin.token,
         put(target.id, 'after', { roles: ['incident_editor'], teams: [b], teamRoles: ['on_call_editor'] }),
       );
-      const current = await t.gql<{ currentApiKey: ApiKeyView }>(target.token, CURRENT);
+      const current = await t.gql<{ currentApiKey: ApiKeyView }>(target.token, CURRENT_KEY);
       expect(current.errors).toBeUndefined();
       expect(current.data?.currentApiKey.id).toBe(target.id);
       expect(current.data?.currentApiKey.name).toBe('after');
@@ -175,10 +162,10 @@ describe.each(providers)('update on %s', (provider) => {
       const { org, a, b, admin } = await setup();
       const teamManager = await org.key({ teams: [a, b], teamRoles: ['api_keys_manage'] });
       const inB = await org.key({ teams: [b], teamRoles: ['schedules_reader'] });
-      expect((await t.gql(teamManager.token, SHOW, { id: inB.id })).errors).toBeUndefined();
+      expect((await t.gql(teamManager.token, SHOW_KEY, { id: inB.id })).errors).toBeUndefined();
       // Keeping api_keys_manage where it already was (team A) and dropping team B.
       await expectUpdated(admin.token, put(teamManager.id, 'A only', { teams: [a], teamRoles: ['api_keys_manage'] }));
-      expect((await t.gql(teamManager.token, SHOW, { id: inB.id })).code).toBe('NOT_FOUND');
+      expect((await t.gql(teamManager.token, SHOW_KEY, { id: inB.id })).code).toBe('NOT_FOUND');
     });
   });
 
@@ -541,7 +528,7 @@ describe.each(providers)('update on %s', (provider) => {
       const message = await expectRefused(admin.token, admin.token, input, 'BAD_USER_INPUT');
       expect(message).toContain(named === 'FOREIGN' ? foreignTeam : named);
       // The target's token still authenticates with the unchanged grants.
-      const current = await t.gql<{ currentApiKey: ApiKeyView }>(target.token, CURRENT);
+      const current = await t.gql<{ currentApiKey: ApiKeyView }>(target.token, CURRENT_KEY);
       expect(current.data?.currentApiKey.name).toBe('target');
       expect(grantsOf(current.data?.currentApiKey)).toEqual(grants(['viewer'], [a], ['schedules_reader']));
     });

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenLookup, TokenMatch } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
-import type { Domain } from '../../src/domain/api-keys.ts';
 import { DEFAULT_ROLES, RoleCatalogue } from '../../src/domain/roles.ts';
 import { generateToken, hashToken } from '../../src/domain/tokens.ts';
+import type { Domain } from '../../src/domain/types.ts';
 
 const catalogue = new RoleCatalogue(DEFAULT_ROLES);
 

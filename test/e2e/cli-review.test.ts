@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/ids.ts';
-import { type CliResult, databaseEnv, output, runCli } from '../helpers/cli-process.ts';
+import { type CliResult, databaseEnv, keyCreateArgs, output, runCli } from '../helpers/cli-process.ts';
 import { createTestDatabase, providers, type TestDatabase } from '../helpers/databases.ts';
 
 const TIMEOUT = 120_000;
@@ -66,35 +66,13 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
 
       const created = output<{ apiKey: { teamIds: string[] } }>(
         await cli(
-          'key',
-          'create',
-          '--org',
-          'Acme',
-          '--as',
-          'ada@acme.test',
-          '--name',
-          'by-name',
-          '--teams',
-          'TEAM A',
-          '--team-roles',
-          'schedules_reader',
+          ...keyCreateArgs('Acme', 'ada@acme.test', 'by-name', { teams: 'TEAM A', 'team-roles': 'schedules_reader' }),
         ),
       );
       expect(created.apiKey.teamIds).toEqual([teamA.id]);
       // Ids stay exact.
       expectFailure(
-        await cli(
-          'key',
-          'create',
-          '--org',
-          'Acme',
-          '--as',
-          'ada@acme.test',
-          '--name',
-          'x',
-          '--teams',
-          teamA.id.toLowerCase(),
-        ),
+        await cli(...keyCreateArgs('Acme', 'ada@acme.test', 'x', { teams: teamA.id.toLowerCase() })),
         /unknown team/,
       );
     },
@@ -150,7 +128,7 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
     '--expires-at: an impossible date, a time past 9999 or an unreadable value is a usage error and creates nothing',
     async () => {
       const create = (name: string, expiresAt: string) =>
-        cli('key', 'create', '--org', 'Acme', '--as', 'ada@acme.test', '--name', name, '--expires-at', expiresAt);
+        cli(...keyCreateArgs('Acme', 'ada@acme.test', name, { 'expires-at': expiresAt }));
       const before = output<{ apiKeys: unknown[] }>(await cli('key', 'list', '--org', 'Acme')).apiKeys.length;
       for (const [value, why] of [
         ['2030-02-30T00:00:00Z', /no such date or time/],
@@ -200,22 +178,12 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
       output(await cli('team', 'create', '--org', 'Acme', '--name', 'Shape'));
       const created = output<{ apiKey: PrintedKey }>(
         await cli(
-          'key',
-          'create',
-          '--org',
-          'Acme',
-          '--as',
-          'ada@acme.test',
-          '--name',
-          'shape',
-          '--roles',
-          'viewer',
-          '--teams',
-          'Shape',
-          '--team-roles',
-          'schedules_reader',
-          '--expires-at',
-          '30d',
+          ...keyCreateArgs('Acme', 'ada@acme.test', 'shape', {
+            roles: 'viewer',
+            teams: 'Shape',
+            'team-roles': 'schedules_reader',
+            'expires-at': '30d',
+          }),
         ),
       ).apiKey;
       expectRoles(created);

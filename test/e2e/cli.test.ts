@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { type CliResult, databaseEnv, output, runCli } from '../helpers/cli-process.ts';
+import { type CliResult, databaseEnv, keyCreateArgs, output, runCli } from '../helpers/cli-process.ts';
 import { createEmptyDatabase, type Provider, providers } from '../helpers/databases.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
@@ -210,34 +210,10 @@ describe.each(providers)('the keygate CLI on %s', (provider: Provider) => {
     'key list; key rotate and key delete as the operator, audited with that user as actor, checked over HTTP',
     async () => {
       const admin = output<{ apiKey: Key; token: string }>(
-        await cli(
-          'key',
-          'create',
-          '--org',
-          'Acme',
-          '--as',
-          'ada@acme.test',
-          '--name',
-          'admin',
-          '--roles',
-          'api_keys_manage,viewer',
-        ),
+        await cli(...keyCreateArgs('Acme', 'ada@acme.test', 'admin', { roles: 'api_keys_manage,viewer' })),
       );
       const bot = output<{ apiKey: Key; token: string }>(
-        await cli(
-          'key',
-          'create',
-          '--org',
-          'Acme',
-          '--as',
-          'bob@acme.test',
-          '--name',
-          'bot',
-          '--teams',
-          'Ops',
-          '--team-roles',
-          'schedules_reader',
-        ),
+        await cli(...keyCreateArgs('Acme', 'bob@acme.test', 'bot', { teams: 'Ops', 'team-roles': 'schedules_reader' })),
       );
       const listed = output<{ apiKeys: Key[] }>(await cli('key', 'list', '--org', 'Acme'));
       expect(listed.apiKeys.map((k) => k.id)).toEqual([bot.apiKey.id, admin.apiKey.id]);

@@ -9,6 +9,7 @@ import { type Database, openDatabase } from '../../src/db/client.ts';
 import { createTeam } from '../../src/domain/organizations.ts';
 import { hashToken } from '../../src/domain/tokens.ts';
 import { createEmptyDatabase, pgBaseUrl } from '../helpers/databases.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, UPDATE_NAME, WHOAMI } from '../helpers/documents.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 const REQUESTS = 400;
@@ -17,13 +18,8 @@ const KILL_EVERY_MS = 400;
 /** However fast the requests go, they go on until the backends were terminated this often. */
 const MIN_KILLS = 5;
 
-const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }`;
-const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name } } }';
-const ROTATE = 'mutation($input: RotateApiKeyInput!) { rotateApiKey(input: $input) { token } }';
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
 const SHOW = 'query($id: ID!) { apiKey(id: $id) { id name roles { name } teamIds } }';
 const LIST = '{ apiKeys(first: 20) { edges { node { id name } } } }';
-const WHOAMI = '{ currentApiKey { id } }';
 
 interface Grants {
   roleNames: string[];
@@ -156,7 +152,7 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
         const variant = (worker + step) % variants.length;
         if (!key) {
           const keyName = `w${worker}-s${step}-v${variant}`;
-          const answer = await send(CREATE, { input: { name: keyName, ...variants[variant] } });
+          const answer = await send(CREATE_ID, { input: { name: keyName, ...variants[variant] } });
           if (judge(answer, answers)) {
             const created = answer.body.data?.createApiKey as { token: string; apiKey: { id: string } };
             key = {
@@ -174,7 +170,7 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
         switch (step % 7) {
           case 0: {
             const keyName = `w${worker}-s${step}-v${variant}`;
-            const answer = await send(UPDATE, { input: { id: key.id, name: keyName, ...variants[variant] } });
+            const answer = await send(UPDATE_NAME, { input: { id: key.id, name: keyName, ...variants[variant] } });
             if (judge(answer, answers)) {
               key.name = keyName;
               key.maybeNames = [];
@@ -183,7 +179,7 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
           }
           case 1:
           case 4: {
-            const answer = await send(ROTATE, { input: { id: key.id } });
+            const answer = await send(ROTATE_TOKEN, { input: { id: key.id } });
             if (judge(answer, answers)) {
               key.token = tokenOf(answer);
               key.maybeRotated = false;
@@ -272,7 +268,7 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
   }, 120_000);
 
   it('refusing connections: 503 and /readyz 503 while it lasts, then 200 again without a restart', async () => {
-    const created = await graphql(server.url, token, CREATE, { input: { name: 'outage-v0', ...variants[0] } });
+    const created = await graphql(server.url, token, CREATE_ID, { input: { name: 'outage-v0', ...variants[0] } });
     const key = created.body.data?.createApiKey as { token: string; apiKey: { id: string } };
     expect(key.apiKey.id).toBeTruthy();
     const before = await database.prisma.apiKey.count();
@@ -282,8 +278,8 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
       await terminateBackends();
       const answers: Record<string, number> = {};
       for (const [query, variables] of [
-        [CREATE, { input: { name: 'during-outage-v0', ...variants[0] } }],
-        [ROTATE, { input: { id: key.apiKey.id } }],
+        [CREATE_ID, { input: { name: 'during-outage-v0', ...variants[0] } }],
+        [ROTATE_TOKEN, { input: { id: key.apiKey.id } }],
         [DELETE, { input: { id: key.apiKey.id } }],
         [LIST, undefined],
       ] as const) {
@@ -298,7 +294,7 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
 
     await untilReady(5_000);
     expect(await database.prisma.apiKey.count()).toBe(before);
-    const rotated = await graphql(server.url, token, ROTATE, { input: { id: key.apiKey.id } });
+    const rotated = await graphql(server.url, token, ROTATE_TOKEN, { input: { id: key.apiKey.id } });
     expect(rotated.body.errors).toBeUndefined();
     const fresh = tokenOf(rotated);
     expect((await graphql(server.url, fresh, WHOAMI)).status).toBe(200);

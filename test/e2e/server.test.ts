@@ -2,45 +2,19 @@
 // as separate processes on the same database, driven the way an operator would (docs/api.md "CLI", "HTTP",
 // docs/rules.md "The administration path", "Tokens": lastUsedAt is flushed on graceful shutdown).
 // The same story runs on the embedded database and on PostgreSQL.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
+import type { DatabaseConfig } from '../../src/db/database-config.ts';
+import { type CliResult, keyCreateArgs, runCli } from '../helpers/cli-process.ts';
 import { createEmptyDatabase, type Provider, providers } from '../helpers/databases.ts';
-import { graphql, KEYGATE_BIN, type ServerProcess, startServer } from '../helpers/server-process.ts';
+import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 const E2E_TIMEOUT = 60_000;
 /** If the server fails to start, its stderr (in the thrown error) names the cause. */
 const SERVER_DEBUG = { KEYGATE_DEBUG: '1' };
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `keygate <args>` as a separate process with the given environment. */
-function runCli(env: Record<string, string>, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KEYGATE_BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The first-start block: the line after the one that says TOKEN holds the token. */
 function bootstrapToken(stdout: string): string | null {
@@ -284,7 +258,7 @@ describe.each(providers)('keygate serve and the keygate CLI, end to end on %s', 
       expect(await newest()).toEqual({ id: manager.id, name: 'ops manager' });
       expect(await newest()).toEqual({ id: manager.id, name: 'ops manager' }); // read again: kept by the server
       const created = parse<{ apiKey: { id: string } }>(
-        await cli('key', 'create', '--org', org.id, '--as', 'lead@acme.test', '--name', 'made by the CLI'),
+        await cli(...keyCreateArgs(org.id, 'lead@acme.test', 'made by the CLI')),
       );
       expect(await newest()).toEqual({ id: created.apiKey.id, name: 'made by the CLI' });
     },

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../../src/config.ts';
+import type { DatabaseConfig } from '../../src/db/database-config.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { createOrganization, createUser } from '../../src/domain/organizations.ts';
 import { openRuntime } from '../../src/runtime.ts';

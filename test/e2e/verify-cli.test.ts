@@ -1,36 +1,17 @@
 // The operator's side of verification and expiry, end to end: `keygate key create --expires-at`,
 // `keygate verifier create / list / delete` as separate processes, and `keygate serve` answering
 // POST /v1/verify with the verifier tokens they print (docs/api.md "CLI", "Verification"). Both databases.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyCreateArgs, runCli } from '../helpers/cli-process.ts';
 import { createEmptyDatabase, providers } from '../helpers/databases.ts';
-import { KEYGATE_BIN, type ServerProcess, startServer } from '../helpers/server-process.ts';
+import { type ServerProcess, startServer } from '../helpers/server-process.ts';
 import type { VerifyAnswer } from '../helpers/verify-server.ts';
 
 const E2E_TIMEOUT = 180_000;
 const DAY = 86_400_000;
-
-function runCli(env: Record<string, string>, args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [KEYGATE_BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe.each(providers)('verifier tokens and key expiry from the CLI on %s', (provider) => {
   let dataDir: string;
@@ -75,18 +56,7 @@ describe.each(providers)('verifier tokens and key expiry from the CLI on %s', (p
       await cli('user', 'create', '--org', orgId, '--email', 'ops@example.com', '--name', 'Ops');
       const before = Date.now();
       const created = await cli(
-        'key',
-        'create',
-        '--org',
-        orgId,
-        '--as',
-        'ops@example.com',
-        '--name',
-        'ninety',
-        '--roles',
-        'viewer',
-        '--expires-at',
-        '90d',
+        ...keyCreateArgs(orgId, 'ops@example.com', 'ninety', { roles: 'viewer', 'expires-at': '90d' }),
       );
       expect(created.code).toBe(0);
       const expiresAt = Date.parse(created.json.apiKey.expiresAt);
@@ -94,46 +64,15 @@ describe.each(providers)('verifier tokens and key expiry from the CLI on %s', (p
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 90 * DAY);
 
       const at = '2099-01-31T12:00:00.000Z';
-      const exact = await cli(
-        'key',
-        'create',
-        '--org',
-        orgId,
-        '--as',
-        'ops@example.com',
-        '--name',
-        'exact',
-        '--expires-at',
-        at,
-      );
+      const exact = await cli(...keyCreateArgs(orgId, 'ops@example.com', 'exact', { 'expires-at': at }));
       expect(exact.json.apiKey.expiresAt).toBe(at);
 
       const past = await cli(
-        'key',
-        'create',
-        '--org',
-        orgId,
-        '--as',
-        'ops@example.com',
-        '--name',
-        'past',
-        '--expires-at',
-        '2020-01-01T00:00:00Z',
+        ...keyCreateArgs(orgId, 'ops@example.com', 'past', { 'expires-at': '2020-01-01T00:00:00Z' }),
       );
       expect(past.code).toBe(1);
       expect(past.stderr).toMatch(/expiresAt must be in the future/);
-      const unreadable = await cli(
-        'key',
-        'create',
-        '--org',
-        orgId,
-        '--as',
-        'ops@example.com',
-        '--name',
-        'x',
-        '--expires-at',
-        'next tuesday',
-      );
+      const unreadable = await cli(...keyCreateArgs(orgId, 'ops@example.com', 'x', { 'expires-at': 'next tuesday' }));
       // A malformed option value is a usage error.
       expect(unreadable.code).toBe(2);
       expect(unreadable.stderr).toMatch(/--expires-at "next tuesday": not a time; give an RFC 3339 time/);
@@ -146,9 +85,7 @@ describe.each(providers)('verifier tokens and key expiry from the CLI on %s', (p
     async () => {
       const orgs = (await cli('org', 'create', '--name', 'Verified')).json;
       await cli('user', 'create', '--org', orgs.id, '--email', 'v@example.com', '--name', 'V');
-      const key = (
-        await cli('key', 'create', '--org', orgs.id, '--as', 'v@example.com', '--name', 'k', '--roles', 'viewer')
-      ).json;
+      const key = (await cli(...keyCreateArgs(orgs.id, 'v@example.com', 'k', { roles: 'viewer' }))).json;
 
       const unbound = await cli('verifier', 'create', '--name', 'gateway');
       expect(unbound.code).toBe(0);

@@ -6,9 +6,10 @@ import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { DEFAULT_LIMITS, type Limits } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
-import { createApiKey, type Domain } from '../../src/domain/api-keys.ts';
+import { createApiKey } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
+import type { Domain } from '../../src/domain/types.ts';
 import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDomain } from '../../src/runtime.ts';
@@ -230,13 +231,3 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     },
   };
 }
-
-/** Every field of ApiKey in docs/api.md. */
-export const API_KEY_FIELDS = `
-  id name createdAt
-  creator { apiKey { id name } user { id email name role slackUserId } }
-  roles { name description scopes }
-  teamIds teams { id name }
-  teamRoles { name description scopes }
-  tokenLastIssuedAt lastUsedAt expiresAt
-`;

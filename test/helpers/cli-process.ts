@@ -13,7 +13,7 @@ export interface CliResult {
 export function runCli(
   env: Record<string, string>,
   args: string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; killAfterMs?: number } = {},
 ): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -30,8 +30,14 @@ export function runCli(
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
+    // A command that should have ended but serves instead is stopped (the test then fails on its code).
+    const timer =
+      options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
   });
 }
 
@@ -51,4 +57,13 @@ export function databaseEnv(
   return config.provider === 'sqlite'
     ? { KEYGATE_DATA_DIR: config.dataDir, DATABASE_URL: '' }
     : { DATABASE_URL: config.url, KEYGATE_DATA_DIR: dataDir };
+}
+
+/**
+ * The arguments of `keygate key create`: a key named `name` in the organization `org` (id or name),
+ * created by its user `as` (email); `flags` are further `--flag value` pairs (roles, teams, team-roles, expires-at).
+ */
+export function keyCreateArgs(org: string, as: string, name: string, flags: Record<string, string> = {}): string[] {
+  const more = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]);
+  return ['key', 'create', '--org', org, '--as', as, '--name', name, ...more];
 }

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { DatabaseConfig } from '../../src/config.ts';
 import { type Database, openDatabase, type Provider } from '../../src/db/client.ts';
+import type { DatabaseConfig } from '../../src/db/database-config.ts';
 import { migrate } from '../../src/db/migrate.ts';
 
 export type { Provider };

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ERROR_CODES } from '../../src/errors.ts';
 import { schema } from '../../src/schema/index.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
@@ -21,15 +22,6 @@ import { type FuzzRequest, fuzzRequest, knownNastyRequests, type Pools } from '.
 const RUNS = Number(process.env.KEYGATE_FUZZ_RUNS ?? 300);
 // Chosen here (not by fast-check) so that it can be printed: failures are collected, not thrown.
 const SEED = Number(process.env.KEYGATE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const API_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
-  'INTERNAL_SERVER_ERROR',
-]);
 const STACK_FRAME = /\n\s+at \S.*:\d+:\d+/;
 const EVERY_ROLE = [
   'viewer',
@@ -88,7 +80,7 @@ function problemsOf(request: FuzzRequest, answer: Answer): string[] {
   for (const result of parsed ?? []) {
     for (const error of result.errors ?? []) {
       const code = error.extensions?.code;
-      if (typeof code !== 'string' || !API_CODES.has(code))
+      if (typeof code !== 'string' || !API_ERROR_CODES.has(code))
         problems.push(`an error without a docs/api.md code: ${JSON.stringify(error)}`);
       else if (code === 'INTERNAL_SERVER_ERROR') problems.push(`INTERNAL_SERVER_ERROR: ${JSON.stringify(error)}`);
       if (typeof error.message !== 'string' || error.message === '') problems.push('an error without a message');

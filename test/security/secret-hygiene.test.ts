@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createEmptyDatabase, providers } from '../helpers/databases.ts';
+import { DELETE, UPDATE_NAME } from '../helpers/documents.ts';
 import { KEYGATE_BIN, type ServerProcess, startServer } from '../helpers/server-process.ts';
 
 /** A line of a JavaScript stack trace. */
@@ -138,10 +139,8 @@ function leaksInResponses(session: Session, password?: string): string[] {
 }
 
 const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id name } } }';
-const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name } } }';
 const ROTATE = `mutation($input: RotateApiKeyInput!) {
   rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id tokenLastIssuedAt } } }`;
-const DELETE = 'mutation($input: DeleteApiKeyInput!) { deleteApiKey(input: $input) { deletedApiKeyId } }';
 const FULL_KEY = `id name createdAt creator { apiKey { id name } user { id email name role slackUserId } }
   roles { name description scopes } teamIds teams { id name } teamRoles { name scopes } tokenLastIssuedAt lastUsedAt`;
 
@@ -187,12 +186,12 @@ async function representativeSession(
     },
   );
   await s.gql('show', admin, `query($id: ID!) { apiKey(id: $id) { ${FULL_KEY} } }`, { id });
-  await s.gql('update', admin, UPDATE, {
+  await s.gql('update', admin, UPDATE_NAME, {
     input: { id, name: 'hygiene 2', roleNames: ['incident_creator'], teamIds: [], teamRoleNames: [] },
   });
   expect(
     (
-      await s.gql('update forbidden', first, UPDATE, {
+      await s.gql('update forbidden', first, UPDATE_NAME, {
         input: { id, name: 'x', roleNames: [], teamIds: [], teamRoleNames: [] },
       })
     ).code,

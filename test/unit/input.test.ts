@@ -7,7 +7,7 @@ import {
   encodeCursor,
   type GrantsInput,
   parseGracePeriod,
-  parseGrants,
+  parseGrantsInput,
   parseName,
   parsePageSize,
 } from '../../src/domain/input.ts';
@@ -164,20 +164,20 @@ describe('Input rules: grants (roles, teams and team roles)', () => {
       expected: { roleNames: [], teamIds: [TEAM_A, TEAM_B], teamRoleNames: ['on_call_editor'] },
     },
   ])('accepts $name', ({ input, expected }) => {
-    expect(sorted(parseGrants(catalogue, input))).toEqual(sorted(expected));
+    expect(sorted(parseGrantsInput(catalogue, input))).toEqual(sorted(expected));
   });
 
   it.each(DEFAULT_ROLES.map((r) => r.name))('accepts %s at account level', (name) => {
-    expect(parseGrants(catalogue, { roleNames: [name] }).roleNames).toEqual([name]);
+    expect(parseGrantsInput(catalogue, { roleNames: [name] }).roleNames).toEqual([name]);
   });
 
   it.each(TEAM_ROLES)('accepts %s as a team role', (name) => {
-    expect(parseGrants(catalogue, { teamIds: [TEAM_A], teamRoleNames: [name] }).teamRoleNames).toEqual([name]);
+    expect(parseGrantsInput(catalogue, { teamIds: [TEAM_A], teamRoleNames: [name] }).teamRoleNames).toEqual([name]);
   });
 
   it.each(ACCOUNT_ONLY_ROLES)('rejects %s as a team role (not assignable at that level), naming it', (name) => {
     expectKeygateError(
-      () => parseGrants(catalogue, { teamIds: [TEAM_A], teamRoleNames: ['schedules_reader', name] }),
+      () => parseGrantsInput(catalogue, { teamIds: [TEAM_A], teamRoleNames: ['schedules_reader', name] }),
       'BAD_USER_INPUT',
       'teamRoleNames',
       name,
@@ -197,12 +197,12 @@ describe('Input rules: grants (roles, teams and team roles)', () => {
       },
     ]);
     expectKeygateError(
-      () => parseGrants(custom, { roleNames: ['viewer', 'rota_swapper'] }),
+      () => parseGrantsInput(custom, { roleNames: ['viewer', 'rota_swapper'] }),
       'BAD_USER_INPUT',
       'roleNames',
       'rota_swapper',
     );
-    expect(parseGrants(custom, { teamIds: [TEAM_A], teamRoleNames: ['rota_swapper'] }).teamRoleNames).toEqual([
+    expect(parseGrantsInput(custom, { teamIds: [TEAM_A], teamRoleNames: ['rota_swapper'] }).teamRoleNames).toEqual([
       'rota_swapper',
     ]);
   });
@@ -254,7 +254,7 @@ describe('Input rules: grants (roles, teams and team roles)', () => {
       fragments: ['teamIds', 'teamRoleNames'],
     },
   ])('rejects $name, naming the offending value', ({ input, fragments }) => {
-    expectKeygateError(() => parseGrants(catalogue, input), 'BAD_USER_INPUT', ...fragments);
+    expectKeygateError(() => parseGrantsInput(catalogue, input), 'BAD_USER_INPUT', ...fragments);
   });
 });
 

@@ -1,0 +1,46 @@
+// The types every domain module shares: what an operation is given (Domain, its dependencies), who asks
+// (Caller) and who creates (Creator). Types only, so that the operations and the audit log can both
+// import them without importing each other.
+import type { Db } from '../db/client.ts';
+import type { ReadValue } from '../db/raw-read.ts';
+import type { Access } from './access.ts';
+import type { ReadCache } from './read-cache.ts';
+import type { ApiKeyRecord, KeyReading, WriteAll } from './store.ts';
+
+export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
+
+/** The dependencies of the domain's operations: the database, the clock, the caches, the limits. */
+export interface Domain extends KeyReading {
+  db: Db;
+  now: () => Date;
+  /** Called after a change has committed (cache invalidation in this process). */
+  onChange?: (change: ApiKeyChange) => void;
+  /**
+   * Runs the writes of a change in its transaction; an update, rotation or deletion names the key,
+   * for other processes to drop its cached tokens (see WriteAll).
+   */
+  write: WriteAll;
+  /**
+   * Where `apiKey` and `apiKeys` keep what they read, served again while the database is unchanged
+   * (mutations always read afresh). Cached values are shared between requests: never modify them.
+   */
+  reads: ReadCache;
+  /**
+   * Keys an organization may hold; a creation past it is refused (FORBIDDEN). 0: no limit. Unset:
+   * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
+   */
+  maxKeysPerOrganization?: number;
+  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
+  readValue: ReadValue;
+}
+
+/** The authenticated key of a request and what it may do. */
+export interface Caller {
+  /** Tells it from a verifier token's caller (src/verification/principal.ts). */
+  kind?: 'apiKey';
+  key: ApiKeyRecord;
+  access: Access;
+}
+
+/** Who creates a key: an API caller, or a named user acting through the administration CLI. */
+export type Creator = { kind: 'key'; caller: Caller } | { kind: 'user'; organizationId: string; userId: string };
