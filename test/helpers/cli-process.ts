@@ -1,6 +1,8 @@
 // Runs the keygate CLI (bin/keygate.js, the build in dist/) as a separate process, as an operator would.
 import { spawn } from 'node:child_process';
-import { KEYGATE_BIN } from './server-process.ts';
+import { fileURLToPath } from 'node:url';
+
+export const KEYGATE_BIN = fileURLToPath(new URL('../../bin/keygate.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type CliResult, KEYGATE_BIN, runCli } from './cli-process.ts';
 import { createEmptyDatabase, type Provider } from './databases.ts';
 
-export const KEYGATE_BIN = fileURLToPath(new URL('../../bin/keygate.js', import.meta.url));
+export { KEYGATE_BIN };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,30 +31,7 @@ export interface ServerProcess {
   /** SIGTERM, then resolves with the exit code. */
   stop(): Promise<number | null>;
   /** Runs `keygate ...args` (the CLI, its own process) on the server's database. */
-  cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-/** Runs bin/keygate.js with `args` in a process of its own, with `env` over this process's environment. */
-export function runKeygate(
-  env: Record<string, string>,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KEYGATE_BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  cli(...args: string[]): Promise<CliResult>;
 }
 
 export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
@@ -96,7 +73,7 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
     },
-    cli: (...args) => runKeygate(env, args),
+    cli: (...args) => runCli(env, args),
   };
 }
 
