@@ -81,19 +81,23 @@ function KeyRows({
 
 export function KeysList({ session, powers }: { session: Session; powers: Powers }) {
   const [filters, setFilters] = useState<Filters>({ name: '', teamId: '', expiringSoon: false });
-  // What the list shows: the filter last applied, and the cursors of the pages after the first.
-  const [filter, setFilter] = useState<Filter>(() => filterOf(filters));
+  // What the list shows: the filters last applied (as typed, and as sent), and the cursors of the pages
+  // after the first.
+  const [applied, setApplied] = useState(() => ({ filters, filter: filterOf(filters) }));
+  const filter: Filter = applied.filter;
   const [cursors, setCursors] = useState<string[]>([]);
   const [selected, setSelected] = useState<{ key: Key; action: Action } | null>(null);
 
-  // Typing in the search box applies the filters after a short pause, not on every key stroke.
+  // Typing in the search box applies the filters after a short pause, not on every key stroke; until
+  // then the list is of the filters before, and offers no "Load more" of it.
   useEffect(() => {
     const timer = setTimeout(() => {
-      setFilter(filterOf(filters));
+      setApplied({ filters, filter: filterOf(filters) });
       setCursors([]);
     }, 250);
     return () => clearTimeout(timer);
   }, [filters]);
+  const pending = applied.filters !== filters;
 
   // The last page is queried here too, for the states below the table (urql sends one request for both).
   const after = cursors.at(-1) ?? null;
@@ -184,7 +188,7 @@ export function KeysList({ session, powers }: { session: Session; powers: Powers
         </div>
       )}
       {fetching && <p role="status">Loading keys…</p>}
-      {next && !fetching && (
+      {next && !fetching && !pending && (
         <button type="button" onClick={() => setCursors([...cursors, next])}>
           Load more
         </button>
