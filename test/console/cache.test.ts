@@ -2,7 +2,6 @@
 // into one record per id, and after a change the lists on screen are fetched again.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { pipe, subscribe } from 'wonka';
 import { consoleClient } from '../../web/console/client.ts';
 import { AuditQuery, CreateKeyMutation, DeleteKeyMutation, KeysQuery } from '../../web/console/graphql.ts';
 
@@ -89,12 +88,9 @@ describe("the console's cache", () => {
     });
     const client = consoleClient('t');
     const seen: string[][] = [];
-    const { unsubscribe } = pipe(
-      client.query(KeysQuery, { first: 20, after: null, filter: {} }),
-      subscribe((result) => {
-        if (result.data && !result.stale) seen.push(result.data.apiKeys.edges.map((edge) => edge.node.name));
-      }),
-    );
+    const { unsubscribe } = client.query(KeysQuery, { first: 20, after: null, filter: {} }).subscribe((result) => {
+      if (result.data && !result.stale) seen.push(result.data.apiKeys.edges.map((edge) => edge.node.name));
+    });
     await settle();
     expect(seen.at(-1)).toEqual(['one']);
     await client.mutation(CreateKeyMutation, { input: { name: 'two' } }).toPromise();
