@@ -79,6 +79,22 @@ describe.each(providers)('query economy on %s', (provider) => {
     expect(all).toBe(1);
   });
 
+  it('a filtered page (name, team, expiry, together) is still one statement, whatever its size', async () => {
+    const page = (n: number, filter: string) =>
+      `{ apiKeys(first: ${n}, filter: ${filter}) { edges { cursor node { ${API_KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
+    const team = JSON.stringify(teams[0]);
+    const expiring = JSON.stringify(new Date(Date.now() + 86_400_000).toISOString());
+    for (const filter of [
+      '{ nameContains: "API 1" }',
+      `{ teamId: ${team} }`,
+      `{ nameContains: "api", teamId: ${team} }`,
+      `{ expiringBefore: ${expiring} }`,
+    ]) {
+      // Every page size and filter is a page never read before: none comes from the kept pages.
+      for (const n of [2, 50, 250]) expect(await countStatements(page(n, filter)), `${filter}, first: ${n}`).toBe(1);
+    }
+  });
+
   // Statements as onQuery reports them: every statement, and COMMIT, but not BEGIN. The caller's token
   // is warm in the cache, so authentication costs nothing.
   describe('a change costs a fixed number of statements', () => {

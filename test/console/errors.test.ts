@@ -1,9 +1,13 @@
 // Every error code the API answers (docs/api.md, Errors) becomes a sentence that says what to do, and
-// keeps the server's specifics (which grant, which value, when to retry, the error id).
-import { describe, expect, it } from 'vitest';
-import type { ApiErrorCode } from '../../src/http/responses.ts';
-import { ApiError } from '../../web/console/api.ts';
+// keeps the server's specifics (which grant, which value, when to retry, the error id), as the console's
+// urql client reports them: a GraphQL error with its code, or an answer that never came.
+import { CombinedError } from 'urql';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type ApiErrorCode, graphqlErrorBody } from '../../src/http/responses.ts';
+import { rateLimitedBody } from '../../src/limits/rate-limit.ts';
+import { consoleClient } from '../../web/console/client.ts';
 import { problemOf } from '../../web/console/errors.ts';
+import { SessionQuery } from '../../web/console/graphql.ts';
 
 const CODES: Record<ApiErrorCode, { message: string; says: RegExp; retry: boolean }> = {
   UNAUTHENTICATED: { message: 'Invalid or missing API key.', says: /sign in with a valid token/i, retry: false },
@@ -27,10 +31,13 @@ const CODES: Record<ApiErrorCode, { message: string; says: RegExp; retry: boolea
   },
 };
 
+const graphQLError = (message: string, extensions: Record<string, unknown>) =>
+  new CombinedError({ graphQLErrors: [{ message, extensions }] });
+
 describe('the console turns every API error code into a sentence', () => {
   it.each(Object.entries(CODES))('%s', (code, { message, says, retry }) => {
     const problem = problemOf(
-      new ApiError(message, code, code === 'RATE_LIMITED' ? 17 : undefined),
+      graphQLError(message, { code, ...(code === 'RATE_LIMITED' ? { retryAfter: 17 } : {}) }),
       'creating the key',
     );
     expect(problem.sentence).toMatch(says);
@@ -38,6 +45,83 @@ describe('the console turns every API error code into a sentence', () => {
   });
 
   it('says so when the server cannot be reached', () => {
-    expect(problemOf(new ApiError('x', 'NETWORK'), 'loading the keys').sentence).toMatch(/could not be reached/);
+    const problem = problemOf(new CombinedError({ networkError: new TypeError('Failed to fetch') }), 'loading');
+    expect(problem.sentence).toMatch(/could not be reached/);
+    expect(problem.retry).toBe(true);
+  });
+
+  it('lets a view say better what FORBIDDEN means to it', () => {
+    expect(problemOf(graphQLError('no', { code: 'FORBIDDEN' }), 'loading', 'Not for you.').sentence).toBe(
+      'Not for you.',
+    );
+  });
+});
+
+describe('through the console client, from the HTTP answers the server gives', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  /** Runs the session query with a console client whose fetch answers `answer`; returns what it sent too. */
+  const ask = async (answer: () => Response | Promise<Response>) => {
+    const sent: Array<{ url: string; init: RequestInit }> = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      sent.push({ url, init });
+      return answer();
+    });
+    const result = await consoleClient('keygate_secret').query(SessionQuery, {}).toPromise();
+    return { result, sent };
+  };
+  const json =
+    (status: number, body: string, headers: Record<string, string> = {}) =>
+    () =>
+      new Response(body, {
+        status,
+        headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', ...headers },
+      });
+
+  it('POSTs to /graphql beside the page with the token as a bearer token', async () => {
+    const { sent } = await ask(json(401, graphqlErrorBody('Invalid or missing API key.', 'UNAUTHENTICATED')));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.url).toBe('graphql');
+    expect(sent[0]?.init.method).toBe('POST');
+    expect(new Headers(sent[0]?.init.headers).get('authorization')).toBe('Bearer keygate_secret');
+  });
+
+  it('401: sign in again', async () => {
+    const { result } = await ask(json(401, graphqlErrorBody('Invalid or missing API key.', 'UNAUTHENTICATED')));
+    expect(problemOf(result.error as CombinedError, 'signing in')).toEqual({
+      sentence: expect.stringMatching(/sign in with a valid token/i),
+      retry: false,
+    });
+  });
+
+  it('429: when to retry, from the body (or else the Retry-After header)', async () => {
+    const limited = json(429, rateLimitedBody({ message: 'Rate limit exceeded.', retryAfterSeconds: 17 }));
+    const { result } = await ask(limited);
+    expect(problemOf(result.error as CombinedError, 'signing in').sentence).toMatch(/try again in 17 seconds/);
+    const headerOnly = json(429, graphqlErrorBody('Rate limit exceeded.', 'RATE_LIMITED'), { 'retry-after': '9' });
+    const { result: second } = await ask(headerOnly);
+    expect(problemOf(second.error as CombinedError, 'signing in').sentence).toMatch(/try again in 9 seconds/);
+  });
+
+  it('503: offers to try again', async () => {
+    const { result } = await ask(json(503, graphqlErrorBody('The database is unavailable.', 'SERVICE_UNAVAILABLE')));
+    expect(problemOf(result.error as CombinedError, 'signing in')).toEqual({
+      sentence: expect.stringMatching(/cannot reach its database.*Try again/),
+      retry: true,
+    });
+  });
+
+  it('an answer that is not GraphQL (a proxy error page) names its status; no answer says so', async () => {
+    const { result } = await ask(
+      () =>
+        new Response('<h1>Bad gateway</h1>', {
+          status: 502,
+          statusText: 'Bad Gateway',
+          headers: { 'content-type': 'text/html' },
+        }),
+    );
+    expect(problemOf(result.error as CombinedError, 'signing in').sentence).toMatch(/answered 502 without a GraphQL/);
+    const { result: none } = await ask(() => Promise.reject(new TypeError('fetch failed')));
+    expect(problemOf(none.error as CombinedError, 'signing in').sentence).toMatch(/could not be reached/);
   });
 });

@@ -1,8 +1,8 @@
 // What can be done to one key from the list: rotate (new token shown once), update (a full form: every
 // grant is replaced, so the change is listed before it is sent) and delete (after typing its name).
 import { useEffect, useRef, useState } from 'react';
-import { request } from './api.ts';
-import { type Problem, problemOf } from './errors.ts';
+import { useMutation } from 'urql';
+import { problemOf } from './errors.ts';
 import type { Powers } from './grants.ts';
 import { formProblem, GrantsFields, type GrantsValue, instantOf, localInput } from './grants-form.tsx';
 import {
@@ -18,7 +18,6 @@ import { ProblemMessage, TokenReveal, when } from './parts.tsx';
 type Session = ResultOf<typeof SessionQuery>;
 
 interface Props {
-  token: string;
   session: Session;
   powers: Powers;
   target: Key;
@@ -27,32 +26,15 @@ interface Props {
   onClose: () => void;
 }
 
-function useMutation() {
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const run = async (doing: string, work: () => Promise<void>) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await work();
-    } catch (error) {
-      setProblem(problemOf(error, doing));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, problem, run };
-}
-
-function Rotate({ token, target, onDone, onClose }: Props) {
+function Rotate({ target, onDone, onClose }: Props) {
   const [grace, setGrace] = useState(30);
-  const [rotated, setRotated] = useState<{ token: string; oldStops: string } | null>(null);
-  const { busy, problem, run } = useMutation();
+  const [{ data, fetching, error }, rotate] = useMutation(RotateKeyMutation);
+  const rotated = data?.rotateApiKey;
   if (rotated) {
     return (
       <TokenReveal token={rotated.token}>
         <p data-testid="old-token-stops">
-          The previous token of "{target.name}" stops working at {when(rotated.oldStops)}.
+          The previous token of "{target.name}" stops working at {when(rotated.previousTokenExpiresAt)}.
         </p>
         <button type="button" onClick={onDone}>
           Done
@@ -62,10 +44,7 @@ function Rotate({ token, target, onDone, onClose }: Props) {
   }
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
-    void run('rotating the key', async () => {
-      const data = await request(token, RotateKeyMutation, { input: { id: target.id, gracePeriodMinutes: grace } });
-      setRotated({ token: data.rotateApiKey.token, oldStops: data.rotateApiKey.previousTokenExpiresAt });
-    });
+    void rotate({ input: { id: target.id, gracePeriodMinutes: grace } });
   };
   return (
     <form onSubmit={submit}>
@@ -81,46 +60,43 @@ function Rotate({ token, target, onDone, onClose }: Props) {
         onChange={(event) => setGrace(Number(event.target.value))}
       />
       <p className="hint">0 stops the current token at once; services using it must switch to the new one within it.</p>
-      <button type="submit" disabled={busy}>
-        {busy ? 'Rotating…' : `Rotate ${target.name}`}
+      <button type="submit" disabled={fetching}>
+        {fetching ? 'Rotating…' : `Rotate ${target.name}`}
       </button>{' '}
       <button type="button" onClick={onClose}>
         Cancel
       </button>
-      {problem && <ProblemMessage problem={problem} />}
+      {error && <ProblemMessage problem={problemOf(error, 'rotating the key')} />}
     </form>
   );
 }
 
-function Delete({ token, target, onDone, onClose }: Props) {
+function Delete({ target, onDone, onClose }: Props) {
   const [typed, setTyped] = useState('');
-  const { busy, problem, run } = useMutation();
-  const submit = (event: React.FormEvent) => {
+  const [{ fetching, error }, remove] = useMutation(DeleteKeyMutation);
+  const submit = async (event: React.FormEvent) => {
     event.preventDefault();
-    void run('deleting the key', async () => {
-      await request(token, DeleteKeyMutation, { input: { id: target.id } });
-      onDone();
-    });
+    if (!(await remove({ input: { id: target.id } })).error) onDone();
   };
   return (
     <form onSubmit={submit}>
       <p>Deleting "{target.name}" refuses its tokens at once, for every service using it. This cannot be undone.</p>
       <label htmlFor="confirm-name">Type the key's name to confirm</label>
       <input id="confirm-name" autoComplete="off" value={typed} onChange={(event) => setTyped(event.target.value)} />
-      <button type="submit" className="danger" disabled={busy || typed !== target.name}>
-        {busy ? 'Deleting…' : `Delete ${target.name}`}
+      <button type="submit" className="danger" disabled={fetching || typed !== target.name}>
+        {fetching ? 'Deleting…' : `Delete ${target.name}`}
       </button>{' '}
       <button type="button" onClick={onClose}>
         Cancel
       </button>
-      {problem && <ProblemMessage problem={problem} />}
+      {error && <ProblemMessage problem={problemOf(error, 'deleting the key')} />}
     </form>
   );
 }
 
 const sorted = (list: readonly string[]) => [...list].sort().join(', ') || 'none';
 
-function Edit({ token, powers, target, onDone, onClose }: Props) {
+function Edit({ powers, target, onDone, onClose }: Props) {
   const initial: GrantsValue = {
     name: target.name,
     roleNames: target.roles.map((role) => role.name),
@@ -129,7 +105,7 @@ function Edit({ token, powers, target, onDone, onClose }: Props) {
     expiresAt: target.expiresAt ? localInput(new Date(target.expiresAt)) : '',
   };
   const [value, setValue] = useState(initial);
-  const { busy, problem, run } = useMutation();
+  const [{ fetching, error }, update] = useMutation(UpdateKeyMutation);
   const [invalid, setInvalid] = useState<string | null>(null);
   const teamName = (id: string) => powers.allTeams.find((team) => team.id === id)?.name ?? id;
   // PUT semantics made visible: everything below is what the key will have.
@@ -144,26 +120,24 @@ function Edit({ token, powers, target, onDone, onClose }: Props) {
     value.expiresAt !== initial.expiresAt &&
       `expiry: ${initial.expiresAt || 'never'} → ${value.expiresAt || 'never (no expiry)'}`,
   ].filter((change): change is string => typeof change === 'string');
-  const submit = (event: React.FormEvent) => {
+  const submit = async (event: React.FormEvent) => {
     event.preventDefault();
     const why = formProblem(value);
     setInvalid(why);
     if (why) return;
-    void run('updating the key', async () => {
-      await request(token, UpdateKeyMutation, {
-        input: {
-          id: target.id,
-          name: value.name.trim(),
-          roleNames: value.roleNames,
-          teamIds: value.teamIds,
-          teamRoleNames: value.teamRoleNames,
-          ...(value.expiresAt !== initial.expiresAt
-            ? { expiresAt: value.expiresAt ? instantOf(value.expiresAt) : null }
-            : {}),
-        },
-      });
-      onDone();
+    const result = await update({
+      input: {
+        id: target.id,
+        name: value.name.trim(),
+        roleNames: value.roleNames,
+        teamIds: value.teamIds,
+        teamRoleNames: value.teamRoleNames,
+        ...(value.expiresAt !== initial.expiresAt
+          ? { expiresAt: value.expiresAt ? instantOf(value.expiresAt) : null }
+          : {}),
+      },
     });
+    if (!result.error) onDone();
   };
   return (
     <form className="grants" onSubmit={submit}>
@@ -186,14 +160,14 @@ function Edit({ token, powers, target, onDone, onClose }: Props) {
           </ul>
         )}
       </div>
-      <button type="submit" disabled={busy || changes.length === 0}>
-        {busy ? 'Saving…' : 'Save changes'}
+      <button type="submit" disabled={fetching || changes.length === 0}>
+        {fetching ? 'Saving…' : 'Save changes'}
       </button>{' '}
       <button type="button" onClick={onClose}>
         Cancel
       </button>
       {invalid && <ProblemMessage problem={{ sentence: invalid, retry: false }} />}
-      {problem && <ProblemMessage problem={problem} />}
+      {error && <ProblemMessage problem={problemOf(error, 'updating the key')} />}
     </form>
   );
 }

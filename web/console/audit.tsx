@@ -1,18 +1,18 @@
-// The audit log: Relay pages of `auditEvents`, newest first, with the grants before and after.
-import { useCallback, useEffect, useState } from 'react';
-import { request } from './api.ts';
-import { NOT_ALLOWED_TO_LIST, type Problem, problemOf } from './errors.ts';
+// The audit log: Relay pages of `auditEvents`, newest first, with the grants before and after. As in the
+// keys list (./keys.tsx), each page is its own query: "Load more" adds the next cursor.
+import { useState } from 'react';
+import { useQuery } from 'urql';
+import { NOT_ALLOWED_TO_LIST, problemOf } from './errors.ts';
 import { AuditQuery, type ResultOf, type SessionQuery } from './graphql.ts';
 import { ProblemMessage, when } from './parts.tsx';
 
-type Event = ResultOf<typeof AuditQuery>['auditEvents']['edges'][number]['node'];
-type Grants = Event['grantsAfter'];
+type Session = ResultOf<typeof SessionQuery>;
+type Grants = ResultOf<typeof AuditQuery>['auditEvents']['edges'][number]['node']['grantsAfter'];
+const PAGE_SIZE = 25;
 
-export function AuditLog({ token, session }: { token: string; session: ResultOf<typeof SessionQuery> }) {
-  const [events, setEvents] = useState<Event[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<Problem | null>(null);
+/** The rows of one page of events; `after` null is the first page. */
+function EventRows({ after, session }: { after: string | null; session: Session }) {
+  const [{ data }] = useQuery({ query: AuditQuery, variables: { first: PAGE_SIZE, after } });
   const teamName = (id: string) => session.teams.find((team) => team.id === id)?.name ?? id;
   const grants = (value: Grants) =>
     value
@@ -23,34 +23,47 @@ export function AuditLog({ token, session }: { token: string; session: ResultOf<
           .filter(Boolean)
           .join('; ')
       : '—';
-  const load = useCallback(
-    async (after: string | null) => {
-      setLoading(true);
-      setProblem(null);
-      try {
-        const data = await request(token, AuditQuery, { first: 25, after });
-        setEvents((known) => [...(after ? known : []), ...data.auditEvents.edges.map((edge) => edge.node)]);
-        setNext(data.auditEvents.pageInfo.hasNextPage ? (data.auditEvents.pageInfo.endCursor ?? null) : null);
-      } catch (error) {
-        const code = error instanceof Error && 'code' in error ? error.code : '';
-        setProblem(
-          code === 'FORBIDDEN'
-            ? { sentence: NOT_ALLOWED_TO_LIST.replace('list API keys', 'read the audit log'), retry: false }
-            : problemOf(error, 'loading the audit log'),
-        );
-      } finally {
-        setLoading(false);
-      }
-    },
-    [token],
+  return (
+    <>
+      {data?.auditEvents.edges.map(({ node: event }) => (
+        <tr key={event.id}>
+          <td>{when(event.createdAt)}</td>
+          <td>{event.action}</td>
+          <td>{event.target.name}</td>
+          <td>{event.actor.apiKey?.name ?? (event.actor.user ? `${event.actor.user.name} (CLI)` : '—')}</td>
+          <td>{grants(event.grantsBefore)}</td>
+          <td>{grants(event.grantsAfter)}</td>
+        </tr>
+      ))}
+    </>
   );
-  useEffect(() => void load(null), [load]);
+}
+
+export function AuditLog({ session }: { session: Session }) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  // The last page is queried here too, for the states below the table (urql sends one request for both).
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: AuditQuery,
+    variables: { first: PAGE_SIZE, after: cursors.at(-1) ?? null },
+  });
+  const pageInfo = data?.auditEvents.pageInfo;
+  const next = pageInfo?.hasNextPage ? (pageInfo.endCursor ?? null) : null;
+  const empty = cursors.length === 0 && data?.auditEvents.edges.length === 0;
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit log</h1>
-      {problem && <ProblemMessage problem={problem} onRetry={() => void load(null)} />}
-      {!problem && !loading && events.length === 0 && <p role="status">No changes recorded yet.</p>}
-      {events.length > 0 && (
+      {error && (
+        <ProblemMessage
+          problem={problemOf(
+            error,
+            'loading the audit log',
+            NOT_ALLOWED_TO_LIST.replace('list API keys', 'read the audit log'),
+          )}
+          onRetry={() => reexecute({ requestPolicy: 'network-only' })}
+        />
+      )}
+      {!error && !fetching && empty && <p role="status">No changes recorded yet.</p>}
+      {!error && !empty && data && (
         <div className="table-scroll">
           <table>
             <thead>
@@ -64,23 +77,16 @@ export function AuditLog({ token, session }: { token: string; session: ResultOf<
               </tr>
             </thead>
             <tbody>
-              {events.map((event) => (
-                <tr key={event.id}>
-                  <td>{when(event.createdAt)}</td>
-                  <td>{event.action}</td>
-                  <td>{event.target.name}</td>
-                  <td>{event.actor.apiKey?.name ?? (event.actor.user ? `${event.actor.user.name} (CLI)` : '—')}</td>
-                  <td>{grants(event.grantsBefore)}</td>
-                  <td>{grants(event.grantsAfter)}</td>
-                </tr>
+              {[null, ...cursors].map((page) => (
+                <EventRows key={page ?? ''} after={page} session={session} />
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {loading && <p role="status">Loading the audit log…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next)}>
+      {fetching && <p role="status">Loading the audit log…</p>}
+      {next && !fetching && (
+        <button type="button" onClick={() => setCursors([...cursors, next])}>
           Load more
         </button>
       )}

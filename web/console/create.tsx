@@ -1,19 +1,18 @@
 // Create a key: the grants form, then the new token, shown once.
 import { useState } from 'react';
-import { request } from './api.ts';
-import { type Problem, problemOf } from './errors.ts';
+import { useMutation } from 'urql';
+import { problemOf } from './errors.ts';
 import type { Powers } from './grants.ts';
 import { formProblem, GrantsFields, type GrantsValue, instantOf } from './grants-form.tsx';
-import { CreateKeyMutation, type ResultOf, type SessionQuery } from './graphql.ts';
+import { CreateKeyMutation } from './graphql.ts';
 import { ProblemMessage, TokenReveal } from './parts.tsx';
 
-type Session = ResultOf<typeof SessionQuery>;
 const EMPTY: GrantsValue = { name: '', roleNames: [], teamIds: [], teamRoleNames: [], expiresAt: '' };
 
-export function CreateKey({ token, powers }: { token: string; session: Session; powers: Powers }) {
+export function CreateKey({ powers }: { powers: Powers }) {
   const [value, setValue] = useState(EMPTY);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [invalid, setInvalid] = useState<string | null>(null);
+  const [{ fetching, error }, create] = useMutation(CreateKeyMutation);
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   if (!powers.accountManager && !powers.teamManager) {
     return (
@@ -38,26 +37,21 @@ export function CreateKey({ token, powers }: { token: string; session: Session; 
   }
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
-    const invalid = formProblem(value);
-    if (invalid) return setProblem({ sentence: invalid, retry: false });
-    setBusy(true);
-    setProblem(null);
-    try {
-      const data = await request(token, CreateKeyMutation, {
-        input: {
-          name: value.name.trim(),
-          roleNames: value.roleNames,
-          teamIds: value.teamIds,
-          teamRoleNames: value.teamRoleNames,
-          ...(value.expiresAt ? { expiresAt: instantOf(value.expiresAt) } : {}),
-        },
-      });
-      setCreated({ name: data.createApiKey.apiKey.name, token: data.createApiKey.token });
+    const why = formProblem(value);
+    setInvalid(why);
+    if (why) return;
+    const result = await create({
+      input: {
+        name: value.name.trim(),
+        roleNames: value.roleNames,
+        teamIds: value.teamIds,
+        teamRoleNames: value.teamRoleNames,
+        ...(value.expiresAt ? { expiresAt: instantOf(value.expiresAt) } : {}),
+      },
+    });
+    if (result.data) {
+      setCreated({ name: result.data.createApiKey.apiKey.name, token: result.data.createApiKey.token });
       setValue(EMPTY);
-    } catch (error) {
-      setProblem(problemOf(error, 'creating the key'));
-    } finally {
-      setBusy(false);
     }
   };
   return (
@@ -65,11 +59,12 @@ export function CreateKey({ token, powers }: { token: string; session: Session; 
       <h1 id="create-title">Create a key</h1>
       <form className="grants" onSubmit={submit}>
         <GrantsFields value={value} onChange={setValue} powers={powers} idPrefix="create" />
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create key'}
+        <button type="submit" disabled={fetching}>
+          {fetching ? 'Creating…' : 'Create key'}
         </button>
       </form>
-      {problem && <ProblemMessage problem={problem} />}
+      {invalid && <ProblemMessage problem={{ sentence: invalid, retry: false }} />}
+      {error && <ProblemMessage problem={problemOf(error, 'creating the key')} />}
     </section>
   );
 }

@@ -1,6 +1,6 @@
 // Every error code of the API (docs/api.md, Errors) as a sentence a person can act on. The server's own
 // message is kept where it says something specific (which grant, which value, which error id).
-import { ApiError } from './api.ts';
+import type { CombinedError } from 'urql';
 
 export interface Problem {
   sentence: string;
@@ -8,10 +8,42 @@ export interface Problem {
   retry: boolean;
 }
 
-export function problemOf(error: unknown, doing: string): Problem {
-  if (!(error instanceof ApiError)) {
-    return { sentence: `Something went wrong while ${doing}: ${String(error)}`, retry: true };
+/** What the API said, from what urql reports: its error code, message and when to retry. */
+export interface ApiError {
+  code: string;
+  message: string;
+  retryAfterSeconds?: number | undefined;
+}
+
+/**
+ * The API's answer inside urql's CombinedError. Refusals before GraphQL runs (401, 429, 503) are GraphQL
+ * responses too, so urql reads them into graphQLErrors with their extensions; a network error is either
+ * no answer at all or one that is not GraphQL (a proxy's error page).
+ */
+export function apiErrorOf(error: CombinedError): ApiError {
+  const [first] = error.graphQLErrors;
+  const status = error.response instanceof Response ? error.response : undefined;
+  if (first) {
+    const retryAfter = Number(first.extensions.retryAfter ?? status?.headers.get('retry-after') ?? Number.NaN);
+    return {
+      code: typeof first.extensions.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR',
+      message: first.message,
+      retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+    };
   }
+  if (status) {
+    return {
+      code: 'INTERNAL_SERVER_ERROR',
+      message: `The server answered ${status.status} without a GraphQL response.`,
+    };
+  }
+  return { code: 'NETWORK', message: 'The server could not be reached.' };
+}
+
+/** The sentence for `error`; `forbidden` replaces the one for FORBIDDEN where the view knows better. */
+export function problemOf(combined: CombinedError, doing: string, forbidden?: string): Problem {
+  const error = apiErrorOf(combined);
+  if (error.code === 'FORBIDDEN' && forbidden) return { sentence: forbidden, retry: false };
   switch (error.code) {
     case 'UNAUTHENTICATED':
       return {

@@ -1,15 +1,19 @@
 // The keys list: Relay pages of `apiKeys` (newest first), filtered by name, team and "expiring soon",
-// with rotate, edit and delete on each key.
-import { useCallback, useEffect, useState } from 'react';
+// with rotate, edit and delete on each key. Each page is its own query in urql's cache: "Load more" adds
+// the next cursor, and after a change (./client.ts drops the cached pages) every page on screen is
+// fetched again.
+import { useEffect, useState } from 'react';
+import { useQuery } from 'urql';
 import { KeyActions } from './actions.tsx';
-import { request } from './api.ts';
-import { NOT_ALLOWED_TO_LIST, type Problem, problemOf } from './errors.ts';
+import { NOT_ALLOWED_TO_LIST, problemOf } from './errors.ts';
 import type { Powers } from './grants.ts';
-import { KeysQuery, type ResultOf, type SessionQuery } from './graphql.ts';
+import { KeysQuery, type ResultOf, type SessionQuery, type VariablesOf } from './graphql.ts';
 import { ProblemMessage, when } from './parts.tsx';
 
 export type Key = ResultOf<typeof KeysQuery>['apiKeys']['edges'][number]['node'];
 type Session = ResultOf<typeof SessionQuery>;
+type Filter = NonNullable<VariablesOf<typeof KeysQuery>['filter']>;
+type Action = 'rotate' | 'edit' | 'delete';
 
 const PAGE_SIZE = 20;
 const SOON_DAYS = 7;
@@ -32,50 +36,84 @@ export function creatorOf(key: Key): string {
   return '—';
 }
 
-export function KeysList({ token, session, powers }: { token: string; session: Session; powers: Powers }) {
-  const [filters, setFilters] = useState<Filters>({ name: '', teamId: '', expiringSoon: false });
-  const [keys, setKeys] = useState<Key[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [selected, setSelected] = useState<{ key: Key; action: 'rotate' | 'edit' | 'delete' } | null>(null);
-  const [generation, setGeneration] = useState(0);
-
-  const load = useCallback(
-    async (after: string | null, replace: boolean) => {
-      setLoading(true);
-      setProblem(null);
-      try {
-        const filter = filterOf(filters);
-        const data = await request(token, KeysQuery, { first: PAGE_SIZE, after, filter });
-        const page = data.apiKeys.edges.map((edge) => edge.node);
-        setKeys((known) => (replace ? page : [...known, ...page]));
-        setNext(data.apiKeys.pageInfo.hasNextPage ? (data.apiKeys.pageInfo.endCursor ?? null) : null);
-      } catch (error) {
-        const found = problemOf(error, 'loading the keys');
-        setProblem(
-          error instanceof Error && 'code' in error && error.code === 'FORBIDDEN'
-            ? { sentence: NOT_ALLOWED_TO_LIST, retry: false }
-            : found,
-        );
-        if (replace) setKeys([]);
-      } finally {
-        setLoading(false);
-      }
-    },
-    [token, filters],
+/** The rows of one page of keys; `after` null is the first page. */
+function KeyRows({
+  after,
+  filter,
+  onSelect,
+}: {
+  after: string | null;
+  filter: Filter;
+  onSelect: (key: Key, action: Action) => void;
+}) {
+  const [{ data }] = useQuery({ query: KeysQuery, variables: { first: PAGE_SIZE, after, filter } });
+  return (
+    <>
+      {data?.apiKeys.edges.map(({ node: key }) => (
+        <tr key={key.id} data-key-name={key.name}>
+          <th scope="row">{key.name}</th>
+          <td>{key.roles.map((role) => role.name).join(', ') || '—'}</td>
+          <td>{key.teams.map((team) => team.name).join(', ') || '—'}</td>
+          <td>{key.teamRoles.map((role) => role.name).join(', ') || '—'}</td>
+          <td>{creatorOf(key)}</td>
+          <td>{when(key.createdAt)}</td>
+          <td>{when(key.lastUsedAt, 'never')}</td>
+          <td>{when(key.tokenLastIssuedAt)}</td>
+          <td>{when(key.expiresAt, 'never')}</td>
+          <td className="actions">
+            {(['rotate', 'edit', 'delete'] as const).map((action) => (
+              <button
+                key={action}
+                type="button"
+                aria-label={`${action[0]?.toUpperCase()}${action.slice(1)} ${key.name}`}
+                onClick={() => onSelect(key, action)}
+              >
+                {action[0]?.toUpperCase()}
+                {action.slice(1)}
+              </button>
+            ))}
+          </td>
+        </tr>
+      ))}
+    </>
   );
+}
 
-  // Typing in the search box reloads after a short pause, not on every key stroke; `generation`
-  // reloads after a change.
+export function KeysList({ session, powers }: { session: Session; powers: Powers }) {
+  const [filters, setFilters] = useState<Filters>({ name: '', teamId: '', expiringSoon: false });
+  // What the list shows: the filters last applied (as typed, and as sent), and the cursors of the pages
+  // after the first.
+  const [applied, setApplied] = useState(() => ({ filters, filter: filterOf(filters) }));
+  const filter: Filter = applied.filter;
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [selected, setSelected] = useState<{ key: Key; action: Action } | null>(null);
+
+  // Typing in the search box applies the filters after a short pause, not on every key stroke; until
+  // then the list is of the filters before, and offers no "Load more" of it.
   useEffect(() => {
-    const timer = setTimeout(() => void load(null, true), 250);
+    const timer = setTimeout(() => {
+      setApplied({ filters, filter: filterOf(filters) });
+      setCursors([]);
+    }, 250);
     return () => clearTimeout(timer);
-  }, [load, generation]);
+  }, [filters]);
+  const pending = applied.filters !== filters;
 
+  // The last page is queried here too, for the states below the table (urql sends one request for both).
+  const after = cursors.at(-1) ?? null;
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: KeysQuery,
+    variables: { first: PAGE_SIZE, after, filter },
+  });
+  const pageInfo = data?.apiKeys.pageInfo;
+  const next = pageInfo?.hasNextPage ? (pageInfo.endCursor ?? null) : null;
+  const empty = cursors.length === 0 && data?.apiKeys.edges.length === 0;
+  const select = (key: Key, action: Action) => setSelected({ key, action });
+
+  // After a change, back to the first page (the change may have moved keys between pages).
   const changed = () => {
     setSelected(null);
-    setGeneration((g) => g + 1);
+    setCursors([]);
   };
 
   return (
@@ -113,13 +151,18 @@ export function KeysList({ token, session, powers }: { token: string; session: S
           </label>
         </form>
       </search>
-      {problem && <ProblemMessage problem={problem} onRetry={() => void load(null, true)} />}
-      {!problem && !loading && keys.length === 0 && (
+      {error && (
+        <ProblemMessage
+          problem={problemOf(error, 'loading the keys', NOT_ALLOWED_TO_LIST)}
+          onRetry={() => reexecute({ requestPolicy: 'network-only' })}
+        />
+      )}
+      {!error && !fetching && empty && (
         <p className="empty" role="status">
           No keys match. {powers.accountManager || powers.teamManager ? 'Create one with "Create key".' : ''}
         </p>
       )}
-      {keys.length > 0 && (
+      {!error && !empty && data && (
         <div className="table-scroll">
           <table>
             <thead>
@@ -137,46 +180,22 @@ export function KeysList({ token, session, powers }: { token: string; session: S
               </tr>
             </thead>
             <tbody>
-              {keys.map((key) => (
-                <tr key={key.id} data-key-name={key.name}>
-                  <th scope="row">{key.name}</th>
-                  <td>{key.roles.map((role) => role.name).join(', ') || '—'}</td>
-                  <td>{key.teams.map((team) => team.name).join(', ') || '—'}</td>
-                  <td>{key.teamRoles.map((role) => role.name).join(', ') || '—'}</td>
-                  <td>{creatorOf(key)}</td>
-                  <td>{when(key.createdAt)}</td>
-                  <td>{when(key.lastUsedAt, 'never')}</td>
-                  <td>{when(key.tokenLastIssuedAt)}</td>
-                  <td>{when(key.expiresAt, 'never')}</td>
-                  <td className="actions">
-                    {(['rotate', 'edit', 'delete'] as const).map((action) => (
-                      <button
-                        key={action}
-                        type="button"
-                        aria-label={`${action[0]?.toUpperCase()}${action.slice(1)} ${key.name}`}
-                        onClick={() => setSelected({ key, action })}
-                      >
-                        {action[0]?.toUpperCase()}
-                        {action.slice(1)}
-                      </button>
-                    ))}
-                  </td>
-                </tr>
+              {[null, ...cursors].map((page) => (
+                <KeyRows key={page ?? ''} after={page} filter={filter} onSelect={select} />
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {loading && <p role="status">Loading keys…</p>}
-      {next && !loading && (
-        <button type="button" onClick={() => void load(next, false)}>
+      {fetching && <p role="status">Loading keys…</p>}
+      {next && !fetching && !pending && (
+        <button type="button" onClick={() => setCursors([...cursors, next])}>
           Load more
         </button>
       )}
       {selected && (
         <KeyActions
           key={`${selected.key.id}-${selected.action}`}
-          token={token}
           session={session}
           powers={powers}
           target={selected.key}

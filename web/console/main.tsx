@@ -1,13 +1,15 @@
 // The Keygate console (served at /console by src/http/console.ts, bundled by scripts/build-console.ts).
-// It talks only to this origin's /graphql with the token pasted at sign-in, which is kept in
-// sessionStorage (this tab only, gone when it closes) and removed by "Sign out".
+// It talks only to this origin's /graphql, through urql (./client.ts), with the token pasted at sign-in,
+// which is kept in sessionStorage (this tab only, gone when it closes) and removed by "Sign out". Each
+// sign-in gets a client of its own; sign-out drops it with its cache.
 import './console.css';
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { request } from './api.ts';
+import { type Client, Provider, useQuery } from 'urql';
 import { AuditLog } from './audit.tsx';
+import { consoleClient } from './client.ts';
 import { CreateKey } from './create.tsx';
-import { problemOf } from './errors.ts';
+import { type Problem, problemOf } from './errors.ts';
 import { describePowers, powersOf } from './grants.ts';
 import { type ResultOf, SessionQuery } from './graphql.ts';
 import { KeysList } from './keys.tsx';
@@ -17,22 +19,22 @@ const TOKEN_KEY = 'keygate.console.token';
 type Session = ResultOf<typeof SessionQuery>;
 type View = 'keys' | 'create' | 'audit';
 
-function SignIn({ onSignedIn }: { onSignedIn: (token: string, session: Session) => void }) {
+function SignIn({ onSignedIn }: { onSignedIn: (token: string, client: Client) => void }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ReturnType<typeof problemOf> | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  // The token is tried with a client of its own; once it is accepted, that client (its cache holding the
+  // session already) becomes the console's.
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setProblem(null);
-    try {
-      const trimmed = token.trim();
-      onSignedIn(trimmed, await request(trimmed, SessionQuery, {}));
-    } catch (error) {
-      setProblem(problemOf(error, 'signing in'));
-    } finally {
-      setBusy(false);
-    }
+    const trimmed = token.trim();
+    const client = consoleClient(trimmed);
+    const result = await client.query(SessionQuery, {}, { requestPolicy: 'network-only' }).toPromise();
+    setBusy(false);
+    if (result.error) setProblem(problemOf(result.error, 'signing in'));
+    else onSignedIn(trimmed, client);
   };
   return (
     <main className="sign-in">
@@ -62,7 +64,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string, session: Session) 
   );
 }
 
-function Console({ token, session, onSignOut }: { token: string; session: Session; onSignOut: () => void }) {
+function Console({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const [view, setView] = useState<View>('keys');
   const me = session.currentApiKey;
   const powers = powersOf(session);
@@ -103,58 +105,62 @@ function Console({ token, session, onSignOut }: { token: string; session: Sessio
         <a href="graphql">GraphiQL</a>
       </nav>
       <main>
-        {view === 'keys' && <KeysList token={token} session={session} powers={powers} />}
-        {view === 'create' && <CreateKey token={token} session={session} powers={powers} />}
-        {view === 'audit' && <AuditLog token={token} session={session} />}
+        {view === 'keys' && <KeysList session={session} powers={powers} />}
+        {view === 'create' && <CreateKey powers={powers} />}
+        {view === 'audit' && <AuditLog session={session} />}
       </main>
     </>
   );
 }
 
+/** The signed-in console: the session (who is signed in, the roles, the teams) comes first. */
+function SignedIn({ onSignOut }: { onSignOut: () => void }) {
+  // Sign-in has just fetched it (or, after a reload, nothing is cached yet): the cache is enough.
+  const [{ data, error }, reexecute] = useQuery({ query: SessionQuery, requestPolicy: 'cache-first' });
+  if (data) return <Console session={data} onSignOut={onSignOut} />;
+  return (
+    <main className="sign-in">
+      {error ? (
+        <>
+          <ProblemMessage
+            problem={problemOf(error, 'signing in')}
+            onRetry={() => reexecute({ requestPolicy: 'network-only' })}
+          />
+          <button type="button" onClick={onSignOut}>
+            Sign out
+          </button>
+        </>
+      ) : (
+        <p role="status">Signing in…</p>
+      )}
+    </main>
+  );
+}
+
 function App() {
-  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY));
-  const [session, setSession] = useState<Session | null>(null);
-  const [problem, setProblem] = useState<ReturnType<typeof problemOf> | null>(null);
-  const signOut = useCallback(() => {
+  const [client, setClient] = useState<Client | null>(() => {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    return token ? consoleClient(token) : null;
+  });
+  const signOut = () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    setToken(null);
-    setSession(null);
-    setProblem(null);
-  }, []);
-  const restore = useCallback(() => {
-    if (!token || session) return;
-    setProblem(null);
-    request(token, SessionQuery, {}).then(setSession, (error) => setProblem(problemOf(error, 'signing in')));
-  }, [token, session]);
-  useEffect(restore, [restore]);
-  if (!token) {
+    setClient(null);
+  };
+  if (!client) {
     return (
       <SignIn
-        onSignedIn={(newToken, newSession) => {
-          sessionStorage.setItem(TOKEN_KEY, newToken);
-          setSession(newSession);
-          setToken(newToken);
+        onSignedIn={(token, signedIn) => {
+          sessionStorage.setItem(TOKEN_KEY, token);
+          setClient(signedIn);
         }}
       />
     );
   }
-  if (!session) {
-    return (
-      <main className="sign-in">
-        {problem ? (
-          <>
-            <ProblemMessage problem={problem} onRetry={restore} />
-            <button type="button" onClick={signOut}>
-              Sign out
-            </button>
-          </>
-        ) : (
-          <p role="status">Signing in…</p>
-        )}
-      </main>
-    );
-  }
-  return <Console token={token} session={session} onSignOut={signOut} />;
+  return (
+    <Provider value={client}>
+      <SignedIn onSignOut={signOut} />
+    </Provider>
+  );
 }
 
 createRoot(document.getElementById('console') as HTMLElement).render(<App />);
