@@ -3,7 +3,6 @@
 // only the exact endpoints serve (issue 12, item 8) and every answer, including the fast path's own
 // 401 and 429, carries the security headers and a JSON error body with a code (item 9).
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
@@ -12,6 +11,7 @@ import { RateLimits } from '../../src/limits/rate-limit.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { LOOK_ALIKE_PATHS } from '../helpers/look-alike-paths.ts';
+import { sendRaw } from '../helpers/ports.ts';
 import { startHttpServer } from '../helpers/verify-server.ts';
 
 interface Answer {
@@ -40,21 +40,6 @@ function send(
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
-function sendRaw(base: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(bytes));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
   });
 }
 

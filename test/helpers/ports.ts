@@ -1,6 +1,7 @@
-// Ports for tests: a free one for a child process to listen on, or an in-process server listening on one.
+// Ports for tests: a free one for a child process to listen on, an in-process server listening on one,
+// and raw bytes sent to one.
 import type { Server as HttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 
 /** A port nothing listens on now (a child process is told to listen on it). */
 export async function freePort(): Promise<number> {
@@ -36,4 +37,19 @@ export async function listenOnFreePort(server: Server | HttpServer): Promise<Lis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
+export function sendRaw(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
 }
