@@ -10,7 +10,9 @@ import {
   CREATE_KEY,
   CURRENT_KEY,
   DELETE_BY_ID,
+  expectedGrants,
   SHOW_KEY,
+  shownGrants,
 } from '../helpers/documents.ts';
 
 const LIST = `{ apiKeys(first: 250) { edges { cursor node { ${API_KEY_FIELDS} } } } }`;
@@ -26,18 +28,6 @@ interface Input {
 }
 
 const sorted = (values: Iterable<string>) => [...values].sort();
-/** The grants of a shown key, order-independent. */
-const grantsOf = (key: ApiKeyView | undefined) => ({
-  roleNames: sorted((key?.roles ?? []).map((role) => role.name)),
-  teamIds: sorted(key?.teamIds ?? []),
-  teamRoleNames: sorted((key?.teamRoles ?? []).map((role) => role.name)),
-});
-/** Expected grants, order-independent and without duplicates. */
-const grants = (roleNames: string[] = [], teamIds: string[] = [], teamRoleNames: string[] = []) => ({
-  roleNames: sorted(new Set(roleNames)),
-  teamIds: sorted(new Set(teamIds)),
-  teamRoleNames: sorted(new Set(teamRoleNames)),
-});
 
 describe.each(providers)('create on %s', (provider) => {
   let t: TestApp;
@@ -54,7 +44,7 @@ describe.each(providers)('create on %s', (provider) => {
     expect(response.errors, JSON.stringify(input)).toBeUndefined();
     if (!response.data) throw new Error('no data');
     const { apiKey } = response.data.createApiKey;
-    expect(grantsOf(apiKey)).toEqual(grants(input.roleNames, input.teamIds, input.teamRoleNames));
+    expect(shownGrants(apiKey)).toEqual(expectedGrants(input.roleNames, input.teamIds, input.teamRoleNames));
     return response.data.createApiKey;
   }
 
@@ -81,8 +71,8 @@ describe.each(providers)('create on %s', (provider) => {
       const current = await t.gql<{ currentApiKey: ApiKeyView }>(token, CURRENT_KEY);
       expect(current.errors).toBeUndefined();
       expect(current.data?.currentApiKey.id).toBe(apiKey.id);
-      expect(grantsOf(current.data?.currentApiKey)).toEqual(
-        grants(input.roleNames, input.teamIds, input.teamRoleNames),
+      expect(shownGrants(current.data?.currentApiKey)).toEqual(
+        expectedGrants(input.roleNames, input.teamIds, input.teamRoleNames),
       );
     });
 
@@ -441,7 +431,7 @@ describe.each(providers)('create on %s', (provider) => {
       expect(apiKey?.teams.map((team) => team.id)).toEqual([a]);
       expect(apiKey?.teamRoles.map((role) => role.name)).toEqual(['schedules_reader']);
       const shown = await t.gql<{ apiKey: ApiKeyView }>(manager.token, SHOW_KEY, { id: apiKey?.id });
-      expect(grantsOf(shown.data?.apiKey)).toEqual(grants(['viewer'], [a], ['schedules_reader']));
+      expect(shownGrants(shown.data?.apiKey)).toEqual(expectedGrants(['viewer'], [a], ['schedules_reader']));
     });
   });
 });

@@ -2,8 +2,9 @@
 // be deleted, itself included, with no scope check; every one of its tokens stops working at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { expectAccepted, expectRejected } from '../helpers/authenticates.ts';
 import { providers } from '../helpers/databases.ts';
-import { CREATE_ID, DELETE, ROTATE_TOKEN, SHOW_KEY, WHOAMI } from '../helpers/documents.ts';
+import { CREATE_ID, DELETE, ROTATE_TOKEN, SHOW_KEY } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -39,21 +40,9 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
     return (response.data as Listed).apiKeys.edges.map((edge) => edge.node.id);
   }
 
-  async function expectAccepted(token: string, id: string) {
-    const response = await t.gql<{ currentApiKey: { id: string } }>(token, WHOAMI);
-    expect(response.errors).toBeUndefined();
-    expect(response.data?.currentApiKey.id).toBe(id);
-  }
-
-  async function expectRejected(token: string) {
-    const response = await t.gql(token, WHOAMI);
-    expect(response.status).toBe(401);
-    expect(response.code).toBe('UNAUTHENTICATED');
-  }
-
   /** The key is still there: its token works and an account manager still sees it. */
   async function expectStillThere(adminToken: string, key: { id: string; token: string }) {
-    await expectAccepted(key.token, key.id);
+    await expectAccepted(t, key.token, key.id);
     const shown = await t.gql(adminToken, SHOW_KEY, { id: key.id });
     expect(shown.errors).toBeUndefined();
     expect(await listedIds(adminToken)).toContain(key.id);
@@ -71,7 +60,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const shown = await t.gql(admin.token, SHOW_KEY, { id: target.id });
       expect(shown.code).toBe('NOT_FOUND');
       expect(shown.errors?.[0]?.message).toBe(`API key "${target.id}" was not found.`);
-      await expectRejected(target.token);
+      await expectRejected(t, target.token);
       expect(await t.domain.db.apiKey.count({ where: { id: target.id } })).toBe(0);
       expect(await t.domain.db.apiKeyToken.count({ where: { apiKeyId: target.id } })).toBe(0);
     });
@@ -92,7 +81,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const [doomed, kept] = [await org.key({}), await org.key({ roles: ['viewer'] })];
       await removed(admin.token, doomed.id);
       await expectStillThere(admin.token, kept);
-      await expectAccepted(admin.token, admin.id);
+      await expectAccepted(t, admin.token, admin.id);
     });
   });
 
@@ -107,7 +96,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
         teamRoles: ['on_call_editor'],
       });
       await removed(admin.token, powerful.id);
-      await expectRejected(powerful.token);
+      await expectRejected(t, powerful.token);
     });
 
     it('lets a team manager delete a visible key holding team roles it does not hold', async () => {
@@ -116,7 +105,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const manager = await org.key({ teams: [team], teamRoles: ['api_keys_manage'] });
       const target = await org.key({ teams: [team], teamRoles: ['schedules_editor', 'on_call_editor'] });
       await removed(manager.token, target.id);
-      await expectRejected(target.token);
+      await expectRejected(t, target.token);
     });
 
     it('lets a manager delete another manager key', async () => {
@@ -128,8 +117,8 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const manager = await org.key({ teams: [team], teamRoles: ['api_keys_manage'] });
       const otherManager = await org.key({ teams: [team], teamRoles: ['api_keys_manage', 'schedules_editor'] });
       await removed(manager.token, otherManager.id);
-      await expectRejected(otherAdmin.token);
-      await expectRejected(otherManager.token);
+      await expectRejected(t, otherAdmin.token);
+      await expectRejected(t, otherManager.token);
     });
   });
 
@@ -139,7 +128,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const admin = await org.key({ roles: ['api_keys_manage'] });
       const witness = await org.key({ roles: ['api_keys_manage'] });
       await removed(admin.token, admin.id);
-      await expectRejected(admin.token);
+      await expectRejected(t, admin.token);
       expect((await remove(admin.token, admin.id)).status).toBe(401);
       expect(await listedIds(witness.token)).not.toContain(admin.id);
     });
@@ -149,7 +138,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const team = await org.team();
       const manager = await org.key({ teams: [team], teamRoles: ['api_keys_manage'] });
       await removed(manager.token, manager.id);
-      await expectRejected(manager.token);
+      await expectRejected(t, manager.token);
     });
   });
 
@@ -166,11 +155,11 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
         expect(rotated.errors).toBeUndefined();
         tokens.push((rotated.data as { rotateApiKey: { token: string } }).rotateApiKey.token);
       }
-      for (const token of tokens) await expectAccepted(token, target.id);
+      for (const token of tokens) await expectAccepted(t, token, target.id);
       await removed(admin.token, target.id);
-      for (const token of tokens) await expectRejected(token);
+      for (const token of tokens) await expectRejected(t, token);
       t.clock.advance(MINUTE);
-      for (const token of tokens) await expectRejected(token);
+      for (const token of tokens) await expectRejected(t, token);
     });
 
     it('rejects a key deleting itself while one of its old tokens is in a grace period', async () => {
@@ -181,8 +170,8 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       });
       const fresh = (rotated.data as { rotateApiKey: { token: string } }).rotateApiKey.token;
       await removed(admin.token, admin.id);
-      await expectRejected(admin.token);
-      await expectRejected(fresh);
+      await expectRejected(t, admin.token);
+      await expectRejected(t, fresh);
     });
   });
 
@@ -275,7 +264,7 @@ describe.each(providers)('deleteApiKey on %s', (provider) => {
       const listed = await t.gql<Listed>(admin.token, LIST);
       const node = listed.data?.apiKeys.edges.find((edge) => edge.node.id === child.apiKey.id)?.node;
       expect(node?.creator).toEqual({ apiKey: { id: creator.id, name: 'Creator of keys' }, user: null });
-      await expectAccepted(child.token, child.apiKey.id);
+      await expectAccepted(t, child.token, child.apiKey.id);
     });
 
     it('a key created by a key that deleted itself keeps its creator', async () => {

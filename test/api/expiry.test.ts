@@ -4,6 +4,7 @@
 // expiry, and audit details. Through GraphQL over app.fetch, on both databases.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { expectAccepted, expectRejected } from '../helpers/authenticates.ts';
 import { providers } from '../helpers/databases.ts';
 import { CREATE_KEY } from '../helpers/documents.ts';
 
@@ -62,19 +63,6 @@ describe.each(providers)('expiry on %s', (provider) => {
     return (response.data as { apiKey: { expiresAt: string | null } }).apiKey.expiresAt;
   }
 
-  async function expectAccepted(token: string) {
-    const response = await t.gql(token, WHOAMI);
-    expect(response.errors).toBeUndefined();
-    expect(response.status).toBe(200);
-  }
-
-  async function expectRefused(token: string) {
-    const response = await t.gql(token, WHOAMI);
-    expect(response.status).toBe(401);
-    expect(response.code).toBe('UNAUTHENTICATED');
-    expect(response.data).toBeNull();
-  }
-
   describe('expiresAt on create', () => {
     it('is stored, shown and returned; absent means never', async () => {
       const at = iso(Date.now() + 90 * DAY);
@@ -113,22 +101,22 @@ describe.each(providers)('expiry on %s', (provider) => {
       const expiresAt = t.clock.now().getTime() + HOUR;
       const key = await created(admin.token, { expiresAt: iso(expiresAt) });
       t.clock.advance(HOUR - 3000);
-      await expectAccepted(key.token); // now cached (for a few seconds)
+      await expectAccepted(t, key.token); // now cached (for a few seconds)
       const lookups = t.lookups.count;
       t.clock.advance(2999);
-      await expectAccepted(key.token);
+      await expectAccepted(t, key.token);
       expect(t.lookups.count).toBe(lookups); // served by the cache
       t.clock.advance(1);
-      await expectRefused(key.token);
+      await expectRejected(t, key.token);
       t.clock.advance(DAY);
-      await expectRefused(key.token);
+      await expectRejected(t, key.token);
     });
 
     it('stays visible, listed and editable; extending it makes its token work again, and null clears it', async () => {
       t.clock.freeze();
       const key = await created(admin.token, { expiresAt: iso(t.clock.now().getTime() + MINUTE) });
       t.clock.advance(2 * MINUTE);
-      await expectRefused(key.token);
+      await expectRejected(t, key.token);
       expect(await shownExpiry(key.apiKey.id)).not.toBeNull();
       const list = await t.gql<{ apiKeys: { edges: Array<{ node: { id: string } }> } }>(admin.token, LIST);
       expect(list.data?.apiKeys.edges.map((e) => e.node.id)).toContain(key.apiKey.id);
@@ -137,12 +125,12 @@ describe.each(providers)('expiry on %s', (provider) => {
       const extended = await update(admin.token, key.apiKey.id, { expiresAt: later });
       expect(extended.errors).toBeUndefined();
       expect(extended.data?.updateApiKey.apiKey.expiresAt).toBe(later);
-      await expectAccepted(key.token);
+      await expectAccepted(t, key.token);
 
       const cleared = await update(admin.token, key.apiKey.id, { expiresAt: null });
       expect(cleared.data?.updateApiKey.apiKey.expiresAt).toBeNull();
       t.clock.advance(1000 * DAY);
-      await expectAccepted(key.token);
+      await expectAccepted(t, key.token);
     });
 
     it('can be deleted', async () => {
@@ -183,12 +171,12 @@ describe.each(providers)('expiry on %s', (provider) => {
     it('a shortened expiry takes effect on a cached token at once', async () => {
       t.clock.freeze();
       const key = await created(admin.token, {});
-      await expectAccepted(key.token);
+      await expectAccepted(t, key.token);
       const response = await update(admin.token, key.apiKey.id, { expiresAt: iso(t.clock.now().getTime() + MINUTE) });
       expect(response.errors).toBeUndefined();
-      await expectAccepted(key.token);
+      await expectAccepted(t, key.token);
       t.clock.advance(MINUTE);
-      await expectRefused(key.token);
+      await expectRejected(t, key.token);
     });
   });
 
@@ -252,11 +240,11 @@ describe.each(providers)('expiry on %s', (provider) => {
       expect(rotated?.previousTokenExpiresAt).toBe(expiresAt);
       expect(await shownExpiry(key.apiKey.id)).toBe(expiresAt);
 
-      await expectAccepted(key.token);
-      await expectAccepted(rotated?.token as string);
+      await expectAccepted(t, key.token);
+      await expectAccepted(t, rotated?.token as string);
       t.clock.advance(10 * MINUTE);
-      await expectRefused(key.token);
-      await expectRefused(rotated?.token as string);
+      await expectRejected(t, key.token);
+      await expectRejected(t, rotated?.token as string);
     });
 
     it('a grace end before the expiry is kept', async () => {
@@ -270,8 +258,8 @@ describe.each(providers)('expiry on %s', (provider) => {
       );
       expect(response.data?.rotateApiKey.previousTokenExpiresAt).toBe(iso(start + 5 * MINUTE));
       t.clock.advance(5 * MINUTE);
-      await expectRefused(key.token);
-      await expectAccepted(response.data?.rotateApiKey.token as string);
+      await expectRejected(t, key.token);
+      await expectAccepted(t, response.data?.rotateApiKey.token as string);
     });
   });
 

@@ -20,6 +20,7 @@ import { createDomain } from '../../src/runtime.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, pgBaseUrl, providers } from '../helpers/databases.ts';
 import { CREATE_ID, DELETE, ROTATE_TOKEN, WHOAMI } from '../helpers/documents.ts';
+import { freePort, listenOnFreePort } from '../helpers/ports.ts';
 
 const UPDATE = 'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id } } }';
 const LIST = '{ apiKeys(first: 10) { edges { node { id name } } } }';
@@ -362,10 +363,7 @@ describe.runIf(providers.includes('postgresql'))('a PostgreSQL server that canno
   }
 
   it('connections refused: 503 at once', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve())); // the port is now closed
+    const port = await freePort(); // nothing listens on it
     const { fetch, close } = await appOn(`postgresql://keygate:secret-password@127.0.0.1:${port}/keygate`, 5_000);
     try {
       const started = Date.now();
@@ -383,8 +381,7 @@ describe.runIf(providers.includes('postgresql'))('a PostgreSQL server that canno
       sockets.add(socket);
       socket.on('error', () => {});
     });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
+    const { port } = await listenOnFreePort(silent);
     const { fetch, close } = await appOn(`postgresql://keygate:secret-password@127.0.0.1:${port}/keygate`, 300);
     try {
       const started = Date.now();

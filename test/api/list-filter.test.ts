@@ -3,6 +3,7 @@
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { TEAM_ASSIGNABLE_ROLES } from '../helpers/catalogue.ts';
 import { providers } from '../helpers/databases.ts';
 
 const LIST = `query($first: Int, $after: String, $filter: ApiKeyFilter) {
@@ -250,15 +251,6 @@ describe.each(providers)('apiKeys(filter:) on %s', (provider) => {
     expect(assignable.get('api_keys_manage')).toBe(true);
     expect(assignable.get('postmortems_manage')).toBe(false);
     const teamRoles = [...assignable].filter(([, team]) => team).map(([name]) => name);
-    expect(teamRoles.sort()).toEqual(
-      [
-        'schedules_editor',
-        'schedules_reader',
-        'schedule_overrides_editor',
-        'on_call_editor',
-        'escalation_creator',
-        'api_keys_manage',
-      ].sort(),
-    );
+    expect(teamRoles.sort()).toEqual([...TEAM_ASSIGNABLE_ROLES].sort());
   });
 });

@@ -3,6 +3,7 @@
 import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type GraphQLResponse, type Org, type TestApp } from '../helpers/app.ts';
+import { CATALOGUE_SCOPES, MANAGER_ROLE_NAME, TEAM_ASSIGNABLE_ROLES } from '../helpers/catalogue.ts';
 import { providers } from '../helpers/databases.ts';
 import { CREATE_ID, CURRENT_KEY, DELETE_BY_ID, SHOW_KEY, UPDATE_NAME } from '../helpers/documents.ts';
 
@@ -13,39 +14,9 @@ const ROTATE = 'mutation($id: ID!) { rotateApiKey(input: { id: $id, gracePeriodM
 
 const notFoundMessage = (id: string) => `API key "${id}" was not found.`;
 
-/** The default catalogue, copied from docs/rules.md "Role catalogue". */
-const DEFAULT_CATALOGUE: Record<string, string[]> = {
-  viewer: ['incidents.view', 'organisation_settings.view'],
-  incident_creator: ['incidents.view', 'incidents.create'],
-  incident_editor: ['incidents.view', 'incidents.create', 'incidents.edit'],
-  incident_memberships_editor: ['incident_memberships.edit'],
-  global_access: ['incidents.private.view', 'incidents.private.edit'],
-  manage_settings: ['organisation_settings.view', 'organisation_settings.edit'],
-  security_settings_editor: ['security_settings.edit'],
-  catalog_viewer: ['catalog.view'],
-  catalog_editor: ['catalog.view', 'catalog.edit'],
-  workflows_editor: ['workflows.view', 'workflows.edit'],
-  private_workflows_editor: ['workflows.view', 'workflows.private.edit'],
-  schedules_reader: ['schedules.view'],
-  schedules_editor: ['schedules.view', 'schedules.edit'],
-  schedule_overrides_editor: ['schedules.view', 'schedule_overrides.edit'],
-  on_call_editor: ['escalation_paths.view', 'escalation_paths.edit'],
-  escalation_creator: ['escalations.create'],
-  post_incident_flow_opt_out: ['post_incident_flow.opt_out'],
-  investigation_download: ['investigations.download'],
-  team_memberships_manage: ['team_memberships.edit'],
-  status_page_publisher: ['status_pages.publish'],
-  postmortems_manage: ['postmortems.edit'],
-  api_keys_manage: ['api_keys.view', 'api_keys.create', 'api_keys.edit', 'api_keys.rotate', 'api_keys.delete'],
-};
-const ACCOUNT_ROLES_BUT_MANAGE = Object.keys(DEFAULT_CATALOGUE).filter((name) => name !== 'api_keys_manage');
-const TEAM_ROLES_BUT_MANAGE = [
-  'schedules_editor',
-  'schedules_reader',
-  'schedule_overrides_editor',
-  'on_call_editor',
-  'escalation_creator',
-];
+const DEFAULT_CATALOGUE = CATALOGUE_SCOPES;
+const ACCOUNT_ROLES_BUT_MANAGE = Object.keys(DEFAULT_CATALOGUE).filter((name) => name !== MANAGER_ROLE_NAME);
+const TEAM_ROLES_BUT_MANAGE = TEAM_ASSIGNABLE_ROLES.filter((name) => name !== MANAGER_ROLE_NAME);
 
 const sorted = (values: Iterable<string>) => [...values].sort();
 

@@ -3,19 +3,18 @@
 // Retry-After header in seconds. Counted in memory, or in Redis shared by every process. Windows are
 // minutes of the test clock, so the tests move time instead of waiting.
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
-import { DEFAULT_LIMITS, loadConfig } from '../../src/config.ts';
-import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
+import { loadConfig } from '../../src/config.ts';
 import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { WHOAMI } from '../helpers/documents.ts';
+import { startHttpServer } from '../helpers/verify-server.ts';
 
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MINUTE = 60_000;
@@ -277,24 +276,7 @@ describe.each(providers)('rate limits on %s through the HTTP server', (provider)
     org = await t.org();
     const rateLimits = new RateLimits({ perKeyPerMinute: 3, failedAuthPerMinute: 2, now: t.clock.now });
     const verifier = new TokenVerifier(t.domain, createTokenLookup(t.db.database.raw));
-    const logger = createLogger('silent');
-    const app = createApp({
-      domain: t.domain,
-      database: t.db.database,
-      config: { corsOrigins: [], production: false, limits: DEFAULT_LIMITS },
-      logger,
-      verifier,
-      preAuthenticated,
-      rateLimits,
-    });
-    const server = createHttpServer(app, verifier, () => {}, { rateLimits });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await rateLimits.close();
-    };
+    ({ url, close } = await startHttpServer(t, { rateLimits, verifier }));
   });
   afterAll(async () => {
     await close?.();

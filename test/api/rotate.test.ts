@@ -2,8 +2,9 @@
 // the token that was current, and the fate of tokens from earlier rotations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { expectAccepted, expectRejected } from '../helpers/authenticates.ts';
 import { providers } from '../helpers/databases.ts';
-import { API_KEY_FIELDS, WHOAMI } from '../helpers/documents.ts';
+import { API_KEY_FIELDS } from '../helpers/documents.ts';
 
 const MINUTE = 60_000;
 const MISSING_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -39,19 +40,6 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
     return (response.data as Rotated).rotateApiKey;
   }
 
-  async function expectAccepted(token: string, id: string) {
-    const response = await t.gql<{ currentApiKey: { id: string } }>(token, WHOAMI);
-    expect(response.errors).toBeUndefined();
-    expect(response.data?.currentApiKey.id).toBe(id);
-  }
-
-  async function expectRejected(token: string) {
-    const response = await t.gql(token, WHOAMI);
-    expect(response.status).toBe(401);
-    expect(response.code).toBe('UNAUTHENTICATED');
-    expect(response.data).toBeNull();
-  }
-
   async function tokenLastIssuedAt(adminToken: string, id: string): Promise<string> {
     const response = await t.gql<{ apiKey: { tokenLastIssuedAt: string } }>(adminToken, SHOW, { id });
     expect(response.errors).toBeUndefined();
@@ -63,7 +51,7 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
     expect(await tokenLastIssuedAt(adminToken, target.id)).toBe(issuedAt);
     expect(await t.domain.db.apiKeyToken.count({ where: { apiKeyId: target.id } })).toBe(1);
     expect(await t.domain.db.apiKeyToken.count({ where: { apiKeyId: target.id, expiresAt: null } })).toBe(1);
-    await expectAccepted(target.token, target.id);
+    await expectAccepted(t, target.token, target.id);
   }
 
   describe('visibility: the target must be visible to the caller', () => {
@@ -157,8 +145,8 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
       const payload = await rotated(admin.token, { id: admin.id, gracePeriodMinutes: 5 });
       expect(payload.apiKey.id).toBe(admin.id);
-      await expectAccepted(payload.token, admin.id);
-      await expectAccepted(admin.token, admin.id);
+      await expectAccepted(t, payload.token, admin.id);
+      await expectAccepted(t, admin.token, admin.id);
     });
 
     it('lets a team manager rotate its own key', async () => {
@@ -166,8 +154,8 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const team = await org.team();
       const manager = await org.key({ teams: [team], teamRoles: ['api_keys_manage'] });
       const payload = await rotated(manager.token, { id: manager.id, gracePeriodMinutes: 0 });
-      await expectAccepted(payload.token, manager.id);
-      await expectRejected(manager.token);
+      await expectAccepted(t, payload.token, manager.id);
+      await expectRejected(t, manager.token);
     });
   });
 
@@ -269,7 +257,7 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const payload = await rotated(admin.token, { id: target.id });
       expect(payload.token).not.toBe(target.token);
       expect(payload.token).toMatch(/^keygate_[0-9A-Za-z]+$/);
-      await expectAccepted(payload.token, target.id);
+      await expectAccepted(t, payload.token, target.id);
     });
 
     it('updates tokenLastIssuedAt to the time of the rotation', async () => {
@@ -307,14 +295,14 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage'] });
       const target = await org.key({});
-      await expectAccepted(target.token, target.id);
+      await expectAccepted(t, target.token, target.id);
       const payload = await rotated(admin.token, { id: target.id, gracePeriodMinutes: 30 });
-      await expectAccepted(target.token, target.id);
+      await expectAccepted(t, target.token, target.id);
       t.clock.advance(29 * MINUTE);
-      await expectAccepted(target.token, target.id);
+      await expectAccepted(t, target.token, target.id);
       t.clock.advance(1 * MINUTE + 1_000);
-      await expectRejected(target.token);
-      await expectAccepted(payload.token, target.id);
+      await expectRejected(t, target.token);
+      await expectAccepted(t, payload.token, target.id);
     });
 
     it('uses the default of 30 minutes when no grace period is given', async () => {
@@ -323,19 +311,19 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const target = await org.key({});
       await rotated(admin.token, { id: target.id });
       t.clock.advance(29 * MINUTE);
-      await expectAccepted(target.token, target.id);
+      await expectAccepted(t, target.token, target.id);
       t.clock.advance(1 * MINUTE + 1_000);
-      await expectRejected(target.token);
+      await expectRejected(t, target.token);
     });
 
     it('rejects the old token at once with a grace period of 0', async () => {
       const org = await t.org();
       const admin = await org.key({ roles: ['api_keys_manage'] });
       const target = await org.key({});
-      await expectAccepted(target.token, target.id); // verified (and possibly cached) before the rotation
+      await expectAccepted(t, target.token, target.id); // verified (and possibly cached) before the rotation
       const payload = await rotated(admin.token, { id: target.id, gracePeriodMinutes: 0 });
-      await expectRejected(target.token);
-      await expectAccepted(payload.token, target.id);
+      await expectRejected(t, target.token);
+      await expectAccepted(t, payload.token, target.id);
     });
 
     it('keeps the new token working with no expiry', async () => {
@@ -344,7 +332,7 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const target = await org.key({});
       const payload = await rotated(admin.token, { id: target.id, gracePeriodMinutes: 1 });
       t.clock.advance(24 * 60 * MINUTE);
-      await expectAccepted(payload.token, target.id);
+      await expectAccepted(t, payload.token, target.id);
     });
   });
 
@@ -357,13 +345,13 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const second = (await rotated(admin.token, { id: target.id, gracePeriodMinutes: 60 })).token;
       const third = (await rotated(admin.token, { id: target.id, gracePeriodMinutes: 10 })).token;
       t.clock.advance(10 * MINUTE + 1_000);
-      await expectRejected(second);
-      await expectAccepted(first, target.id);
+      await expectRejected(t, second);
+      await expectAccepted(t, first, target.id);
       t.clock.advance(20 * MINUTE);
-      await expectAccepted(first, target.id);
+      await expectAccepted(t, first, target.id);
       t.clock.advance(30 * MINUTE);
-      await expectRejected(first);
-      await expectAccepted(third, target.id);
+      await expectRejected(t, first);
+      await expectAccepted(t, third, target.id);
     });
 
     it('rotate with 60 then with 0: the first token is not shortened', async () => {
@@ -373,12 +361,12 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       const first = target.token;
       const second = (await rotated(admin.token, { id: target.id, gracePeriodMinutes: 60 })).token;
       const third = (await rotated(admin.token, { id: target.id, gracePeriodMinutes: 0 })).token;
-      await expectRejected(second);
+      await expectRejected(t, second);
       t.clock.advance(30 * MINUTE);
-      await expectAccepted(first, target.id);
-      await expectAccepted(third, target.id);
+      await expectAccepted(t, first, target.id);
+      await expectAccepted(t, third, target.id);
       t.clock.advance(30 * MINUTE + 1_000);
-      await expectRejected(first);
+      await expectRejected(t, first);
     });
 
     it('rotate with 10, then 5 minutes later with 60: the first token is not extended', async () => {
@@ -390,12 +378,12 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       t.clock.advance(5 * MINUTE);
       const third = (await rotated(admin.token, { id: target.id, gracePeriodMinutes: 60 })).token;
       t.clock.advance(5 * MINUTE + 1_000);
-      await expectRejected(first);
-      await expectAccepted(second, target.id);
-      await expectAccepted(third, target.id);
+      await expectRejected(t, first);
+      await expectAccepted(t, second, target.id);
+      await expectAccepted(t, third, target.id);
       t.clock.advance(55 * MINUTE);
-      await expectRejected(second);
-      await expectAccepted(third, target.id);
+      await expectRejected(t, second);
+      await expectAccepted(t, third, target.id);
     });
 
     it('a rotation reports only the expiry of the token that was current, not of older ones', async () => {
@@ -422,8 +410,8 @@ describe.each(providers)('rotateApiKey on %s', (provider) => {
       expect(await t.domain.db.apiKeyToken.count({ where: { apiKeyId: target.id, expiresAt: null } })).toBe(1);
       t.clock.advance(60 * MINUTE + 1_000);
       const newest = tokens.pop() as string;
-      for (const token of tokens) await expectRejected(token);
-      await expectAccepted(newest, target.id);
+      for (const token of tokens) await expectRejected(t, token);
+      await expectAccepted(t, newest, target.id);
     });
   });
 });

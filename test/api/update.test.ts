@@ -5,7 +5,14 @@ import { ulid } from 'ulidx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type KeyGrants, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
-import { API_KEY_FIELDS, type ApiKeyView, CURRENT_KEY, SHOW_KEY } from '../helpers/documents.ts';
+import {
+  API_KEY_FIELDS,
+  type ApiKeyView,
+  CURRENT_KEY,
+  expectedGrants,
+  SHOW_KEY,
+  shownGrants,
+} from '../helpers/documents.ts';
 
 const UPDATE = `mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { ${API_KEY_FIELDS} } } }`;
 
@@ -18,18 +25,6 @@ interface UpdateInput {
 }
 type Key = { id: string; token: string };
 
-const sorted = (values: Iterable<string>) => [...values].sort();
-const grantsOf = (key: ApiKeyView | undefined) => ({
-  roleNames: sorted((key?.roles ?? []).map((role) => role.name)),
-  teamIds: sorted(key?.teamIds ?? []),
-  teamRoleNames: sorted((key?.teamRoles ?? []).map((role) => role.name)),
-});
-/** Expected grants, order-independent and without duplicates. */
-const grants = (roleNames: string[] = [], teamIds: string[] = [], teamRoleNames: string[] = []) => ({
-  roleNames: sorted(new Set(roleNames)),
-  teamIds: sorted(new Set(teamIds)),
-  teamRoleNames: sorted(new Set(teamRoleNames)),
-});
 /** An update input for `id` with the given name and grants (all fields present, as PUT requires). */
 const put = (id: string, name: string, g: KeyGrants = {}): UpdateInput => ({
   id,
@@ -61,7 +56,7 @@ describe.each(providers)('update on %s', (provider) => {
     const apiKey = response.data?.updateApiKey.apiKey;
     if (!apiKey) throw new Error('no apiKey');
     expect(apiKey.name).toBe(input.name.trim());
-    expect(grantsOf(apiKey)).toEqual(grants(input.roleNames, input.teamIds, input.teamRoleNames));
+    expect(shownGrants(apiKey)).toEqual(expectedGrants(input.roleNames, input.teamIds, input.teamRoleNames));
     return apiKey;
   }
 
@@ -101,7 +96,9 @@ describe.each(providers)('update on %s', (provider) => {
       const input = put(target.id, 'renamed', { roles: ['viewer'], teams: [b], teamRoles: ['on_call_editor'] });
       const updated = await expectUpdated(admin.token, input);
       expect(updated.teams).toEqual([{ id: b, name: 'B' }]);
-      expect(grantsOf(await show(admin.token, target.id))).toEqual(grants(['viewer'], [b], ['on_call_editor']));
+      expect(shownGrants(await show(admin.token, target.id))).toEqual(
+        expectedGrants(['viewer'], [b], ['on_call_editor']),
+      );
     });
 
     it('grants left out of the input are removed', async () => {
@@ -155,7 +152,9 @@ describe.each(providers)('update on %s', (provider) => {
       expect(current.errors).toBeUndefined();
       expect(current.data?.currentApiKey.id).toBe(target.id);
       expect(current.data?.currentApiKey.name).toBe('after');
-      expect(grantsOf(current.data?.currentApiKey)).toEqual(grants(['incident_editor'], [b], ['on_call_editor']));
+      expect(shownGrants(current.data?.currentApiKey)).toEqual(
+        expectedGrants(['incident_editor'], [b], ['on_call_editor']),
+      );
     });
 
     it('a manager whose grants were edited acts with its new grants at once', async () => {
@@ -530,7 +529,7 @@ describe.each(providers)('update on %s', (provider) => {
       // The target's token still authenticates with the unchanged grants.
       const current = await t.gql<{ currentApiKey: ApiKeyView }>(target.token, CURRENT_KEY);
       expect(current.data?.currentApiKey.name).toBe('target');
-      expect(grantsOf(current.data?.currentApiKey)).toEqual(grants(['viewer'], [a], ['schedules_reader']));
+      expect(shownGrants(current.data?.currentApiKey)).toEqual(expectedGrants(['viewer'], [a], ['schedules_reader']));
     });
 
     it('trims the name and ignores duplicate grants', async () => {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliResult, output, runCli } from '../helpers/cli-process.ts';
 import { pgBaseUrl } from '../helpers/databases.ts';
-import { freePort, startServer } from '../helpers/server-process.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startServer } from '../helpers/server-process.ts';
 
 const TIMEOUT = 60_000;
 const SECRET = 'secretpw';

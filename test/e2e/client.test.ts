@@ -19,7 +19,7 @@ import { generateToken } from '../../src/domain/tokens.ts';
 import { schema } from '../../src/schema/index.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
-import { freePort } from '../helpers/server-process.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startVerifyServer, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
 
 const BUDGET = 5;

@@ -3,29 +3,21 @@
 // lookups, in one process or in two sharing Redis; and a key that authenticated recently, on any
 // process, is not refused because someone else at its address used up the address's failures.
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
-import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
 import { RateLimits } from '../../src/limits/rate-limit.ts';
-import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import type { Listening } from '../helpers/ports.ts';
+import { startHttpServer } from '../helpers/verify-server.ts';
 
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LIMIT = 60;
 const MINUTE = 60_000;
 const BODY = JSON.stringify({ query: '{ currentApiKey { id } }' });
-
-interface Instance {
-  port: number;
-  server: Server;
-  rateLimits: RateLimits;
-}
 
 function post(agent: Agent, port: number, token: string, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,7 +54,7 @@ describe.each([
     let t: TestApp;
     let org: Org;
     const lookups = { count: 0 };
-    const instances: Instance[] = [];
+    const instances: Listening[] = [];
     const prefix = `keygate:test:${randomUUID()}:`;
     let agent: Agent;
 
@@ -89,31 +81,13 @@ describe.each([
           now: t.clock.now,
         });
         if (shared === 'Redis') expect(await rateLimits.ready()).toBe(true);
-        const app = createApp({
-          domain: t.domain,
-          database: t.db.database,
-          config: { corsOrigins: [], production: false, rateLimits: { clientAddressHeader: 'x-forwarded-for' } },
-          logger: createLogger('silent'),
-          verifier,
-          preAuthenticated,
-          rateLimits,
-        });
-        const server = createHttpServer(app, verifier, () => {}, {
-          rateLimits,
-          clientAddressHeader: 'x-forwarded-for',
-        });
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        instances.push({ port: (server.address() as AddressInfo).port, server, rateLimits });
+        instances.push(await startHttpServer(t, { rateLimits, verifier, clientAddressHeader: 'x-forwarded-for' }));
       }
     }, 60_000);
 
     afterAll(async () => {
       agent?.destroy();
-      for (const instance of instances) {
-        instance.server.closeAllConnections();
-        await new Promise<void>((resolve) => instance.server.close(() => resolve()));
-        await instance.rateLimits.close();
-      }
+      for (const instance of instances) await instance.close();
       if (shared === 'Redis') {
         const redis = new Redis(REDIS_URL);
         const keys = await redis.keys(`${prefix}*`);
@@ -128,7 +102,7 @@ describe.each([
       const before = lookups.count;
       const statuses = await Promise.all(
         Array.from({ length: 1_000 }, (_, i) =>
-          post(agent, (instances[i % instances.length] as Instance).port, generateToken(), address),
+          post(agent, (instances[i % instances.length] as Listening).port, generateToken(), address),
         ),
       );
       const looked = lookups.count - before;
@@ -139,7 +113,7 @@ describe.each([
     }, 60_000);
 
     it('a key that authenticated recently on any process is not refused at an address blocked by others', async () => {
-      const [a, b] = [instances[0] as Instance, instances.at(-1) as Instance];
+      const [a, b] = [instances[0] as Listening, instances.at(-1) as Listening];
       const crowd = '198.51.100.7'; // every client behind one proxy
       const key = await org.key({ roles: ['viewer'] });
       const fresh = await org.key({ roles: ['viewer'] });

@@ -3,19 +3,16 @@
 // only the exact endpoints serve (issue 12, item 8) and every answer, including the fast path's own
 // 401 and 429, carries the security headers and a JSON error body with a code (item 9).
 import { request } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
-import { DEFAULT_LIMITS } from '../../src/config.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
-import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
 import { RateLimits } from '../../src/limits/rate-limit.ts';
-import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { LOOK_ALIKE_PATHS } from '../helpers/look-alike-paths.ts';
+import { sendRaw } from '../helpers/ports.ts';
+import { startHttpServer } from '../helpers/verify-server.ts';
 
 interface Answer {
   status: number;
@@ -43,21 +40,6 @@ function send(
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
-function sendRaw(base: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(bytes));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
   });
 }
 
@@ -122,23 +104,7 @@ for (const provider of providers) {
           return lookup.find(hash);
         },
       });
-      const app = createApp({
-        domain: t.domain,
-        database: t.db.database,
-        config: { corsOrigins: [], production: false, limits: DEFAULT_LIMITS },
-        logger: createLogger('silent'),
-        verifier,
-        preAuthenticated,
-        rateLimits,
-      });
-      const server = createHttpServer(app, verifier, () => {}, { rateLimits });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      close = async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-        await rateLimits.close();
-      };
+      ({ url: base, close } = await startHttpServer(t, { rateLimits, verifier }));
     });
     afterAll(async () => {
       await close?.();
@@ -247,23 +213,7 @@ describe.each(providers)('the fast path 429 on %s', (provider) => {
     t.clock.freeze();
     const rateLimits = new RateLimits({ perKeyPerMinute: 0, failedAuthPerMinute: 1, now: t.clock.now });
     const verifier = new TokenVerifier(t.domain, createTokenLookup(t.db.database.raw));
-    const app = createApp({
-      domain: t.domain,
-      database: t.db.database,
-      config: { corsOrigins: [], production: false },
-      logger: createLogger('silent'),
-      verifier,
-      preAuthenticated,
-      rateLimits,
-    });
-    const server = createHttpServer(app, verifier, () => {}, { rateLimits });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await rateLimits.close();
-    };
+    ({ url: base, close } = await startHttpServer(t, { rateLimits, verifier }));
   });
   afterAll(async () => {
     await close?.();

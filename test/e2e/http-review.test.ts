@@ -1,29 +1,13 @@
 // HTTP answers as docs/api.md describes them, on points a review found wrong: POST /v1/verify is
 // matched by its path whatever the query string; every response carries an x-request-id, also the raw
 // answers to requests Node's parser refuses and the answers of the METRICS_PORT listener.
-import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsServer } from '../../src/observability/metrics.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
+import { listenOnFreePort, sendRaw } from '../helpers/ports.ts';
 import { startVerifyServer, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
-
-/** Bytes written straight to a socket; resolves with everything the server sent before closing. */
-function sendRaw(url: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(bytes));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-  });
-}
 
 /** The x-request-id header of a raw HTTP/1.1 answer, and its status. */
 function rawAnswer(text: string): { status: number; requestId: string | undefined } {
@@ -36,8 +20,7 @@ function rawAnswer(text: string): { status: number; requestId: string | undefine
 describe('x-request-id on the METRICS_PORT listener', () => {
   it("every answer carries one: the metrics, a 404, the caller's own when well-formed", async () => {
     const server = createMetricsServer(new Registry());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url } = await listenOnFreePort(server);
     try {
       const ids = new Set<string>();
       for (const [method, path, status] of [

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { providers } from '../helpers/databases.ts';
-import { freePort, graphql, type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
+import { freePort } from '../helpers/ports.ts';
+import { graphql, type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
 
 /** The sum of every sample of `name` whose labels include `labels` (0 when there is none). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {

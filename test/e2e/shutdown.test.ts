@@ -14,7 +14,8 @@ import { createOrganization, createUser } from '../../src/domain/organizations.t
 import { openRuntime } from '../../src/runtime.ts';
 import { databaseEnv } from '../helpers/cli-process.ts';
 import { createEmptyDatabase, type Provider, providers } from '../helpers/databases.ts';
-import { freePort, KEYGATE_BIN } from '../helpers/server-process.ts';
+import { freePort } from '../helpers/ports.ts';
+import { KEYGATE_BIN } from '../helpers/server-process.ts';
 
 const TIMEOUT = 120_000;
 const READERS = 6;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { freePort } from '../helpers/server-process.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startVerifyServer, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -55,3 +55,19 @@ export interface ApiKeyView {
   lastUsedAt: string | null;
   expiresAt: string | null;
 }
+
+const sorted = (values: Iterable<string>) => [...values].sort();
+
+/** The grants of a shown key, order-independent. */
+export const shownGrants = (key: Pick<ApiKeyView, 'roles' | 'teamIds' | 'teamRoles'> | undefined) => ({
+  roleNames: sorted((key?.roles ?? []).map((role) => role.name)),
+  teamIds: sorted(key?.teamIds ?? []),
+  teamRoleNames: sorted((key?.teamRoles ?? []).map((role) => role.name)),
+});
+
+/** Expected grants, in the form of shownGrants: order-independent and without duplicates. */
+export const expectedGrants = (roleNames: string[] = [], teamIds: string[] = [], teamRoleNames: string[] = []) => ({
+  roleNames: sorted(new Set(roleNames)),
+  teamIds: sorted(new Set(teamIds)),
+  teamRoleNames: sorted(new Set(teamRoleNames)),
+});

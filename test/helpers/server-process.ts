@@ -1,25 +1,13 @@
 // A real Keygate server process (bin/keygate.js serve) on a free port, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliResult, KEYGATE_BIN, runCli } from './cli-process.ts';
 import { createEmptyDatabase, type Provider } from './databases.ts';
+import { freePort } from './ports.ts';
 
 export { KEYGATE_BIN };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServerProcess {
   url: string;

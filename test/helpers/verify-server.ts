@@ -1,10 +1,15 @@
-// A real node:http server (src/http/server.ts) on a test app, with POST /v1/verify wired as in
-// `keygate serve`, and small clients for both faces of verification.
-import type { AddressInfo } from 'node:net';
-import { createHttpServer } from '../../src/http/server.ts';
+// A real node:http server (src/http/server.ts) on a test app, in this process: with POST /v1/verify
+// wired as in `keygate serve` and small clients for both faces of verification, or in front of a new
+// app with rate limits of its own.
+import { createApp } from '../../src/app.ts';
+import type { TokenVerifier } from '../../src/auth/verifier.ts';
+import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
+import type { RateLimits } from '../../src/limits/rate-limit.ts';
+import { createLogger } from '../../src/logger.ts';
 import { verifyHandler } from '../../src/verification/http.ts';
 import { createVerifier } from '../../src/verification/verifier-tokens.ts';
 import type { TestApp } from './app.ts';
+import { type Listening, listenOnFreePort } from './ports.ts';
 
 /** A 200 answer (a Verification) or an error answer ({error}); tests read what they expect. */
 export interface VerifyAnswer {
@@ -30,8 +35,7 @@ export async function startVerifyServer(t: TestApp): Promise<VerifyServer> {
     verifierTokens: t.verifierTokens,
     verify: verifyHandler({ engine: t.verification, verifierTokens: t.verifierTokens, rateLimits: t.rateLimits }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await listenOnFreePort(server);
   return {
     url,
     async post(auth, body, init = {}) {
@@ -44,9 +48,49 @@ export async function startVerifyServer(t: TestApp): Promise<VerifyServer> {
       });
       return { status: response.status, body: (await response.json()) as VerifyAnswer };
     },
+    close,
+  };
+}
+
+export interface HttpServerOptions {
+  rateLimits: RateLimits;
+  verifier: TokenVerifier;
+  /** The app's GraphQL abuse limits (DEFAULT_LIMITS when not given). */
+  limits?: Parameters<typeof createApp>[0]['config']['limits'];
+  /** The trusted header that names the client's address (none when not given). */
+  clientAddressHeader?: string;
+}
+
+/**
+ * A node:http server in front of a new app on the test app's database, with its own rate limits and
+ * verifier, as `keygate serve` wires them. Closing it closes the rate limits too.
+ */
+export async function startHttpServer(t: TestApp, options: HttpServerOptions): Promise<Listening> {
+  const { rateLimits, verifier, clientAddressHeader } = options;
+  const app = createApp({
+    domain: t.domain,
+    database: t.db.database,
+    config: {
+      corsOrigins: [],
+      production: false,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(clientAddressHeader ? { rateLimits: { clientAddressHeader } } : {}),
+    },
+    logger: createLogger('silent'),
+    verifier,
+    preAuthenticated,
+    rateLimits,
+  });
+  const server = createHttpServer(app, verifier, () => {}, {
+    rateLimits,
+    ...(clientAddressHeader ? { clientAddressHeader } : {}),
+  });
+  const listening = await listenOnFreePort(server);
+  return {
+    ...listening,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
+      await rateLimits.close();
     },
   };
 }

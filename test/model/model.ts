@@ -1,8 +1,11 @@
-// An independent model of docs/rules.md, written from its text alone: nothing here is imported from src/.
+// An independent model of docs/rules.md, written from its text alone: nothing here is imported from src/
+// (the role catalogue is the hand-written one of test/helpers/catalogue.ts).
 // It holds the keys, grants and tokens that the API should have after each operation, and decides
 // what each operation should answer (allowed, UNAUTHENTICATED, BAD_USER_INPUT, FORBIDDEN, NOT_FOUND).
 // Time is counted in whole minutes from the start of a run (the test app's clock is frozen and moved
 // only in whole minutes), so token expiry is exact.
+
+import { CATALOGUE_SCOPES, MANAGER_ROLE_NAME, TEAM_ASSIGNABLE_ROLES } from '../helpers/catalogue.ts';
 
 export type Outcome = 'ok' | 'UNAUTHENTICATED' | 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND';
 
@@ -16,41 +19,13 @@ interface RoleRow {
   viaApi: boolean;
 }
 
-/** docs/rules.md "Role catalogue", transcribed by hand. Every role is assignable at account level. */
-export const CATALOGUE: ReadonlyMap<string, RoleRow> = new Map<string, RoleRow>([
-  ['viewer', { scopes: ['incidents.view', 'organisation_settings.view'], team: false, viaApi: true }],
-  ['incident_creator', { scopes: ['incidents.view', 'incidents.create'], team: false, viaApi: true }],
-  ['incident_editor', { scopes: ['incidents.view', 'incidents.create', 'incidents.edit'], team: false, viaApi: true }],
-  ['incident_memberships_editor', { scopes: ['incident_memberships.edit'], team: false, viaApi: true }],
-  ['global_access', { scopes: ['incidents.private.view', 'incidents.private.edit'], team: false, viaApi: true }],
-  [
-    'manage_settings',
-    { scopes: ['organisation_settings.view', 'organisation_settings.edit'], team: false, viaApi: true },
-  ],
-  ['security_settings_editor', { scopes: ['security_settings.edit'], team: false, viaApi: true }],
-  ['catalog_viewer', { scopes: ['catalog.view'], team: false, viaApi: true }],
-  ['catalog_editor', { scopes: ['catalog.view', 'catalog.edit'], team: false, viaApi: true }],
-  ['workflows_editor', { scopes: ['workflows.view', 'workflows.edit'], team: false, viaApi: true }],
-  ['private_workflows_editor', { scopes: ['workflows.view', 'workflows.private.edit'], team: false, viaApi: true }],
-  ['schedules_reader', { scopes: ['schedules.view'], team: true, viaApi: true }],
-  ['schedules_editor', { scopes: ['schedules.view', 'schedules.edit'], team: true, viaApi: true }],
-  ['schedule_overrides_editor', { scopes: ['schedules.view', 'schedule_overrides.edit'], team: true, viaApi: true }],
-  ['on_call_editor', { scopes: ['escalation_paths.view', 'escalation_paths.edit'], team: true, viaApi: true }],
-  ['escalation_creator', { scopes: ['escalations.create'], team: true, viaApi: true }],
-  ['post_incident_flow_opt_out', { scopes: ['post_incident_flow.opt_out'], team: false, viaApi: true }],
-  ['investigation_download', { scopes: ['investigations.download'], team: false, viaApi: true }],
-  ['team_memberships_manage', { scopes: ['team_memberships.edit'], team: false, viaApi: true }],
-  ['status_page_publisher', { scopes: ['status_pages.publish'], team: false, viaApi: true }],
-  ['postmortems_manage', { scopes: ['postmortems.edit'], team: false, viaApi: true }],
-  [
-    MANAGE,
-    {
-      scopes: ['api_keys.view', 'api_keys.create', 'api_keys.edit', 'api_keys.rotate', 'api_keys.delete'],
-      team: true,
-      viaApi: false,
-    },
-  ],
-]);
+/** docs/rules.md "Role catalogue" (test/helpers/catalogue.ts, transcribed by hand). */
+export const CATALOGUE: ReadonlyMap<string, RoleRow> = new Map(
+  Object.entries(CATALOGUE_SCOPES).map(([name, scopes]) => [
+    name,
+    { scopes, team: TEAM_ASSIGNABLE_ROLES.includes(name), viaApi: name !== MANAGER_ROLE_NAME },
+  ]),
+);
 
 export const ACCOUNT_ROLES: readonly string[] = [...CATALOGUE.keys()];
 export const TEAM_ROLES: readonly string[] = ACCOUNT_ROLES.filter((name) => CATALOGUE.get(name)?.team);

@@ -1,41 +1,11 @@
-// docs/rules.md "Role catalogue": the expected table is written out here on purpose (CI has no
-// copy of docs/rules.md), so any drift between the seeded defaults and the rules fails this file.
+// docs/rules.md "Role catalogue": the expected table is the hand-written one of test/helpers/catalogue.ts,
+// so any drift between the seeded defaults and the rules fails this file.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROLES, MANAGER_ROLE, RoleCatalogue } from '../../src/domain/roles.ts';
+import { CATALOGUE_SCOPES, TEAM_ASSIGNABLE_ROLES } from '../helpers/catalogue.ts';
 
-const EXPECTED_SCOPES: Record<string, string[]> = {
-  viewer: ['incidents.view', 'organisation_settings.view'],
-  incident_creator: ['incidents.view', 'incidents.create'],
-  incident_editor: ['incidents.view', 'incidents.create', 'incidents.edit'],
-  incident_memberships_editor: ['incident_memberships.edit'],
-  global_access: ['incidents.private.view', 'incidents.private.edit'],
-  manage_settings: ['organisation_settings.view', 'organisation_settings.edit'],
-  security_settings_editor: ['security_settings.edit'],
-  catalog_viewer: ['catalog.view'],
-  catalog_editor: ['catalog.view', 'catalog.edit'],
-  workflows_editor: ['workflows.view', 'workflows.edit'],
-  private_workflows_editor: ['workflows.view', 'workflows.private.edit'],
-  schedules_reader: ['schedules.view'],
-  schedules_editor: ['schedules.view', 'schedules.edit'],
-  schedule_overrides_editor: ['schedules.view', 'schedule_overrides.edit'],
-  on_call_editor: ['escalation_paths.view', 'escalation_paths.edit'],
-  escalation_creator: ['escalations.create'],
-  post_incident_flow_opt_out: ['post_incident_flow.opt_out'],
-  investigation_download: ['investigations.download'],
-  team_memberships_manage: ['team_memberships.edit'],
-  status_page_publisher: ['status_pages.publish'],
-  postmortems_manage: ['postmortems.edit'],
-  api_keys_manage: ['api_keys.view', 'api_keys.create', 'api_keys.edit', 'api_keys.rotate', 'api_keys.delete'],
-};
-
-const EXPECTED_TEAM_ROLES = [
-  'schedules_editor',
-  'schedules_reader',
-  'schedule_overrides_editor',
-  'on_call_editor',
-  'escalation_creator',
-  'api_keys_manage',
-];
+const EXPECTED_SCOPES = CATALOGUE_SCOPES;
+const EXPECTED_TEAM_ROLES = TEAM_ASSIGNABLE_ROLES;
 
 const EXPECTED_NAMES = Object.keys(EXPECTED_SCOPES);
 const byName = new Map(DEFAULT_ROLES.map((role) => [role.name, role]));
@@ -89,7 +59,7 @@ describe('Role catalogue is data: lookups and scope unions', () => {
   const catalogue = new RoleCatalogue(DEFAULT_ROLES);
 
   it('finds roles by name and answers undefined for unknown names', () => {
-    expect(catalogue.get('viewer')?.scopes).toEqual(expect.arrayContaining(EXPECTED_SCOPES.viewer ?? []));
+    expect(catalogue.get('viewer')?.scopes).toEqual(expect.arrayContaining([...(EXPECTED_SCOPES.viewer ?? [])]));
     expect(catalogue.get('no_such_role')).toBeUndefined();
     expect(catalogue.get('Viewer')).toBeUndefined();
   });
