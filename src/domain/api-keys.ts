@@ -6,7 +6,7 @@
 // read of the target), the mutations inside their transaction (a locking read). What a mutation returns
 // is built from what it checked and wrote, never read back.
 import type { Db } from '../db/client.ts';
-import type { ReadValue } from '../db/raw-read.ts';
+import type { ReadRows } from '../db/raw-read.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
@@ -55,8 +55,11 @@ export interface Domain extends KeyReading {
    * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
    */
   maxKeysPerOrganization?: number;
-  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
-  readValue: ReadValue;
+  /**
+   * Plain reads of committed data outside any transaction, straight on the driver, every row of a
+   * statement by column name (src/db/raw-read.ts).
+   */
+  readRows: ReadRows;
 }
 
 /** The authenticated key of a request and what it may do. */
