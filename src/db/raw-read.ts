@@ -32,7 +32,8 @@ export type ReadRows = (statement: Prisma.Sql) => Promise<Rows>;
 const asText = (value: string) => value;
 const TEXT_TYPES = { getTypeParser: () => asText };
 
-const columnsOf = (names: readonly string[]): Columns => Object.fromEntries(names.map((name, i) => [name, i]));
+/** The Columns of rows whose values are those of `names`, in that order. */
+export const columnsOf = (names: readonly string[]): Columns => Object.fromEntries(names.map((name, i) => [name, i]));
 
 export function createRowReader(raw: RawDriver, onQuery?: QueryListener, size = STATEMENT_CACHE_SIZE): ReadRows {
   if (raw.provider === 'sqlite') {

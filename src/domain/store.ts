@@ -3,7 +3,7 @@
 // the writes of one change together, to a WriteAll that runs them in its transaction.
 
 import type { Db } from '../db/client.ts';
-import type { ReadRows } from '../db/raw-read.ts';
+import { type Columns, columnsOf as columnsNamed, type ReadRows } from '../db/raw-read.ts';
 import type { Reader } from '../db/reader.ts';
 import type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 import { Prisma } from '../generated/sqlite/client.ts';
@@ -114,7 +114,7 @@ export interface Dialect {
 
 /**
  * One key as Dialect.keysAsJson gives it: the values the caller asked for, then the grants: account
- * role names, teams as [id, name] pairs, team role names.
+ * role names, teams as [id, name] pairs, team role names (named by jsonColumns).
  */
 export type KeyValues = [...unknown[], string[], Array<[string, string]>, string[]];
 
@@ -237,15 +237,22 @@ const RETURNED_KEY_COLUMNS = Prisma.raw(KEY_COLUMN_NAMES.map((name) => `"${name}
 const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'tokenLastIssuedAt', 'lastUsedAt', 'expiresAt']);
 
 /**
- * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then `extra` (expressions over
- * `p`); keyFromValues reads them back.
+ * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then the columns `extra` of `p`;
+ * jsonColumns(extra) names them for decodeApiKey (src/store/rows.ts).
  */
-export function keyValues(dialect: Dialect, ...extra: Prisma.Sql[]): Prisma.Sql {
+export function keyValues(dialect: Dialect, extra: readonly string[] = []): Prisma.Sql {
   const columns = KEY_COLUMN_NAMES.map((name) =>
     TIMESTAMP_COLUMNS.has(name) ? dialect.timestamp(name) : `p."${name}"`,
   );
-  return Prisma.join([Prisma.raw(columns.join(', ')), ...extra]);
+  return Prisma.raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
 }
+
+/** The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra). */
+export const jsonColumns = (extra: readonly string[] = []): Columns =>
+  columnsNamed([...KEY_COLUMN_NAMES, ...extra, 'roleNames', 'teams', 'teamRoleNames']);
+
+const KEY_JSON_COLUMNS = jsonColumns();
+const VERSIONED_JSON_COLUMNS = jsonColumns(['version']);
 
 /** KEY_COLUMN_NAMES of `p` named as in the table (timestamps by Dialect.timestamp), then `extra` of `p`. */
 function namedKeyColumns(dialect: Dialect, extra: readonly string[]): Prisma.Sql {
@@ -253,34 +260,6 @@ function namedKeyColumns(dialect: Dialect, extra: readonly string[]): Prisma.Sql
     TIMESTAMP_COLUMNS.has(name) ? `${dialect.timestamp(name)} AS "${name}"` : `p."${name}"`,
   );
   return Prisma.raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
-}
-
-/** Where the extra values of keyValues start in a KeyValues. */
-export const EXTRA_VALUES = KEY_COLUMN_NAMES.length;
-
-const dateOf = (value: unknown): Date => new Date(value as number);
-
-/** A key read with keyValues (maybe with its version as the first extra value) → the record. */
-export function keyFromValues(values: KeyValues, catalogue: RoleCatalogue, version?: unknown): ApiKeyRecord {
-  const n = values.length;
-  const teams = (values[n - 2] as Array<[string, string]>).map(([id, name]) => ({ id, name }));
-  const lastUsedAt = values[5];
-  const expiresAt = values[9];
-  // The positions are those of KEY_COLUMN_NAMES (a test reads every column back).
-  const key: ApiKeyRow = {
-    id: values[0] as string,
-    organizationId: values[1] as string,
-    name: values[2] as string,
-    createdAt: dateOf(values[3]),
-    tokenLastIssuedAt: dateOf(values[4]),
-    lastUsedAt: lastUsedAt == null ? null : dateOf(lastUsedAt),
-    creatorKeyId: values[6] as string | null,
-    creatorKeyName: values[7] as string | null,
-    creatorUserId: values[8] as string | null,
-    expiresAt: expiresAt == null ? null : dateOf(expiresAt),
-    version: version as number | undefined,
-  };
-  return recordOf(key, values[n - 3] as string[], teams, values[n - 1] as string[], catalogue);
 }
 
 /** The keys of a Dialect.keysAsJson statement's one row. */
@@ -303,7 +282,7 @@ function apiKeyStatement(
   return dialect.keysAsJson(
     Prisma.sql`SELECT ${KEY_COLUMNS}, k."version" FROM "ApiKey" k
                 WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
-    keyValues(dialect, Prisma.sql`p."version"`),
+    keyValues(dialect, ['version']),
   );
 }
 
@@ -317,7 +296,7 @@ export async function readApiKey(
 ): Promise<ApiKeyRecord | null> {
   const statement = apiKeyStatement(reading.dialect, organizationId, id, lock);
   const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
-  return values ? keyFromValues(values, reading.catalogue, values[EXTRA_VALUES]) : null;
+  return values ? decodeApiKey(values, VERSIONED_JSON_COLUMNS, reading.catalogue) : null;
 }
 
 /** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
@@ -349,7 +328,7 @@ export async function readOrganizationApiKeys(
       keyValues(reading.dialect),
     ),
   );
-  return keysOfResult(rows).map((values) => keyFromValues(values, reading.catalogue));
+  return keysOfResult(rows).map((values) => decodeApiKey(values, KEY_JSON_COLUMNS, reading.catalogue));
 }
 
 /**
