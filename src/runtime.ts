@@ -6,7 +6,7 @@ import { type Database, openDatabase } from './db/client.ts';
 import { describePostgresError, describeSqliteError } from './db/connection-errors.ts';
 import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
-import { createValueReader } from './db/raw-read.ts';
+import { createRowReader } from './db/raw-read.ts';
 import { sqliteFile } from './db/reader.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
@@ -33,7 +33,7 @@ export function createDomain(
     now,
     write: postgresql ? writeAsOneStatement(CHANNEL) : writeOneByOne,
     reads: new ReadCache(createDataStamp(database.raw)),
-    readValue: createValueReader(database.raw, database.onQuery),
+    readRows: createRowReader(database.raw, database.onQuery),
   };
 }
 

@@ -2,7 +2,7 @@
 // (Caller) and who creates (Creator). Types only, so that the operations and the audit log can both
 // import them without importing each other.
 import type { Db } from '../db/client.ts';
-import type { ReadValue } from '../db/raw-read.ts';
+import type { ReadRows } from '../db/raw-read.ts';
 import type { Access } from './access.ts';
 import type { ReadCache } from './read-cache.ts';
 import type { ApiKeyRecord, KeyReading, WriteAll } from './store.ts';
@@ -30,8 +30,11 @@ export interface Domain extends KeyReading {
    * DEFAULT_MAX_KEYS_PER_ORGANIZATION.
    */
   maxKeysPerOrganization?: number;
-  /** Plain reads of committed data outside any transaction, straight on the driver (src/db/raw-read.ts). */
-  readValue: ReadValue;
+  /**
+   * Plain reads of committed data outside any transaction, straight on the driver, every row of a
+   * statement by column name (src/db/raw-read.ts).
+   */
+  readRows: ReadRows;
 }
 
 /** The authenticated key of a request and what it may do. */
