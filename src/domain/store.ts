@@ -130,19 +130,25 @@ export const SQLITE_DIALECT: Dialect = {
  * more than its execution). json_agg over no rows would be NULL: keys without any get '[]'. Timestamps
  * are stored without a zone, in UTC; the epoch of such a value is taken as UTC whatever the session's.
  */
+/**
+ * The grants of the keys of `p` (a WITH query of key rows), aggregated per key and joined to them:
+ * gr, gt and gtr, each a "value" (JSON) or NULL for a key without any.
+ */
+const POSTGRESQL_GRANTS = raw(`LEFT JOIN (SELECT r."apiKeyId", json_agg(r."roleName") AS "value" FROM "ApiKeyRole" r
+                WHERE r."apiKeyId" IN (SELECT "id" FROM p) GROUP BY r."apiKeyId") gr ON gr."apiKeyId" = p."id"
+    LEFT JOIN (SELECT t."apiKeyId", json_agg(json_build_array(t."teamId", tm."name")) AS "value"
+                 FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId"
+                WHERE t."apiKeyId" IN (SELECT "id" FROM p) GROUP BY t."apiKeyId") gt ON gt."apiKeyId" = p."id"
+    LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
+                WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`);
+
 export const POSTGRESQL_DIALECT: Dialect = {
   keysAsJson: (keys, values) => sql`WITH p AS (${keys})
     SELECT COALESCE(json_agg(json_build_array(${values},
       COALESCE(gr."value", '[]'::json), COALESCE(gt."value", '[]'::json), COALESCE(gtr."value", '[]'::json)
     ) ORDER BY p."id" DESC), '[]'::json)::text AS "keys"
     FROM p
-    LEFT JOIN (SELECT r."apiKeyId", json_agg(r."roleName") AS "value" FROM "ApiKeyRole" r
-                WHERE r."apiKeyId" IN (SELECT "id" FROM p) GROUP BY r."apiKeyId") gr ON gr."apiKeyId" = p."id"
-    LEFT JOIN (SELECT t."apiKeyId", json_agg(json_build_array(t."teamId", tm."name")) AS "value"
-                 FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId"
-                WHERE t."apiKeyId" IN (SELECT "id" FROM p) GROUP BY t."apiKeyId") gt ON gt."apiKeyId" = p."id"
-    LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
-                WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`,
+    ${POSTGRESQL_GRANTS}`,
   // The grants of all the keys at once, joined to the keys by the planner (by each grant table's index,
   // one lookup per key, past a few thousand rows: the plan test holds it), and the rows left as columns
   // rather than built into one JSON value: measured on a page of 51 keys, 0.32–0.45 ms of PostgreSQL's
@@ -151,13 +157,7 @@ export const POSTGRESQL_DIALECT: Dialect = {
     SELECT ${namedKeyColumns(POSTGRESQL_DIALECT, extra)},
            gr."value" AS "roleNames", gt."value" AS "teams", gtr."value" AS "teamRoleNames"
       FROM p
-      LEFT JOIN (SELECT r."apiKeyId", json_agg(r."roleName") AS "value" FROM "ApiKeyRole" r
-                  WHERE r."apiKeyId" IN (SELECT "id" FROM p) GROUP BY r."apiKeyId") gr ON gr."apiKeyId" = p."id"
-      LEFT JOIN (SELECT t."apiKeyId", json_agg(json_build_array(t."teamId", tm."name")) AS "value"
-                   FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId"
-                  WHERE t."apiKeyId" IN (SELECT "id" FROM p) GROUP BY t."apiKeyId") gt ON gt."apiKeyId" = p."id"
-      LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
-                  WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"
+      ${POSTGRESQL_GRANTS}
      ORDER BY p."id" DESC`,
   timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,
   callerLock: sql`FOR KEY SHARE`,
