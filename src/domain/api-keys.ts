@@ -30,10 +30,6 @@ import {
 import { generateToken, hashToken } from './tokens.ts';
 import type { Caller, Creator, Domain } from './types.ts';
 
-// The authentication and verification modules still import these from here; new code imports them
-// from types.ts, where they are declared.
-export type { Caller, Creator, Domain } from './types.ts';
-
 export interface KeyInput extends GrantsInput {
   name: string;
   /** Absent: never (create) or unchanged (update); null: never expires. */

@@ -4,8 +4,8 @@
 // the checks in their order → one result. Nothing here knows GraphQL or HTTP.
 import type { LastUsedRecorder } from '../auth/last-used.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
-import type { Caller } from '../domain/api-keys.ts';
 import { isWellFormedToken } from '../domain/tokens.ts';
+import type { Caller } from '../domain/types.ts';
 import { signals, type VerificationVerdict } from '../observability/signals.ts';
 import type { RateLimitState, VerifyBudget } from './budget.ts';
 import type { VerifierRecord } from './verifier-tokens.ts';

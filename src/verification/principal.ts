@@ -1,8 +1,8 @@
 // Who a request authenticated as: an API key (the Caller of the domain) or a verifier token. The
 // token's prefix says which; scope-auth decides what each may call (src/schema/builder.ts).
 import type { TokenVerifier } from '../auth/verifier.ts';
-import type { Caller } from '../domain/api-keys.ts';
 import { isVerifierToken } from '../domain/tokens.ts';
+import type { Caller } from '../domain/types.ts';
 import type { VerifierCaller, VerifierTokens } from './verifier-tokens.ts';
 
 export type Principal = Caller | VerifierCaller;
