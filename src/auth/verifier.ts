@@ -34,6 +34,11 @@ export interface VerifierOptions {
    */
   maxAgeMs?: number;
   /**
+   * The same for verification (resolveKnown, and resolve with `forVerification`), whose answer shows
+   * none of those fields: a service verifying many distinct keys keeps them cached this long.
+   */
+  verificationMaxAgeMs?: number;
+  /**
    * A reading that changes whenever another process commits to the database (SQLite's data_version on
    * this process's writing connection, see src/db/client.ts). Checked before a cached token is used:
    * when it moved, the cache is emptied, since another process may have deleted or changed any key.
@@ -47,6 +52,7 @@ export class TokenVerifier {
   readonly #maxEntries: number;
   readonly #maxUnknown: number;
   readonly #maxAgeMs: number;
+  readonly #verificationMaxAgeMs: number;
   readonly #entries = new Map<string, Entry>();
   readonly #hashesByKey = new Map<string, Set<string>>();
   readonly #unknown = new Set<string>();
@@ -73,6 +79,7 @@ export class TokenVerifier {
     this.#maxEntries = options.maxEntries ?? 50_000;
     this.#maxUnknown = options.maxUnknown ?? 50_000;
     this.#maxAgeMs = options.maxAgeMs ?? 5_000;
+    this.#verificationMaxAgeMs = options.verificationMaxAgeMs ?? 60_000;
     this.#externalChanges = options.externalChanges ?? null;
     if (this.#externalChanges) this.#externalSeen = this.#externalChanges();
   }
@@ -83,7 +90,7 @@ export class TokenVerifier {
    */
   known(token: string | null): Caller | null | undefined {
     if (token === null || !isWellFormedToken(token)) return null;
-    return this.#knownByHash(hashToken(token), this.#domain.now().getTime());
+    return this.#knownByHash(hashToken(token), this.#domain.now().getTime(), this.#maxAgeMs);
   }
 
   async verify(token: string | null): Promise<Caller | null> {
@@ -98,9 +105,13 @@ export class TokenVerifier {
    * UNKNOWN), with the token's deadline (see tokenDeadline); null for no such token or one past its
    * grace period. Expired keys are never cached.
    */
-  async resolve(token: string, now: number): Promise<{ caller: Caller; deadline: number | null } | null> {
+  async resolve(
+    token: string,
+    now: number,
+    forVerification = false,
+  ): Promise<{ caller: Caller; deadline: number | null } | null> {
     const hash = hashToken(token);
-    const known = this.#resolvedByHash(hash, now);
+    const known = this.#resolvedByHash(hash, now, forVerification ? this.#verificationMaxAgeMs : this.#maxAgeMs);
     if (known !== undefined) return known;
     signals.tokenCache(false);
 
@@ -133,13 +144,20 @@ export class TokenVerifier {
     return { caller, deadline: expiresAt };
   }
 
-  /** What `resolve` would answer, when the cache knows it; undefined when only a lookup can tell. */
+  /**
+   * What `resolve(token, now, true)` would answer, when the cache knows it; undefined when only a lookup
+   * can tell.
+   */
   resolveKnown(token: string, now: number): { caller: Caller; deadline: number | null } | null | undefined {
-    return this.#resolvedByHash(hashToken(token), now);
+    return this.#resolvedByHash(hashToken(token), now, this.#verificationMaxAgeMs);
   }
 
-  #resolvedByHash(hash: string, now: number): { caller: Caller; deadline: number | null } | null | undefined {
-    const known = this.#knownByHash(hash, now);
+  #resolvedByHash(
+    hash: string,
+    now: number,
+    maxAgeMs: number,
+  ): { caller: Caller; deadline: number | null } | null | undefined {
+    const known = this.#knownByHash(hash, now, maxAgeMs);
     if (!known) return known;
     // The entry #knownByHash has just used: its deadline is the token's.
     return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
@@ -160,13 +178,13 @@ export class TokenVerifier {
     return access;
   }
 
-  #knownByHash(hash: string, now: number): Caller | null | undefined {
+  #knownByHash(hash: string, now: number, maxAgeMs: number): Caller | null | undefined {
     this.#checkExternalChanges();
     const cached = this.#entries.get(hash);
     // Not trusted now: looked up instead, and kept (it becomes usable again with the next heartbeat,
     // which proves that every invalidation sent before it has arrived).
     if (cached && performance.now() < this.#trustedUntil) {
-      if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < this.#maxAgeMs) {
+      if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < maxAgeMs) {
         // Refresh its place in the LRU order.
         this.#entries.delete(hash);
         this.#entries.set(hash, cached);

@@ -96,7 +96,7 @@ export class VerificationEngine {
     const now = this.#options.now();
     const known = this.#known(request.token, now);
     if (known === 'malformed') return this.#counted(MALFORMED);
-    const found = known === undefined ? await this.#options.tokens.resolve(request.token, now.getTime()) : known;
+    const found = known === undefined ? await this.#options.tokens.resolve(request.token, now.getTime(), true) : known;
     if (!found || outside(verifier, found)) return this.#counted(UNKNOWN);
     const budget = this.#options.budget;
     const expired = found.deadline !== null && found.deadline <= now.getTime();

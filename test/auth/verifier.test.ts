@@ -106,6 +106,37 @@ describe('token verification cache', () => {
     expect(t.lookups).toHaveLength(2);
   });
 
+  it('keeps an entry for verification up to verificationMaxAgeMs, while authentication reads it again after maxAgeMs', async () => {
+    const t = setup({ maxAgeMs: 1_000, verificationMaxAgeMs: 10_000 });
+    const token = t.issue('K1');
+    expect((await t.verifier.resolve(token, t.now(), true))?.caller.key.id).toBe('K1');
+    t.advance(9_999);
+    // Verification: from the cache, synchronously and through resolve.
+    expect(t.verifier.resolveKnown(token, t.now())?.caller.key.id).toBe('K1');
+    expect((await t.verifier.resolve(token, t.now(), true))?.caller.key.id).toBe('K1');
+    expect(t.lookups).toHaveLength(1);
+    t.advance(1);
+    expect(t.verifier.resolveKnown(token, t.now())).toBeUndefined();
+    expect((await t.verifier.resolve(token, t.now(), true))?.caller.key.id).toBe('K1');
+    expect(t.lookups).toHaveLength(2);
+    // Authentication: the same entry is read again past maxAgeMs (its lastUsedAt may be shown).
+    t.advance(1_000);
+    expect(t.verifier.known(token)).toBeUndefined();
+    await t.verifier.verify(token);
+    expect(t.lookups).toHaveLength(3);
+  });
+
+  it('drops an entry kept for verification the moment its key changes, whatever its age', async () => {
+    const t = setup({ maxAgeMs: 1_000, verificationMaxAgeMs: 60_000 });
+    const token = t.issue('K1');
+    await t.verifier.resolve(token, t.now(), true);
+    t.advance(30_000);
+    t.verifier.invalidateKey('K1');
+    t.rows.clear();
+    expect(t.verifier.resolveKnown(token, t.now())).toBeUndefined();
+    expect(await t.verifier.resolve(token, t.now(), true)).toBeNull();
+  });
+
   it('remembers unknown tokens, so a repeated bad token costs no lookup', async () => {
     const t = setup();
     const unknown = generateToken();
