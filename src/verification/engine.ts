@@ -110,12 +110,13 @@ export class VerificationEngine {
    * Undefined when only `verify` can tell. POST /v1/verify answers from here without a promise.
    */
   verifyNow(verifier: VerifierRecord, request: VerifyRequest): Verification | undefined {
+    // With a budget, `verify` answers (once: the token cache counts each of its answers as a hit).
+    if (this.#options.budget.active) return undefined;
     const now = this.#options.now();
     const known = this.#known(request.token, now);
     if (known === 'malformed') return this.#counted(MALFORMED);
     if (known === undefined) return undefined;
     if (known === null || outside(verifier, known)) return this.#counted(UNKNOWN);
-    if (this.#options.budget.active) return undefined;
     const expired = known.deadline !== null && known.deadline <= now.getTime();
     return this.#judge(request, known, now, expired, null);
   }

@@ -151,6 +151,12 @@ describe.each(providers)('metrics of a real server on %s', (provider) => {
     expect(moved('unknown')).toBe(1);
     expect(moved('malformed')).toBe(1);
     expect(moved('expired')).toBe(0);
+    // Each verification of a well-formed token asks the token cache once (this server counts a
+    // verification budget, so every verdict goes through the engine's one path with a budget).
+    const lookups = (result: string) =>
+      sample(after, 'keygate_cache_lookups_total', { cache: 'token', result }) -
+      sample(before, 'keygate_cache_lookups_total', { cache: 'token', result });
+    expect(lookups('hit') + lookups('miss')).toBe(4);
   });
 
   it('counts read cache hits: an identical page read again before any commit', async () => {
