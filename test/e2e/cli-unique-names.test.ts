@@ -24,21 +24,31 @@ describe.each(providers)('unique organization names on %s', (provider) => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
+  /**
+   * A new database migrated as it was before `migration`: the history then (its lock file, and every
+   * migration named before it).
+   */
+  async function databaseBefore(migration: string): Promise<TestDatabase> {
+    const before = join(scratch, 'migrations');
+    const all = migrationsDir(provider);
+    cpSync(all, before, {
+      recursive: true,
+      filter: (source) => {
+        const top = relative(all, source).split(sep)[0] as string;
+        return top === '' || top === 'migration_lock.toml' || top < migration;
+      },
+    });
+    // Kept in `t` before migrating, so that afterEach drops it even when the migration fails.
+    const database = await createTestDatabase(provider, { migrate: false });
+    t = database;
+    await migrate(database.database, { dir: before });
+    return database;
+  }
+
   it(
     'existing clashes are renamed by the migration; the index then refuses a clash',
     async () => {
-      // The history as it was before the migration (its lock file, and every migration named before it).
-      const before = join(scratch, 'migrations');
-      const all = migrationsDir(provider);
-      cpSync(all, before, {
-        recursive: true,
-        filter: (source) => {
-          const top = relative(all, source).split(sep)[0] as string;
-          return top === '' || top === 'migration_lock.toml' || top < UNIQUE_NAMES;
-        },
-      });
-      t = await createTestDatabase(provider, { migrate: false });
-      await migrate(t.database, { dir: before });
+      t = await databaseBefore(UNIQUE_NAMES);
       const ids = [newId(1_000), newId(2_000), newId(3_000), newId(4_000)];
       const names = ['Acme', 'ACME', 'acme', 'Other'];
       for (const [i, id] of ids.entries()) {
@@ -74,17 +84,7 @@ describe.each(providers)('unique organization names on %s', (provider) => {
   it(
     'existing team name clashes are renamed by the migration; the index then refuses a clash',
     async () => {
-      const before = join(scratch, 'migrations');
-      const all = migrationsDir(provider);
-      cpSync(all, before, {
-        recursive: true,
-        filter: (source) => {
-          const top = relative(all, source).split(sep)[0] as string;
-          return top === '' || top === 'migration_lock.toml' || top < UNIQUE_TEAM_NAMES;
-        },
-      });
-      t = await createTestDatabase(provider, { migrate: false });
-      await migrate(t.database, { dir: before });
+      t = await databaseBefore(UNIQUE_TEAM_NAMES);
       const [acme, beta] = [newId(500), newId(600)];
       await t.database.prisma.organization.create({ data: { id: acme, name: 'Acme' } });
       await t.database.prisma.organization.create({ data: { id: beta, name: 'Beta' } });
