@@ -3,7 +3,7 @@
 // their own prefix, "keygate_verifier_" (an API key token has no second underscore, so no token can
 // be read as both). The checksum lets the server (and secret scanners) reject a mistyped or
 // made-up token without touching the database. Only the SHA-256 of a token is ever stored.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const TOKEN_PREFIX = 'keygate_';
@@ -62,6 +62,7 @@ export function isWellFormedToken(token: string): boolean {
   return token.endsWith(checksum(body));
 }
 
+/** SHA-256, hex. The one-shot `hash` costs a third of a Hash object's create, update and digest: it runs on every request. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
