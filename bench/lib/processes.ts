@@ -2,7 +2,6 @@
 // stopped by their pid. Nothing here outlives a run: every process is stopped and every temp dir removed.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export interface Pinning {
   enabled: boolean;
@@ -29,17 +28,8 @@ export function setUpPinning(): Pinning {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+/** The tests' free-port probe: one implementation for tests and bench. */
+export { freePort } from '../../test/helpers/ports.ts';
 
 /** VmRSS of a process in bytes, or null when it is gone. */
 export function rssBytes(pid: number): number | null {
