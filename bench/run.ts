@@ -87,7 +87,10 @@ async function measure(
   const runs = new Map<string, RunResult[]>(scenarios.map((scenario) => [scenario.name, []]));
   const load = { connections: options.connections };
   for (const group of [scenarios.filter((s) => !s.writes), scenarios.filter((s) => s.writes)]) {
-    for (const scenario of group) await runLoad(scenario.spec, { ...load, seconds: options.warmup });
+    for (const scenario of group) {
+      if (scenario.prime) log(`  ${server} | ${scenario.label} | primed: ${await scenario.prime()}`);
+      await runLoad(scenario.spec, { ...load, seconds: options.warmup });
+    }
     for (let round = 1; round <= options.runs; round++) {
       for (const scenario of group) {
         const pids = await serverPids();
