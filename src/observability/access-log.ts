@@ -8,6 +8,7 @@ import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from '
 import type { ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../errors.ts';
+import type { DeadlineTracked, InFlight } from '../http/request-deadline.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { Logger } from '../logger.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -29,7 +30,7 @@ export interface RequestRecord {
 }
 
 /** node:http's response with the request's record on it (createServer's ServerResponse option). */
-export class ObservedResponse extends ServerResponse<IncomingMessage> implements RequestRecord {
+export class ObservedResponse extends ServerResponse<IncomingMessage> implements RequestRecord, DeadlineTracked {
   requestId = '';
   startedAt = 0;
   operation = '';
@@ -39,12 +40,18 @@ export class ObservedResponse extends ServerResponse<IncomingMessage> implements
   cause: unknown = undefined;
   /** True when Yoga authenticated the request (and counted it), not the node:http layer. */
   keyFromYoga = false;
+  /** The request's entry in the deadline's list, let go of once answered (src/http/request-deadline.ts). */
+  inFlight: InFlight | null = null;
 
   /**
    * Adds x-request-id to the headers writeHead is given (Yoga's, the fast path's own): a setHeader
    * beforehand would send every response down node's slower merging path (~0.5 µs a request).
    */
   override writeHead(statusCode: number, reasonOrHeaders?: unknown, headers?: unknown): this {
+    if (this.inFlight) {
+      this.inFlight.res = null;
+      this.inFlight = null;
+    }
     const given = typeof reasonOrHeaders === 'string' ? headers : reasonOrHeaders;
     if (this.requestId) {
       if (given && typeof given === 'object' && !Array.isArray(given) && Object.isExtensible(given)) {
