@@ -1,13 +1,39 @@
 // One new context per request: the caller (authenticated once) and per-request dataloaders.
 import DataLoader from 'dataloader';
 import { findUsers, type UserRecord } from './domain/organizations.ts';
-import type { ApiKeyRecord } from './domain/store.ts';
 import type { Caller, Domain } from './domain/types.ts';
 import type { VerificationEngine } from './verification/engine.ts';
 import type { Principal } from './verification/principal.ts';
 
+/**
+ * The loader of users by id, which also answers without a promise for a user it was primed with (a page
+ * of keys comes with its creators: `creator { user }` takes them as they are, without a promise per key;
+ * measured on apiKeys(first: 50)).
+ */
+export class UserLoader extends DataLoader<string, UserRecord | null> {
+  readonly #primed = new Map<string, UserRecord>();
+
+  override prime(id: string, user: UserRecord | null | PromiseLike<UserRecord | null> | Error): this {
+    if (user !== null && !(user instanceof Error) && !('then' in user)) {
+      this.#primed.set(id, user);
+      return this;
+    }
+    return super.prime(id, user);
+  }
+
+  override load(id: string): Promise<UserRecord | null> {
+    const user = this.#primed.get(id);
+    return user ? Promise.resolve(user) : super.load(id);
+  }
+
+  /** The user, at once when primed, else through load. */
+  get(id: string): UserRecord | Promise<UserRecord | null> {
+    return this.#primed.get(id) ?? super.load(id);
+  }
+}
+
 export interface Loaders {
-  user: DataLoader<string, UserRecord | null>;
+  user: UserLoader;
 }
 
 export interface Context {
@@ -19,14 +45,6 @@ export interface Context {
   /** The engine behind verifyApiKey (shared with POST /v1/verify). */
   verification: VerificationEngine;
   loaders: Loaders;
-  /** Keys a scope check has already found visible in this request, by id. */
-  checked: Map<string, ApiKeyRecord>;
-  /**
-   * Users of the caller's organization this request has already read, by id (a page of keys comes
-   * with its creators): `creator { user }` takes them from here as they are, without the loader's
-   * promise per key.
-   */
-  users: Map<string, UserRecord>;
 }
 
 const inOrderOfIds = <T extends { id: string }>(ids: readonly string[], rows: T[]) => {
@@ -46,7 +64,7 @@ export function createLoaders(domain: Domain, organizationId: string): Loaders {
       (rows) => rows.length + 1,
     );
   return {
-    user: new DataLoader(async (ids) => inOrderOfIds(ids, await users(ids))),
+    user: new UserLoader(async (ids) => inOrderOfIds(ids, await users(ids))),
   };
 }
 
@@ -69,8 +87,6 @@ export function createContext(domain: Domain, principal: Principal, verification
       verification,
       caller: NO_CALLER,
       loaders: createLoaders(domain, principal.verifier.organizationId ?? ''),
-      checked: new Map(),
-      users: new Map(),
     };
   }
   const caller = principal;
@@ -80,7 +96,5 @@ export function createContext(domain: Domain, principal: Principal, verification
     caller,
     verification,
     loaders: createLoaders(domain, caller.key.organizationId),
-    checked: new Map(),
-    users: new Map(),
   };
 }

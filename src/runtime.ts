@@ -11,8 +11,8 @@ import { sqliteFile } from './db/reader.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
 import type { RoleCatalogue } from './domain/roles.ts';
-import { POSTGRESQL_DIALECT, SQLITE_DIALECT, writeAsOneStatement, writeOneByOne } from './domain/store.ts';
 import type { Domain } from './domain/types.ts';
+import { dialectOf } from './store/dialect.ts';
 
 /**
  * The domain on a database; on PostgreSQL, a change's writes go as one statement that also tells other
@@ -24,14 +24,12 @@ export function createDomain(
   now: () => Date = () => new Date(),
   limits: Partial<Pick<Limits, 'maxKeysPerOrganization'>> = {},
 ): Domain {
-  const postgresql = database.provider === 'postgresql';
   return {
     ...(limits.maxKeysPerOrganization === undefined ? {} : { maxKeysPerOrganization: limits.maxKeysPerOrganization }),
     db: database.prisma,
     catalogue,
-    dialect: postgresql ? POSTGRESQL_DIALECT : SQLITE_DIALECT,
+    dialect: dialectOf(database.provider, CHANNEL),
     now,
-    write: postgresql ? writeAsOneStatement(CHANNEL) : writeOneByOne,
     reads: new ReadCache(createDataStamp(database.raw)),
     readRows: createRowReader(database.raw, database.onQuery),
   };

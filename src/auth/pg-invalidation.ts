@@ -1,6 +1,6 @@
 // Many processes, one PostgreSQL: every change to a key is announced with pg_notify inside the
 // transaction that makes it (so it is delivered exactly when it commits; writeAsOneStatement in
-// src/domain/store.ts sends it with the change's writes), and every process listens
+// src/store/dialect.ts sends it with the change's writes), and every process listens
 // and drops that key's cached tokens.
 //
 // A connection can fail without closing (a partition, a stopped host: nothing arrives, nothing ends),

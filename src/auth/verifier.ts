@@ -11,10 +11,10 @@
 // On the embedded database, a commit by another process (the CLI, any other writer) empties it before
 // a cached token is used again.
 import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
-import { assembleRecord } from '../domain/store.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
 import type { Caller, Domain } from '../domain/types.ts';
 import { signals } from '../observability/signals.ts';
+import { assembleRecord } from '../store/rows.ts';
 import type { TokenLookup } from './token-lookup.ts';
 
 interface Entry {

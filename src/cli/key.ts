@@ -114,8 +114,9 @@ export const keyCommands: Command[] = [
       withReader(async (read) => {
         const organization = await findOrganization(read, text(values, 'org'));
         const { readRoleCatalogue } = await import('../domain/role-seed.ts');
-        const { readOrganizationApiKeys, SQLITE_DIALECT, POSTGRESQL_DIALECT } = await import('../domain/store.ts');
-        const dialect = cliDatabase().provider === 'postgresql' ? POSTGRESQL_DIALECT : SQLITE_DIALECT;
+        const { readOrganizationApiKeys } = await import('../store/api-keys.ts');
+        const { dialectOf } = await import('../store/dialect.ts');
+        const dialect = dialectOf(cliDatabase().provider, null);
         const catalogue = await readRoleCatalogue(read);
         const keys = await readOrganizationApiKeys(read, { catalogue, dialect }, organization.id);
         return { apiKeys: await presentApiKeys(read, catalogue, organization.id, keys) };

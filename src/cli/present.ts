@@ -1,8 +1,8 @@
 // What the CLI prints of a key: the shape a GraphQL query selecting every field of ApiKey returns.
 import type { Reader } from '../db/reader.ts';
 import { listUsers, type UserRecord } from '../domain/organizations.ts';
+import type { ApiKeyRecord } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
-import type { ApiKeyRecord } from '../domain/store.ts';
 
 type PresentedUser = Pick<UserRecord, 'id' | 'email' | 'name' | 'role' | 'slackUserId'>;
 

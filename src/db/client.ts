@@ -1,5 +1,5 @@
 // The one place that opens a database. Both providers get a Prisma client generated from the same
-// models (prisma/schema.prisma), so their APIs are identical; the rest of the code sees one type.
+// models (prisma/schema.prisma); the rest of the code sees one type, Db, which both clients satisfy.
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
@@ -8,14 +8,57 @@ import type { SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@pr
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.ts';
-import { type Prisma, PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
 
-export type Db = SqliteClient;
-/** The client or one of its interactive transactions: what a read, or a change's writes, run on. */
-export type Tx = Db | Prisma.TransactionClient;
+/** The models Keygate queries through Prisma's query API (the rest of the SQL is raw). */
+type Models =
+  | 'organization'
+  | 'team'
+  | 'user'
+  | 'role'
+  | 'apiKey'
+  | 'apiKeyRole'
+  | 'apiKeyTeam'
+  | 'apiKeyTeamRole'
+  | 'apiKeyToken'
+  | 'auditEvent'
+  | 'auditEventTeam'
+  | 'verifier';
+
+/** The queries of a model Keygate may use: not aggregate or groupBy, whose result types differ per client. */
+type Queries =
+  | 'findMany'
+  | 'findFirst'
+  | 'findFirstOrThrow'
+  | 'findUnique'
+  | 'findUniqueOrThrow'
+  | 'create'
+  | 'createMany'
+  | 'update'
+  | 'updateMany'
+  | 'upsert'
+  | 'delete'
+  | 'deleteMany'
+  | 'count';
+
+/**
+ * A client or one of its interactive transactions, as Keygate uses them: raw statements and the models'
+ * queries. Spelled with the SQLite client's types, which describe the PostgreSQL client's just as well:
+ * both clients, and their transactions, are assigned to it without a cast (openDatabase), so the
+ * compiler holds that true for each.
+ */
+export type Tx = Pick<SqliteClient, '$queryRaw' | '$executeRaw' | '$queryRawUnsafe' | '$executeRawUnsafe'> & {
+  [Model in Models]: Pick<SqliteClient[Model], Queries>;
+};
+
+/** A client: a Tx that also starts transactions and closes. */
+export type Db = Tx & {
+  $transaction<R>(run: (tx: Tx) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+  $disconnect(): Promise<void>;
+};
 /** Rows of the tables as Prisma generates them from prisma/schema.prisma (the same for both providers). */
 export type { ApiKey, ApiKeyToken, AuditEvent } from '../generated/sqlite/client.ts';
 export type Provider = DatabaseConfig['provider'];
@@ -321,7 +364,7 @@ export async function openDatabase(
       ),
       busyTimeoutMs,
     );
-    prisma = new SqliteClient({ adapter, log, transactionOptions }) as Db;
+    prisma = new SqliteClient({ adapter, log, transactionOptions });
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
@@ -364,11 +407,7 @@ export async function openDatabase(
     });
     // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
     const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
-    prisma = new PostgresClient({
-      adapter: new PrismaPg(pool, { statementNameGenerator }),
-      log,
-      transactionOptions,
-    }) as unknown as Db;
+    prisma = new PostgresClient({ adapter: new PrismaPg(pool, { statementNameGenerator }), log, transactionOptions });
     raw = { provider: 'postgresql', pool };
   }
   if (options.onQuery) {

@@ -1,32 +1,34 @@
-// The six operations of docs/rules.md. Each mutation runs in one transaction that re-reads and locks the
-// target and the caller's own key and re-applies the rules, so a decision is never taken on state that
-// has since changed: a caller deleted, or whose grants changed, while its request was in flight is
-// judged as it is now (docs/rules.md, Authentication).
-// The check* functions are the rules themselves; the GraphQL layer calls them from scope-auth (a plain
-// read of the target), the mutations inside their transaction (a locking read). What a mutation returns
-// is built from what it checked and wrote, never read back.
+// The six operations of docs/rules.md. Each mutation runs in one transaction that reads and locks the
+// target and re-reads the caller's own key, and evaluates its rules there, once, on what it locked: a
+// decision is never taken on state that has since changed, and a caller deleted, or whose grants
+// changed, while its request was in flight is judged as it is now (docs/rules.md, Authentication).
+// Before that, the GraphQL layer's scope-auth gate (the may* functions) judges what the caller alone
+// decides: whether it is a manager at all. What a mutation returns is built from what it checked and
+// wrote, never read back. The SQL is the store's (src/store/api-keys.ts).
 
 import type { Tx } from '../db/client.ts';
-import { sql } from '../db/sql.ts';
+import {
+  grantDeletes,
+  grantInserts,
+  keyDelete,
+  keyInserts,
+  keyRename,
+  lockAndCountKeys,
+  lockApiKey,
+  lockCaller,
+  readCommittedApiKey,
+  readGrantedTeams,
+  rotationWrites,
+  tokenInsert,
+} from '../store/api-keys.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
 import { auditEventWrites } from './audit.ts';
 import { apiKeyNotFound, badInput, forbidden, unauthenticated } from './errors.ts';
 import { newId } from './ids.ts';
 import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrantsInput, parseId, parseName } from './input.ts';
+import { managerGate, requireManager } from './manager-gate.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
-import {
-  type ApiKeyRecord,
-  type ApiKeyRow,
-  grantDeletes,
-  grantInserts,
-  lockAndCountKeys,
-  lockApiKey,
-  lockCaller,
-  readApiKey,
-  readCommittedApiKey,
-  readTeamsByIds,
-  rowInsert,
-} from './store.ts';
+import type { ApiKeyRecord, ApiKeyRow } from './records.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import type { Caller, Creator, Domain } from './types.ts';
 
@@ -47,25 +49,10 @@ const isOperator = (actor: Caller | Operator): actor is Operator => 'kind' in ac
 
 /** The target of an operator's change, locked: any key of the operator's organization. */
 async function lockForOperator(domain: Domain, tx: Tx, operator: Operator, id: string): Promise<ApiKeyRecord> {
-  parseId(id);
   const target = await lockApiKey(tx, domain, operator.organizationId, id);
   if (!target) throw apiKeyNotFound(id);
   return target;
 }
-
-/** How a check reads its target: plainly, or with the row locked inside a mutation's transaction. */
-export type ReadTarget = (organizationId: string, id: string) => Promise<ApiKeyRecord | null>;
-
-const plainRead =
-  (domain: Domain, tx: Tx): ReadTarget =>
-  (organizationId, id) =>
-    readApiKey(tx, domain, organizationId, id);
-
-/** A plain read of the committed state, served from domain.reads while nothing has changed. */
-const cachedRead =
-  (domain: Domain): ReadTarget =>
-  (organizationId, id) =>
-    domain.reads.read(`key\0${organizationId}\0${id}`, () => readCommittedApiKey(domain, organizationId, id));
 
 const sameGrants = (a: Grants, b: Grants) =>
   a.roleNames.join(',') === b.roleNames.join(',') &&
@@ -90,19 +77,17 @@ async function recheckCaller(domain: Domain, tx: Tx, caller: Caller): Promise<Ca
 }
 
 /**
- * Locks a change's target (lockApiKey) and re-reads the caller (recheckCaller), in the order of their
- * ids, so that two changes whose callers target each other's keys cannot wait for each other. A key
- * that changes itself is read once, by the target's lock.
+ * Locks a change's target (lockApiKey, which reads it once the lock is held) and re-reads the caller
+ * (recheckCaller), in the order of their ids, so that two changes whose callers target each other's keys
+ * cannot wait for each other. A key that changes itself is read once, by the target's lock.
  */
 async function lockCallerAndTarget(
   domain: Domain,
   tx: Tx,
   caller: Caller,
   id: string,
-  seen: ApiKeyRecord | undefined,
-  changesGrants = false,
 ): Promise<{ caller: Caller; target: ApiKeyRecord | null }> {
-  const lockTarget = () => lockApiKey(tx, domain, caller.key.organizationId, id, seen, changesGrants);
+  const lockTarget = () => lockApiKey(tx, domain, caller.key.organizationId, id);
   if (id === caller.key.id) {
     const target = await lockTarget();
     return { caller: currentCaller(domain, caller, target), target };
@@ -139,25 +124,17 @@ async function requireRoomForKey(
   );
 }
 
-export function requireManager(caller: Caller): void {
-  if (!caller.access.isManager) {
-    throw forbidden(
-      'This API key cannot manage API keys: it needs the api_keys_manage role, at account level or as a team role.',
-    );
-  }
-}
-
 /** Name and grants of the input, and the teams of its teamIds (with their names, for the result). */
 async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
   const name = parseName(input.name);
   const grants = parseGrantsInput(domain.catalogue, input);
-  const { teams, missing } = await readTeamsByIds(tx, organizationId, grants.teamIds);
+  const { teams, missing } = await readGrantedTeams(tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
   return { name, grants, teams, expiresAt: parseExpiresAt(input.expiresAt, domain.now()) };
 }
 
-async function findVisible(caller: Caller, id: string, read: ReadTarget): Promise<ApiKeyRecord> {
-  const target = await read(caller.key.organizationId, id);
+/** The target when the caller can see it; NOT_FOUND, word for word like a missing key, otherwise. */
+function requireVisible(caller: Caller, id: string, target: ApiKeyRecord | null): ApiKeyRecord {
   if (!target || !caller.access.canSee(target.grants)) throw apiKeyNotFound(id);
   return target;
 }
@@ -204,34 +181,44 @@ function requireVisibleResult(caller: Caller, grants: Grants, what: string): voi
   }
 }
 
-// ---- show & list -------------------------------------------------------------------------------
+// ---- show --------------------------------------------------------------------------------------
 
-export async function checkShow(domain: Domain, caller: Caller, id: string) {
+/** The gate of apiKey(id): the id, then whether the caller is a manager. */
+export function mayShowApiKey(caller: Caller, id: string): true {
   parseId(id);
   requireManager(caller);
-  return findVisible(caller, id, cachedRead(domain));
+  return true;
+}
+
+/**
+ * One key, when the caller can see it (after mayShowApiKey): a plain read of the committed state, served
+ * from domain.reads while nothing has changed.
+ */
+export async function showApiKey(domain: Domain, caller: Caller, id: string): Promise<ApiKeyRecord> {
+  const organizationId = caller.key.organizationId;
+  const target = await domain.reads.read(`key\0${organizationId}\0${id}`, () =>
+    readCommittedApiKey(domain, organizationId, id),
+  );
+  return requireVisible(caller, id, target);
 }
 
 // ---- create ------------------------------------------------------------------------------------
 
 /** The INSERT of a key's new current token (no expiry), issued at `now`; only its hash is stored. */
 const currentTokenInsert = (apiKeyId: string, token: string, now: Date) =>
-  rowInsert('ApiKeyToken', {
-    id: newId(now.getTime()),
-    apiKeyId,
-    hash: hashToken(token),
-    createdAt: now,
-    expiresAt: null,
-  });
+  tokenInsert({ id: newId(now.getTime()), apiKeyId, hash: hashToken(token), createdAt: now, expiresAt: null });
 
-export async function checkCreate(domain: Domain, caller: Caller, input: KeyInput, tx: Tx = domain.db) {
-  const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
+/** The gate of createApiKey (see managerGate); anyone but a manager gets its input checked, then FORBIDDEN. */
+export const mayCreateApiKey = (domain: Domain, caller: Caller, input: KeyInput): true | Promise<true> =>
+  managerGate(caller, () => parseKeyInput(domain, domain.db, caller.key.organizationId, input));
+
+/** The rules of a creation by a caller, on its parsed input (docs/rules.md, The operations). */
+function judgeCreate(domain: Domain, caller: Caller, parsed: { grants: Grants; expiresAt?: Date | null }): void {
   requireManager(caller);
   requireNoNewAdminOnlyGrants(domain, parsed.grants, null);
   requireVisibleResult(caller, parsed.grants, 'The new key');
   requireCovers(caller, parsed.grants, 'grant');
   requireWithinLifetime(caller, parsed.expiresAt ?? null);
-  return parsed;
 }
 
 export async function createApiKey(
@@ -245,9 +232,8 @@ export async function createApiKey(
       // The caller first: a key deleted while this request was in flight creates nothing.
       const caller = creator.kind === 'key' ? await recheckCaller(domain, tx, creator.caller) : null;
       const actor: Creator = caller ? { kind: 'key', caller } : creator;
-      const { name, grants, teams, expiresAt } = caller
-        ? await checkCreate(domain, caller, input, tx)
-        : await parseKeyInput(domain, tx, organizationId, input);
+      const { name, grants, teams, expiresAt } = await parseKeyInput(domain, tx, organizationId, input);
+      if (caller) judgeCreate(domain, caller, { grants, expiresAt });
       // Last before the writes: the organization's lock is held for as short a time as possible.
       await requireRoomForKey(domain, tx, organizationId, mode);
       const now = domain.now();
@@ -275,12 +261,7 @@ export async function createApiKey(
         at: now,
       });
       // The grants and the token refer to the key: foreign keys between the writes are fine (WriteAll).
-      await domain.write(tx, [
-        rowInsert('ApiKey', { ...row, version: 0 }),
-        ...grantInserts(row.id, grants),
-        currentTokenInsert(row.id, token, now),
-        ...event,
-      ]);
+      await domain.dialect.write(tx, [...keyInserts(row, grants), currentTokenInsert(row.id, token, now), ...event]);
       return { apiKey: { ...row, grants, teams }, token };
     });
   // Close to the organization's limit, the first attempt wrote nothing and gives way to an exact one.
@@ -298,17 +279,22 @@ export interface UpdateInput extends KeyInput {
   id: string;
 }
 
-export async function checkUpdate(
-  domain: Domain,
-  caller: Caller,
-  input: UpdateInput,
-  tx: Tx = domain.db,
-  read: ReadTarget = plainRead(domain, tx),
-) {
-  parseId(input.id);
+/** The gate of updateApiKey (see managerGate). */
+export const mayUpdateApiKey = (domain: Domain, caller: Caller, input: UpdateInput): true | Promise<true> =>
+  managerGate(caller, () => {
+    parseId(input.id);
+    return parseKeyInput(domain, domain.db, caller.key.organizationId, input);
+  });
+
+/**
+ * The rules of an update, in the order of docs/rules.md, on the target as the transaction locked it:
+ * the input (its teams read here, after the lock), the caller a manager, the target visible and not the
+ * caller, then the result. Returns the parsed input, the expiry the key will have.
+ */
+async function judgeUpdate(domain: Domain, tx: Tx, caller: Caller, input: UpdateInput, locked: ApiKeyRecord | null) {
   const parsed = await parseKeyInput(domain, tx, caller.key.organizationId, input);
   requireManager(caller);
-  const target = await findVisible(caller, input.id, read);
+  const target = requireVisible(caller, input.id, locked);
   if (target.id === caller.key.id) throw forbidden('An API key cannot update itself; use another manager key.');
   requireVisibleResult(caller, parsed.grants, 'The updated key');
   requireNoNewAdminOnlyGrants(domain, parsed.grants, target.grants);
@@ -319,24 +305,13 @@ export async function checkUpdate(
   return { target, ...parsed, expiresAt };
 }
 
-/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
-export async function updateApiKey(
-  domain: Domain,
-  caller: Caller,
-  input: UpdateInput,
-  seen?: ApiKeyRecord,
-): Promise<ApiKeyRecord> {
+export async function updateApiKey(domain: Domain, caller: Caller, input: UpdateInput): Promise<ApiKeyRecord> {
+  parseId(input.id);
   const apiKey = await domain.db.$transaction(async (tx) => {
-    parseId(input.id);
-    // Locked before the teams of the input are read (see lockApiKey), checked in the order of the rules.
-    const { caller: current, target: locked } = await lockCallerAndTarget(domain, tx, caller, input.id, seen, true);
-    const { target, name, grants, teams, expiresAt } = await checkUpdate(
-      domain,
-      current,
-      input,
-      tx,
-      async () => locked,
-    );
+    // Locked before the teams of the input are read (see lockApiKey), judged in the order of the rules.
+    const locked = await lockCallerAndTarget(domain, tx, caller, input.id);
+    const current = locked.caller;
+    const { target, name, grants, teams, expiresAt } = await judgeUpdate(domain, tx, current, input, locked.target);
     const event = await auditEventWrites(tx, {
       action: 'api_key.updated',
       organizationId: target.organizationId,
@@ -353,11 +328,8 @@ export async function updateApiKey(
       at: domain.now(),
     });
     // The new grants may repeat old ones: they are inserted after the old ones are gone, not with them.
-    await domain.write(tx, [
-      sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${target.id}`,
-      ...grantDeletes(target.id),
-    ]);
-    await domain.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
+    await domain.dialect.write(tx, [keyRename(target.id, name, expiresAt), ...grantDeletes(target.id)]);
+    await domain.dialect.write(tx, [...grantInserts(target.id, grants), ...event], target.id);
     return { ...target, name, grants, teams, expiresAt };
   });
   domain.onChange?.({ kind: 'updated', apiKeyId: apiKey.id });
@@ -371,63 +343,49 @@ export interface RotateInput {
   gracePeriodMinutes?: number | null;
 }
 
-export async function checkRotate(
-  domain: Domain,
-  caller: Caller,
-  input: RotateInput,
-  read: ReadTarget = plainRead(domain, domain.db),
-) {
-  parseId(input.id);
-  const gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
+/** The gate of rotateApiKey (see managerGate). */
+export const mayRotateApiKey = (caller: Caller, input: RotateInput): true | Promise<true> =>
+  managerGate(caller, () => {
+    parseId(input.id);
+    parseGracePeriod(input.gracePeriodMinutes);
+  });
+
+/** The rules of a rotation by a caller, on the target as the transaction locked it. */
+function judgeRotate(caller: Caller, id: string, locked: ApiKeyRecord | null): ApiKeyRecord {
   requireManager(caller);
-  const target = await findVisible(caller, input.id, read);
+  const target = requireVisible(caller, id, locked);
   requireCovers(caller, target.grants, 'rotate a key that holds');
-  return { target, gracePeriodMinutes };
+  return target;
 }
 
-/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
+/** The target of a change and who acts on it, locked and judged inside the change's transaction. */
+async function lockAndJudge(
+  domain: Domain,
+  tx: Tx,
+  actor: Caller | Operator,
+  id: string,
+  judge: (caller: Caller, id: string, locked: ApiKeyRecord | null) => ApiKeyRecord,
+): Promise<{ target: ApiKeyRecord; actor: Creator }> {
+  if (isOperator(actor)) return { target: await lockForOperator(domain, tx, actor, id), actor };
+  const locked = await lockCallerAndTarget(domain, tx, actor, id);
+  return { target: judge(locked.caller, id, locked.target), actor: { kind: 'key', caller: locked.caller } };
+}
+
 export async function rotateApiKey(
   domain: Domain,
   caller: Caller | Operator,
   input: RotateInput,
-  seen?: ApiKeyRecord,
 ): Promise<{ apiKey: ApiKeyRecord; token: string; previousTokenExpiresAt: Date }> {
+  parseId(input.id);
+  const gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
   const result = await domain.db.$transaction(async (tx) => {
-    parseId(input.id);
-    let target: ApiKeyRecord;
-    let gracePeriodMinutes: number;
-    let actor: Creator;
-    if (isOperator(caller)) {
-      gracePeriodMinutes = parseGracePeriod(input.gracePeriodMinutes);
-      target = await lockForOperator(domain, tx, caller, input.id);
-      actor = caller;
-    } else {
-      parseGracePeriod(input.gracePeriodMinutes);
-      const locked = await lockCallerAndTarget(domain, tx, caller, input.id, seen);
-      ({ target, gracePeriodMinutes } = await checkRotate(domain, locked.caller, input, async () => locked.target));
-      actor = { kind: 'key', caller: locked.caller };
-    }
+    const { target, actor } = await lockAndJudge(domain, tx, caller, input.id, judgeRotate);
     // The time of the rotation is when it holds the lock, after any rotation it waited for.
     const now = domain.now();
     const graceEnd = new Date(now.getTime() + gracePeriodMinutes * 60_000);
     // The row keeps the grace end; the token stops at the earlier of it and the key's expiresAt
     // (docs/rules.md, Expiry), which is what the payload reports.
     const previousTokenExpiresAt = new Date(tokenDeadline(graceEnd, target.expiresAt) ?? graceEnd.getTime());
-    // Afterwards the key holds only tokens that still work: the new one and those in a grace period.
-    // Tokens from earlier rotations keep their expiry, or go if it has passed; the one that was current
-    // gets its expiry, or goes at once when there is no grace period.
-    // (The expired tokens deleted and the current one given an expiry are different rows: WriteAll.)
-    const expireTokens =
-      gracePeriodMinutes === 0
-        ? [
-            sql`DELETE FROM "ApiKeyToken"
-              WHERE "apiKeyId" = ${target.id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`,
-          ]
-        : [
-            sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${target.id} AND "expiresAt" <= ${now}`,
-            sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd}
-              WHERE "apiKeyId" = ${target.id} AND "expiresAt" IS NULL`,
-          ];
     const token = generateToken();
     const event = await auditEventWrites(tx, {
       action: 'api_key.rotated',
@@ -439,12 +397,11 @@ export async function rotateApiKey(
       details: { gracePeriodMinutes, previousTokenExpiresAt },
       at: now,
     });
-    await domain.write(
+    await domain.dialect.write(
       tx,
       [
-        ...expireTokens,
+        ...rotationWrites(target.id, now, gracePeriodMinutes === 0 ? null : graceEnd),
         currentTokenInsert(target.id, token, now),
-        sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${target.id}`,
         ...event,
       ],
       target.id,
@@ -457,36 +414,20 @@ export async function rotateApiKey(
 
 // ---- delete ------------------------------------------------------------------------------------
 
-export async function checkDelete(
-  domain: Domain,
-  caller: Caller,
-  id: string,
-  read: ReadTarget = plainRead(domain, domain.db),
-) {
-  parseId(id);
+/** The gate of deleteApiKey (see managerGate). */
+export const mayDeleteApiKey = (caller: Caller, id: string): true | Promise<true> =>
+  managerGate(caller, () => parseId(id));
+
+/** The rules of a deletion by a caller: a manager, and the target visible (no scope check). */
+function judgeDelete(caller: Caller, id: string, locked: ApiKeyRecord | null): ApiKeyRecord {
   requireManager(caller);
-  return findVisible(caller, id, read);
+  return requireVisible(caller, id, locked);
 }
 
-/** `seen`: the target as the authorization check read it, if it did (see lockApiKey). */
-export async function deleteApiKey(
-  domain: Domain,
-  caller: Caller | Operator,
-  id: string,
-  seen?: ApiKeyRecord,
-): Promise<string> {
+export async function deleteApiKey(domain: Domain, caller: Caller | Operator, id: string): Promise<string> {
+  parseId(id);
   await domain.db.$transaction(async (tx) => {
-    parseId(id);
-    let target: ApiKeyRecord;
-    let actor: Creator;
-    if (isOperator(caller)) {
-      target = await lockForOperator(domain, tx, caller, id);
-      actor = caller;
-    } else {
-      const locked = await lockCallerAndTarget(domain, tx, caller, id, seen);
-      target = await checkDelete(domain, locked.caller, id, async () => locked.target);
-      actor = { kind: 'key', caller: locked.caller };
-    }
+    const { target, actor } = await lockAndJudge(domain, tx, caller, id, judgeDelete);
     // Tokens and grants go with the key (ON DELETE CASCADE): every token stops working at once.
     const event = await auditEventWrites(tx, {
       action: 'api_key.deleted',
@@ -497,7 +438,7 @@ export async function deleteApiKey(
       grantsAfter: null,
       at: domain.now(),
     });
-    await domain.write(tx, [sql`DELETE FROM "ApiKey" WHERE "id" = ${target.id}`, ...event], target.id);
+    await domain.dialect.write(tx, [keyDelete(target.id), ...event], target.id);
   });
   domain.onChange?.({ kind: 'deleted', apiKeyId: id });
   return id;

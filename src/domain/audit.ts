@@ -1,52 +1,20 @@
 // The audit log: who created, updated, rotated or deleted which key, with its grants before and after.
 // An event is written by the transaction of the change it describes (auditEventWrites), so it exists
-// exactly when its change committed. Events hold snapshots (names, grants) and never a token or a token hash.
+// exactly when its change committed. Events hold snapshots (names, grants) and never a token or a token
+// hash. Its rows are the store's (src/store/audit.ts).
 
 import type { Tx } from '../db/client.ts';
-import { type Sql, sql } from '../db/sql.ts';
+import type { Sql } from '../db/sql.ts';
+import { auditEventInserts, readAuditPage } from '../store/audit.ts';
 import type { Grants } from './access.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
-import { pairs, rowInsert } from './store.ts';
+import { managerGate } from './manager-gate.ts';
+import type { AuditAction, AuditDetails, AuditEventRecord } from './records.ts';
 import type { Caller, Creator, Domain } from './types.ts';
 
-export type AuditAction = 'api_key.created' | 'api_key.updated' | 'api_key.rotated' | 'api_key.deleted';
-
-/** Facts only some actions have; null where they do not apply. */
-export interface AuditDetails {
-  /** Updates: the name the key had before. */
-  previousName: string | null;
-  /** Rotations: how long the token that was current keeps working, and until when. */
-  gracePeriodMinutes: number | null;
-  previousTokenExpiresAt: Date | null;
-  /**
-   * Creations and updates: the key's expiresAt after the change, and (updates) before it; null is
-   * "never expires" where `expiryRecorded` is true, else not recorded (events before expiry existed).
-   */
-  expiresAt: Date | null;
-  previousExpiresAt: Date | null;
-  expiryRecorded: boolean;
-}
-
-export interface AuditEventRecord {
-  id: string;
-  action: AuditAction;
-  createdAt: Date;
-  /** Exactly one is set: the calling key as it was then, or the user of the administration CLI. */
-  actor: {
-    apiKey: { id: string; name: string } | null;
-    user: { id: string; email: string; name: string } | null;
-  };
-  /** The key changed, with its name after the change (at deletion, for a deletion). */
-  target: { id: string; name: string };
-  /** null for a creation. */
-  grantsBefore: Grants | null;
-  /** null for a deletion. */
-  grantsAfter: Grants | null;
-  /** null for creations and deletions. */
-  details: AuditDetails | null;
-}
+export type { AuditAction, AuditDetails, AuditEventRecord };
 
 export interface AuditChange {
   action: AuditAction;
@@ -59,68 +27,25 @@ export interface AuditChange {
   at: Date;
 }
 
-// Field by field, so that nothing but grants (and never a secret) can reach the stored text.
-const grantsJson = (grants: Grants | null) =>
-  grants &&
-  JSON.stringify({ roleNames: grants.roleNames, teamIds: grants.teamIds, teamRoleNames: grants.teamRoleNames });
-
-function detailsJson(details: Partial<AuditDetails> | undefined): string | null {
-  if (!details) return null;
-  return JSON.stringify({
-    previousName: details.previousName ?? null,
-    gracePeriodMinutes: details.gracePeriodMinutes ?? null,
-    previousTokenExpiresAt: details.previousTokenExpiresAt?.toISOString() ?? null,
-    ...(details.expiryRecorded
-      ? {
-          expiresAt: details.expiresAt?.toISOString() ?? null,
-          previousExpiresAt: details.previousExpiresAt?.toISOString() ?? null,
-        }
-      : {}),
-  });
-}
-
-async function actorColumns(tx: Tx, organizationId: string, actor: Creator) {
-  if (actor.kind === 'key') {
-    const key = actor.caller.key;
-    return { actorKeyId: key.id, actorKeyName: key.name, actorUserId: null, actorUserEmail: null, actorUserName: null };
-  }
-  const user = await tx.user.findFirst({
-    where: { id: actor.userId, organizationId },
-    select: { id: true, email: true, name: true },
-  });
-  if (!user) throw new Error('the acting user is not a user of the organization');
-  return {
-    actorKeyId: null,
-    actorKeyName: null,
-    actorUserId: user.id,
-    actorUserEmail: user.email,
-    actorUserName: user.name,
-  };
-}
-
 /**
- * The writes of the event of one change, to run with the change's own writes: one INSERT, and one more
- * for its teams if it has any. Reads the acting user when a user acted (the CLI).
+ * The writes of the event of one change, to run with the change's own writes. Reads the acting user
+ * when a user acted (the CLI).
  */
-export async function auditEventWrites(tx: Tx, change: AuditChange): Promise<Sql[]> {
-  // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
-  const visibleAs = (change.grantsAfter ?? change.grantsBefore) as Grants;
-  const id = newEventId(change.at.getTime());
-  const event = rowInsert('AuditEvent', {
-    id,
+export function auditEventWrites(tx: Tx, change: AuditChange): Promise<Sql[]> {
+  const actor = change.actor;
+  return auditEventInserts(tx, {
+    id: newEventId(change.at.getTime()),
     organizationId: change.organizationId,
     action: change.action,
     createdAt: change.at,
-    ...(await actorColumns(tx, change.organizationId, change.actor)),
-    targetKeyId: change.target.id,
-    targetKeyName: change.target.name,
-    grantsBefore: grantsJson(change.grantsBefore),
-    grantsAfter: grantsJson(change.grantsAfter),
-    details: detailsJson(change.details),
-    targetHasAccountRoles: visibleAs.roleNames.length > 0,
+    actor: actor.kind === 'key' ? { keyId: actor.caller.key.id, keyName: actor.caller.key.name } : actor,
+    target: change.target,
+    grantsBefore: change.grantsBefore,
+    grantsAfter: change.grantsAfter,
+    details: change.details,
+    // Who may read it later: the target as the visibility rule sees it after the change (or before a deletion).
+    visibleAs: (change.grantsAfter ?? change.grantsBefore) as Grants,
   });
-  if (visibleAs.teamIds.length === 0) return [event];
-  return [event, sql`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(id, visibleAs.teamIds)}`];
 }
 
 // ---- reading -----------------------------------------------------------------------------------
@@ -149,26 +74,19 @@ export function requireAuditReader(caller: Caller): void {
   }
 }
 
-/**
- * Prisma filter for the events a caller may read: an account manager reads every event of its
- * organization; a team manager reads an event when its target, after the change (before it, for a
- * deletion), was a key of its teams: no account-level roles, a non-empty set of teams, all managed by it.
- * (What such an event shows of the state before the change: see withoutUnseenState.)
- */
-export function visibleEventsWhere(caller: Caller) {
-  const organizationId = caller.key.organizationId;
-  if (caller.access.isAccountManager) return { organizationId };
-  return {
-    organizationId,
-    targetHasAccountRoles: false,
-    targetTeams: { some: {}, every: { teamId: { in: [...caller.access.managedTeamIds] } } },
-  };
-}
-
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
 }
+
+function parsePageArgs(args: PageArgs): { first: number; afterId: string | null } {
+  const first = parsePageSize(args.first);
+  return { first, afterId: args.after == null ? null : decodeAuditCursor(args.after) };
+}
+
+/** The gate of auditEvents (see managerGate): a manager passes; its arguments are parsed by listAuditEvents. */
+export const mayListAuditEvents = (caller: Caller, args: PageArgs): true | Promise<true> =>
+  managerGate(caller, () => parsePageArgs(args), requireAuditReader);
 
 export interface AuditPage {
   events: AuditEventRecord[];
@@ -177,11 +95,17 @@ export interface AuditPage {
 
 /** The audit events visible to an API caller, newest first. */
 export async function listAuditEvents(domain: Domain, caller: Caller, args: PageArgs): Promise<AuditPage> {
-  const first = parsePageSize(args.first);
-  const afterId = args.after == null ? null : decodeAuditCursor(args.after);
+  const { first, afterId } = parsePageArgs(args);
   requireAuditReader(caller);
-  const result = await page(domain, visibleEventsWhere(caller), first, afterId);
-  if (caller.access.isAccountManager) return result;
+  const access = caller.access;
+  const managedTeamIds = access.isAccountManager ? null : access.managedTeamIds;
+  const result = await readAuditPage(
+    domain.db,
+    { organizationId: caller.key.organizationId, managedTeamIds },
+    first,
+    afterId,
+  );
+  if (access.isAccountManager) return result;
   return { ...result, events: result.events.map((event) => withoutUnseenState(caller, event)) };
 }
 
@@ -202,69 +126,11 @@ function withoutUnseenState(caller: Caller, event: AuditEventRecord): AuditEvent
 }
 
 /** Every audit event of an organization, newest first: the administration CLI's view. */
-export async function listOrganizationAuditEvents(
+export function listOrganizationAuditEvents(
   domain: Domain,
   organizationId: string,
   args: PageArgs,
 ): Promise<AuditPage> {
-  const first = parsePageSize(args.first);
-  const afterId = args.after == null ? null : decodeAuditCursor(args.after);
-  return page(domain, { organizationId }, first, afterId);
-}
-
-type EventWhere = ReturnType<typeof visibleEventsWhere>;
-
-async function page(domain: Domain, where: EventWhere, first: number, afterId: string | null): Promise<AuditPage> {
-  const rows = await domain.db.auditEvent.findMany({
-    where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
-    orderBy: { id: 'desc' },
-    take: first + 1,
-  });
-  return { events: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
-}
-
-type EventRow = Awaited<ReturnType<Domain['db']['auditEvent']['findMany']>>[number];
-
-function grantsFromJson(text: string | null): Grants | null {
-  if (text === null) return null;
-  const { roleNames, teamIds, teamRoleNames } = JSON.parse(text) as Grants;
-  return { roleNames, teamIds, teamRoleNames };
-}
-
-function parseDetails(text: string | null): AuditDetails | null {
-  if (text === null) return null;
-  const stored = JSON.parse(text) as {
-    previousName?: string;
-    gracePeriodMinutes?: number;
-    previousTokenExpiresAt?: string;
-    expiresAt?: string | null;
-    previousExpiresAt?: string | null;
-  };
-  return {
-    previousName: stored.previousName ?? null,
-    gracePeriodMinutes: stored.gracePeriodMinutes ?? null,
-    previousTokenExpiresAt: stored.previousTokenExpiresAt ? new Date(stored.previousTokenExpiresAt) : null,
-    expiresAt: stored.expiresAt ? new Date(stored.expiresAt) : null,
-    previousExpiresAt: stored.previousExpiresAt ? new Date(stored.previousExpiresAt) : null,
-    expiryRecorded: stored.expiresAt !== undefined,
-  };
-}
-
-function toRecord(row: EventRow): AuditEventRecord {
-  return {
-    id: row.id,
-    action: row.action as AuditAction,
-    createdAt: row.createdAt,
-    actor: {
-      apiKey: row.actorKeyId !== null ? { id: row.actorKeyId, name: row.actorKeyName ?? '' } : null,
-      user:
-        row.actorUserId !== null
-          ? { id: row.actorUserId, email: row.actorUserEmail ?? '', name: row.actorUserName ?? '' }
-          : null,
-    },
-    target: { id: row.targetKeyId, name: row.targetKeyName },
-    grantsBefore: grantsFromJson(row.grantsBefore),
-    grantsAfter: grantsFromJson(row.grantsAfter),
-    details: parseDetails(row.details),
-  };
+  const { first, afterId } = parsePageArgs(args);
+  return readAuditPage(domain.db, { organizationId, managedTeamIds: null }, first, afterId);
 }

@@ -3,23 +3,22 @@
 // import them without importing each other.
 import type { Db } from '../db/client.ts';
 import type { ReadRows } from '../db/raw-read.ts';
+import type { KeyReading } from '../store/api-keys.ts';
 import type { Access } from './access.ts';
 import type { ReadCache } from './read-cache.ts';
-import type { ApiKeyRecord, KeyReading, WriteAll } from './store.ts';
+import type { ApiKeyRecord } from './records.ts';
 
 export type ApiKeyChange = { kind: 'created' | 'updated' | 'rotated' | 'deleted'; apiKeyId: string };
 
-/** The dependencies of the domain's operations: the database, the clock, the caches, the limits. */
+/**
+ * The dependencies of the domain's operations: the database and its dialect (which also runs a change's
+ * writes: Dialect.write), the clock, the caches, the limits.
+ */
 export interface Domain extends KeyReading {
   db: Db;
   now: () => Date;
   /** Called after a change has committed (cache invalidation in this process). */
   onChange?: (change: ApiKeyChange) => void;
-  /**
-   * Runs the writes of a change in its transaction; an update, rotation or deletion names the key,
-   * for other processes to drop its cached tokens (see WriteAll).
-   */
-  write: WriteAll;
   /**
    * Where `apiKey` and `apiKeys` keep what they read, served again while the database is unchanged
    * (mutations always read afresh). Cached values are shared between requests: never modify them.

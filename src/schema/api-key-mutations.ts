@@ -1,5 +1,5 @@
 import { createApiKey, deleteApiKey, rotateApiKey, updateApiKey } from '../domain/api-keys.ts';
-import type { ApiKeyRecord } from '../domain/store.ts';
+import type { ApiKeyRecord } from '../domain/records.ts';
 import { ApiKeyRef } from './api-key.ts';
 import { builder } from './builder.ts';
 
@@ -84,25 +84,22 @@ builder.mutationFields((t) => ({
     type: UpdateApiKeyPayload,
     args: { input: t.arg({ type: UpdateApiKeyInput, required: true }) },
     authScopes: (_root, { input }) => ({ mayUpdateApiKey: input }),
-    resolve: async (_root, { input }, { domain, caller, checked }) => ({
-      apiKey: await updateApiKey(domain, caller, input, checked.get(input.id)),
-    }),
+    resolve: async (_root, { input }, { domain, caller }) => ({ apiKey: await updateApiKey(domain, caller, input) }),
   }),
   rotateApiKey: t.field({
     description: 'Issues a new token; the current one keeps working for gracePeriodMinutes.',
     type: RotateApiKeyPayload,
     args: { input: t.arg({ type: RotateApiKeyInput, required: true }) },
     authScopes: (_root, { input }) => ({ mayRotateApiKey: input }),
-    resolve: (_root, { input }, { domain, caller, checked }) =>
-      rotateApiKey(domain, caller, input, checked.get(input.id)),
+    resolve: (_root, { input }, { domain, caller }) => rotateApiKey(domain, caller, input),
   }),
   deleteApiKey: t.field({
     description: 'Deletes the key; all of its tokens stop working at once.',
     type: DeleteApiKeyPayload,
     args: { input: t.arg({ type: DeleteApiKeyInput, required: true }) },
     authScopes: (_root, { input }) => ({ mayDeleteApiKey: input.id }),
-    resolve: async (_root, { input }, { domain, caller, checked }) => ({
-      deletedApiKeyId: await deleteApiKey(domain, caller, input.id, checked.get(input.id)),
+    resolve: async (_root, { input }, { domain, caller }) => ({
+      deletedApiKeyId: await deleteApiKey(domain, caller, input.id),
     }),
   }),
 }));

@@ -1,8 +1,8 @@
-import { checkShow } from '../domain/api-keys.ts';
+import { showApiKey } from '../domain/api-keys.ts';
 import { encodeCursor, NAME_MAX_LENGTH } from '../domain/input.ts';
 import { listApiKeys, type Page } from '../domain/key-list.ts';
+import type { ApiKeyRecord } from '../domain/records.ts';
 import type { RoleCatalogue, RoleDefinition } from '../domain/roles.ts';
-import type { ApiKeyRecord } from '../domain/store.ts';
 import { builder } from './builder.ts';
 import { forwardPage } from './connection.ts';
 import { CreatorRef } from './creator.ts';
@@ -92,8 +92,8 @@ builder.queryFields((t) => ({
     type: ApiKeyRef,
     args: { id: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ mayShowApiKey: args.id }),
-    // The scope loader loaded and checked the key; reuse what it found.
-    resolve: (_root, args, { domain, caller, checked }) => checked.get(args.id) ?? checkShow(domain, caller, args.id),
+    // The gate judged the caller (a manager) and the id; the key is read here, once, and shown if visible.
+    resolve: (_root, args, { domain, caller }) => showApiKey(domain, caller, args.id),
   }),
   apiKeys: t.field({
     description: 'List the API keys visible to the caller, newest first (Relay cursor connection).',
@@ -104,10 +104,10 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: ApiKeyFilter }),
     },
     authScopes: (_root, args) => ({ mayListApiKeys: args }),
-    resolve: async (_root, args, { domain, caller, users }) => {
+    resolve: async (_root, args, { domain, caller, loaders }) => {
       const page = await listApiKeys(domain, caller, args);
       // The page came with its creators: `creator { user }` needs no query of its own.
-      for (const user of page.creatorUsers) users.set(user.id, user);
+      for (const user of page.creatorUsers) loaders.user.prime(user.id, user);
       let connection = connections.get(page);
       if (!connection) {
         const filterKey = page.filterKey;

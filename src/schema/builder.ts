@@ -1,6 +1,8 @@
 // The one schema builder: plugins, scalars and the authorization scopes. No types are defined here.
-// Every authorization decision goes through scope-auth; the scope loaders call the domain rules,
-// which throw KeygateErrors carrying the exact code and message of docs/rules.md.
+// Every field is gated by scope-auth; the scope loaders call the domain's gates (src/domain/manager-gate.ts),
+// which judge what the caller alone decides and throw KeygateErrors carrying the exact code and message
+// of docs/rules.md. The rules about a target are the operation's, judged once, where it reads the target
+// (inside its transaction, for a change): nothing passes from a gate to its resolver.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -8,21 +10,18 @@ import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
 import {
-  checkCreate,
-  checkDelete,
-  checkRotate,
-  checkShow,
-  checkUpdate,
   type KeyInput,
+  mayCreateApiKey,
+  mayDeleteApiKey,
+  mayRotateApiKey,
+  mayShowApiKey,
+  mayUpdateApiKey,
   type RotateInput,
-  requireManager,
   type UpdateInput,
 } from '../domain/api-keys.ts';
-import { decodeAuditCursor, requireAuditReader } from '../domain/audit.ts';
+import { mayListAuditEvents, type PageArgs } from '../domain/audit.ts';
 import { forbidden } from '../domain/errors.ts';
-import { parsePageSize } from '../domain/input.ts';
-import { type ListArgs, parseListArgs } from '../domain/key-list.ts';
-import type { ApiKeyRecord } from '../domain/store.ts';
+import { type ListArgs, mayListApiKeys } from '../domain/key-list.ts';
 import { isoString } from './date-time.ts';
 
 const dateTimeConfig = DateTimeResolver.toConfig();
@@ -54,12 +53,6 @@ const VERIFIER_SCOPES = {
   verifier: true,
 };
 
-/** The target of a change's check. */
-const targetOf = ({ target }: { target: ApiKeyRecord }) => target;
-
-/** A scope passes when the domain check resolves; a failed check rejects with its KeygateError. */
-const passes = (check: Promise<unknown>) => check.then(() => true);
-
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: { DateTime: { Input: Date; Output: Date }; ID: { Input: string; Output: string } };
@@ -75,7 +68,7 @@ export const builder = new SchemaBuilder<{
     mayUpdateApiKey: UpdateInput;
     mayRotateApiKey: RotateInput;
     mayDeleteApiKey: string;
-    mayListAuditEvents: { first?: number | null; after?: string | null };
+    mayListAuditEvents: PageArgs;
     /** A verifier token: the only callers of verification, which may call nothing else. */
     verifier: boolean;
   };
@@ -88,31 +81,18 @@ export const builder = new SchemaBuilder<{
     treatErrorsAsUnauthorized: false,
     authScopes: (context) => {
       if (context.principal.kind === 'verifier') return VERIFIER_SCOPES;
-      const { domain, caller, checked } = context;
-      /** Passes when the check finds the key visible, keeping what it read for the resolver. */
-      const keep = async (id: string, check: Promise<ApiKeyRecord>) => {
-        checked.set(id, await check);
-        return true;
-      };
+      const { domain, caller } = context;
+      // A manager passes each of these at once, without a promise; the operation then parses its
+      // arguments and judges its target, once.
       return {
         authenticated: true,
-        mayListApiKeys: (args) => {
-          parseListArgs(args);
-          requireManager(caller);
-          return true;
-        },
-        mayShowApiKey: (id) => keep(id, checkShow(domain, caller, id)),
-        mayCreateApiKey: (input) => passes(checkCreate(domain, caller, input)),
-        // The target a change's check read is kept for the change (see lockApiKey).
-        mayUpdateApiKey: (input) => keep(input.id, checkUpdate(domain, caller, input).then(targetOf)),
-        mayRotateApiKey: (input) => keep(input.id, checkRotate(domain, caller, input).then(targetOf)),
-        mayDeleteApiKey: (id) => keep(id, checkDelete(domain, caller, id)),
-        mayListAuditEvents: (args) => {
-          parsePageSize(args.first);
-          if (args.after != null) decodeAuditCursor(args.after);
-          requireAuditReader(caller);
-          return true;
-        },
+        mayListApiKeys: (args) => mayListApiKeys(caller, args),
+        mayShowApiKey: (id) => mayShowApiKey(caller, id),
+        mayCreateApiKey: (input) => mayCreateApiKey(domain, caller, input),
+        mayUpdateApiKey: (input) => mayUpdateApiKey(domain, caller, input),
+        mayRotateApiKey: (input) => mayRotateApiKey(caller, input),
+        mayDeleteApiKey: (id) => mayDeleteApiKey(caller, id),
+        mayListAuditEvents: (args) => mayListAuditEvents(caller, args),
         verifier: () => {
           throw forbidden(
             'Only verifier tokens may verify API keys; an API key cannot (see `keygate verifier create`).',

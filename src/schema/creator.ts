@@ -1,5 +1,5 @@
 import type { UserRecord } from '../domain/organizations.ts';
-import type { ApiKeyRecord } from '../domain/store.ts';
+import type { ApiKeyRecord } from '../domain/records.ts';
 import { builder } from './builder.ts';
 
 export const UserRef = builder.objectRef<UserRecord>('User').implement({
@@ -32,8 +32,7 @@ export const CreatorRef = builder.objectRef<ApiKeyRecord>('Creator').implement({
     user: t.field({
       type: UserRef,
       nullable: true,
-      resolve: (key, _args, { users, loaders }) =>
-        key.creatorUserId ? (users.get(key.creatorUserId) ?? loaders.user.load(key.creatorUserId)) : null,
+      resolve: (key, _args, { loaders }) => (key.creatorUserId ? loaders.user.get(key.creatorUserId) : null),
     }),
   }),
 });

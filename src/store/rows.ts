@@ -1,13 +1,15 @@
 // Row decoders: one per table, each reading the columns of its table by name, on either database.
-// A statement that reads rows for them (Dialect.keyRows, src/domain/store.ts) names its columns as
+// A statement that reads rows for them (Dialect.keyRows, src/store/dialect.ts) names its columns as
 // the table does, and gives the values as the raw readers get them (src/db/raw-read.ts), each row an
 // array found by name through the statement's columns: timestamps
 // as milliseconds since the epoch (a number on SQLite, its text on PostgreSQL), grants as the JSON
 // text of an array (or null when the key has none). A row is decoded once, straight into the record
 // the resolvers return.
+import type { AuditEvent } from '../db/client.ts';
 import type { Columns } from '../db/raw-read.ts';
+import type { Grants } from '../domain/access.ts';
 import type { UserRecord } from '../domain/organizations.ts';
-import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
+import type { ApiKeyRecord, ApiKeyRow, AuditAction, AuditDetails, AuditEventRecord } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
 
 const compareById = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -33,8 +35,6 @@ export function recordOf(
     creatorKeyName: key.creatorKeyName,
     creatorUserId: key.creatorUserId,
     expiresAt: key.expiresAt,
-    // PostgreSQL's integer may come as a bigint.
-    version: key.version == null ? undefined : Number(key.version),
     teams,
     grants: {
       roleNames: roleNames.sort(catalogue.compare),
@@ -42,6 +42,26 @@ export function recordOf(
       teamRoleNames: teamRoleNames.sort(catalogue.compare),
     },
   };
+}
+
+/** One grant of a key as the grant tables hold it: an account role, a team (with its name), a team role. */
+export interface GrantRow {
+  kind: 'role' | 'team' | 'team_role';
+  value: string;
+  teamName: string | null;
+}
+
+/** A key with its grants given as grant rows (the token lookup, src/store/tokens.ts, reads them so). */
+export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalogue: RoleCatalogue): ApiKeyRecord {
+  const roleNames: string[] = [];
+  const teamRoleNames: string[] = [];
+  const teams: Array<{ id: string; name: string }> = [];
+  for (const row of rows) {
+    if (row.kind === 'role') roleNames.push(row.value);
+    else if (row.kind === 'team_role') teamRoleNames.push(row.value);
+    else teams.push({ id: row.value, name: row.teamName ?? '' });
+  }
+  return recordOf(key, roleNames, teams, teamRoleNames, catalogue);
 }
 
 /** The value of the column `name` of `row` (undefined when the statement has no such column). */
@@ -59,7 +79,7 @@ function arrayOf<T>(value: unknown): T[] {
 
 /**
  * An "ApiKey" row with its grants: the key's columns, then "roleNames" and "teamRoleNames" (JSON arrays
- * of role names) and "teams" (a JSON array of [id, name] pairs). "version", when the row has it.
+ * of role names) and "teams" (a JSON array of [id, name] pairs).
  */
 export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogue: RoleCatalogue): ApiKeyRecord {
   const at = valueIn(columns);
@@ -76,7 +96,6 @@ export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogu
       creatorKeyName: (at(row, 'creatorKeyName') ?? null) as string | null,
       creatorUserId: (at(row, 'creatorUserId') ?? null) as string | null,
       expiresAt: optionalDateOf(at(row, 'expiresAt')),
-      version: at(row, 'version') as number | undefined,
     },
     arrayOf<string>(at(row, 'roleNames')),
     teams,
@@ -101,5 +120,50 @@ export function decodeUser(
     name: at(row, 'userName') as string,
     role: at(row, 'userRole') as string,
     slackUserId: (at(row, 'userSlackUserId') ?? null) as string | null,
+  };
+}
+
+function grantsFromJson(text: string | null): Grants | null {
+  if (text === null) return null;
+  const { roleNames, teamIds, teamRoleNames } = JSON.parse(text) as Grants;
+  return { roleNames, teamIds, teamRoleNames };
+}
+
+function detailsFromJson(text: string | null): AuditDetails | null {
+  if (text === null) return null;
+  const stored = JSON.parse(text) as {
+    previousName?: string;
+    gracePeriodMinutes?: number;
+    previousTokenExpiresAt?: string;
+    expiresAt?: string | null;
+    previousExpiresAt?: string | null;
+  };
+  return {
+    previousName: stored.previousName ?? null,
+    gracePeriodMinutes: stored.gracePeriodMinutes ?? null,
+    previousTokenExpiresAt: stored.previousTokenExpiresAt ? new Date(stored.previousTokenExpiresAt) : null,
+    expiresAt: stored.expiresAt ? new Date(stored.expiresAt) : null,
+    previousExpiresAt: stored.previousExpiresAt ? new Date(stored.previousExpiresAt) : null,
+    expiryRecorded: stored.expiresAt !== undefined,
+  };
+}
+
+/** An "AuditEvent" row as Prisma reads it (columns by name, typed). */
+export function decodeAuditEvent(row: AuditEvent): AuditEventRecord {
+  return {
+    id: row.id,
+    action: row.action as AuditAction,
+    createdAt: row.createdAt,
+    actor: {
+      apiKey: row.actorKeyId !== null ? { id: row.actorKeyId, name: row.actorKeyName ?? '' } : null,
+      user:
+        row.actorUserId !== null
+          ? { id: row.actorUserId, email: row.actorUserEmail ?? '', name: row.actorUserName ?? '' }
+          : null,
+    },
+    target: { id: row.targetKeyId, name: row.targetKeyName },
+    grantsBefore: grantsFromJson(row.grantsBefore),
+    grantsAfter: grantsFromJson(row.grantsAfter),
+    details: detailsFromJson(row.details),
   };
 }

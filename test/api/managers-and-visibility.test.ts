@@ -227,6 +227,24 @@ describe.each(providers)('Managers and visibility on %s', (provider) => {
       expect((await t.gql(caller.token, LIST, { after: 'garbage' })).code).toBe('BAD_USER_INPUT');
       expect((await t.gql(caller.token, CREATE_ID, { input: { name: '  ' } })).code).toBe('BAD_USER_INPUT');
       expect((await t.gql(caller.token, ROTATE, { id: 'nope' })).code).toBe('BAD_USER_INPUT');
+      expect((await t.gql(caller.token, DELETE_BY_ID, { id: 'nope' })).code).toBe('BAD_USER_INPUT');
+      // An unknown team is input too, though the database tells: the gate reads the teams of a
+      // non-manager's input before refusing it (a manager's are read once, inside the transaction).
+      const unknownTeam = { teamIds: [ulid()], teamRoleNames: ['schedules_reader'] };
+      expect((await t.gql(caller.token, CREATE_ID, { input: { name: 'x', ...unknownTeam } })).code).toBe(
+        'BAD_USER_INPUT',
+      );
+      const update = UPDATE_NAME;
+      const id = ulid();
+      expect(
+        (await t.gql(caller.token, update, { input: { id, name: 'x', roleNames: [], ...unknownTeam } })).code,
+      ).toBe('BAD_USER_INPUT');
+      // Good input: then the refusal.
+      expect((await t.gql(caller.token, CREATE_ID, { input: { name: 'x' } })).code).toBe('FORBIDDEN');
+      expect(
+        (await t.gql(caller.token, update, { input: { id, name: 'x', roleNames: [], teamIds: [], teamRoleNames: [] } }))
+          .code,
+      ).toBe('FORBIDDEN');
     });
   });
 

@@ -99,6 +99,12 @@ describe.each(providers)('query economy on %s', (provider) => {
   // is warm in the cache, so authentication costs nothing.
   describe('a change costs a fixed number of statements', () => {
     const CREATE = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id } } }';
+    const UPDATE =
+      'mutation($input: UpdateApiKeyInput!) { updateApiKey(input: $input) { apiKey { id name teams { name } } } }';
+    /** A read of one key with its grants (src/store/api-keys.ts, readApiKey): the caller's or a target's. */
+    const readsKey = (sql: string) => /^WITH p AS \(SELECT k\."id"/.test(sql.trim());
+    /** A read of the teams of an input's grants (Prisma's, on either database). */
+    const readsTeams = (sql: string) => /FROM [`"](main|public)[`"]\.[`"]Team[`"]/.test(sql);
     const ROTATE = `mutation($input: RotateApiKeyInput!) {
       rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id name roles { name } teams { id name } tokenLastIssuedAt } }
     }`;
@@ -126,14 +132,43 @@ describe.each(providers)('query economy on %s', (provider) => {
       expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 7 : 5);
     });
 
-    it("createApiKey with teams: + the teams, read by the check and again inside the transaction, one INSERT per grant table, the audit event's teams (was 13)", async () => {
+    it("createApiKey with teams: + the teams, read once, inside the transaction, one INSERT per grant table, the audit event's teams (was 13)", async () => {
       await countStatements('{ currentApiKey { id } }');
       const input = { name: 'counted', roleNames: ['viewer'], teamIds: teams, teamRoleNames: ['schedules_editor'] };
-      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 12 : 7);
+      expect(await countStatements(CREATE, { input })).toBe(onSqlite ? 11 : 6);
+      // The rules are judged once: the gate lets a manager through without reading anything.
+      expect(statements.filter(readsTeams)).toHaveLength(1);
+      expect(statements.filter(readsKey)).toHaveLength(1); // the caller's own key
     });
 
-    // The check's read; then the caller's key; then the lock, which finds the key unchanged since that read, so it is not read
-    // again (see lockApiKey); the writes (token changes, the new token, the key's tokenLastIssuedAt,
+    // The caller's key; the lock of the target, then its one read; the teams of the input, read after the
+    // lock; the writes: name and expiry with the old grants' DELETEs, then the new grants with the audit
+    // event (each batch one statement on PostgreSQL, the second with pg_notify); COMMIT.
+    it('updateApiKey: the target read once, after its lock, and the rules judged on it once', async () => {
+      const target = await org.key({ roles: ['viewer'] });
+      await countStatements('{ currentApiKey { id } }');
+      const input = { id: target.id, name: 'counted', roleNames: ['viewer'], teamIds: [], teamRoleNames: [] };
+      expect(await countStatements(UPDATE, { input })).toBe(onSqlite ? 10 : 6);
+      expect(statements.filter(readsKey)).toHaveLength(2); // the caller's, the target's
+      expect(statements.filter(readsTeams)).toHaveLength(0);
+    });
+
+    it("updateApiKey with teams: + the teams, read once, an INSERT per grant table, the audit event's teams", async () => {
+      const target = await org.key({ roles: ['viewer'] });
+      await countStatements('{ currentApiKey { id } }');
+      const input = {
+        id: target.id,
+        name: 'counted',
+        roleNames: ['viewer'],
+        teamIds: teams,
+        teamRoleNames: ['schedules_editor'],
+      };
+      expect(await countStatements(UPDATE, { input })).toBe(onSqlite ? 14 : 7);
+      expect(statements.filter(readsKey)).toHaveLength(2);
+      expect(statements.filter(readsTeams)).toHaveLength(1);
+    });
+
+    // The caller's key; then the lock of the target, then its one read (see lockApiKey); the writes (token changes, the new token, the key's tokenLastIssuedAt,
     // audit event; with pg_notify on PostgreSQL); COMMIT. The token changes: with no grace period the
     // tokens that stopped working go in one DELETE; with one, expired tokens go and the current one gets
     // its expiry.

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKeys } from '../../bench/seed.ts';
 import { SQLITE_FILE } from '../../src/db/client.ts';
-import { pageStatement, rowLimit } from '../../src/domain/key-list.ts';
+import { visibleKeysSql } from '../../src/domain/access.ts';
 import { type ListFilterInput, parseListFilter } from '../../src/domain/list-filter.ts';
-import type { Caller } from '../../src/domain/types.ts';
 import type { Prisma } from '../../src/generated/sqlite/client.ts';
+import { pageStatement, rowLimit } from '../../src/store/key-page.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
@@ -48,13 +48,22 @@ describe.each(providers)('the plan of a page of keys on %s', (provider) => {
   }, 180_000);
   afterAll(() => t.close());
 
-  const accountManager = (): Caller =>
-    ({ key: { organizationId }, access: { isAccountManager: true, managedTeamIds: [] } }) as unknown as Caller;
-  const teamManager = (): Caller =>
-    ({ key: { organizationId }, access: { isAccountManager: false, managedTeamIds: [team] } }) as unknown as Caller;
+  /** What visibility reads of a caller. */
+  type Visibility = Parameters<typeof visibleKeysSql>[0];
+  const accountManager = (): Visibility => ({ isAccountManager: true, managedTeamIds: [] });
+  const teamManager = (): Visibility => ({ isAccountManager: false, managedTeamIds: [team] });
 
-  const statement = (caller: Caller, after: boolean, filter?: ListFilterInput) =>
-    pageStatement(t.domain.dialect, caller, rowLimit(50), after ? middleId : null, parseListFilter(filter));
+  const statement = (access: Visibility, after: boolean, filter?: ListFilterInput) =>
+    pageStatement(
+      t.domain.dialect,
+      {
+        organizationId,
+        visible: visibleKeysSql(access),
+        afterId: after ? middleId : null,
+        filter: parseListFilter(filter),
+      },
+      rowLimit(50),
+    );
 
   /** The plans of a statement: SQLite's one; PostgreSQL's generic and custom ones. */
   async function plans(sql: Prisma.Sql): Promise<string[]> {

@@ -10,8 +10,8 @@ import { deleteApiKey, updateApiKey } from '../../src/domain/api-keys.ts';
 import { listAuditEvents, listOrganizationAuditEvents } from '../../src/domain/audit.ts';
 import { listApiKeys } from '../../src/domain/key-list.ts';
 import { MANAGER_ROLE } from '../../src/domain/roles.ts';
-import { readApiKey } from '../../src/domain/store.ts';
 import type { Caller } from '../../src/domain/types.ts';
+import { readApiKey } from '../../src/store/api-keys.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 

@@ -4,7 +4,7 @@
 process.env.TZ = 'America/Los_Angeles';
 
 import { describe, expect, it } from 'vitest';
-import { toDate } from '../../src/auth/token-lookup.ts';
+import { toDate } from '../../src/store/dialect.ts';
 
 describe('PostgreSQL timestamps are UTC, whatever the process time zone', () => {
   it('the process really runs west of UTC here (control)', () => {

@@ -1,0 +1,230 @@
+// Reading and writing API keys with their grants and tokens. Reads take a client that may be a
+// transaction, so the operations (src/domain/api-keys.ts) can compose them inside one; writes are
+// statements, which the operation hands, all the writes of one change together, to Dialect.write,
+// which runs them in its transaction.
+
+import type { ApiKey, ApiKeyToken, Tx } from '../db/client.ts';
+import type { ReadRows } from '../db/raw-read.ts';
+import type { Reader } from '../db/reader.ts';
+import { empty, raw, type Sql, sql } from '../db/sql.ts';
+import type { Grants } from '../domain/access.ts';
+import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
+import type { RoleCatalogue } from '../domain/roles.ts';
+import type { Dialect } from './dialect.ts';
+import { pairs, rowInsert } from './inserts.ts';
+import { jsonColumns, KEY_COLUMNS, keyValues } from './key-columns.ts';
+import { decodeApiKey } from './rows.ts';
+
+/** How keys are read: the catalogue orders roles, the dialect reads grants. */
+export interface KeyReading {
+  catalogue: RoleCatalogue;
+  dialect: Dialect;
+}
+
+const KEY_JSON_COLUMNS = jsonColumns();
+
+/** The keys of a Dialect.keysAsJson statement's one row. */
+const keysOfResult = (rows: Array<{ keys: string }>): unknown[][] =>
+  rows.length === 0 ? [] : (JSON.parse(rows[0]?.keys as string) as unknown[][]);
+
+/** One key of an organization with its grants and team names, in one statement. */
+export async function readApiKey(
+  tx: Tx,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+  lock: Sql = empty,
+): Promise<ApiKeyRecord | null> {
+  const statement = reading.dialect.keysAsJson(
+    sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
+    keyValues(reading.dialect),
+  );
+  const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
+  return values ? decodeApiKey(values, KEY_JSON_COLUMNS, reading.catalogue) : null;
+}
+
+/** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
+export async function readCommittedApiKey(
+  reading: KeyReading & { readRows: ReadRows },
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const { columns, rows } = await reading.readRows(
+    reading.dialect.keyRows(
+      sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+      [],
+    ),
+  );
+  const [row] = rows;
+  return row ? decodeApiKey(row, columns, reading.catalogue) : null;
+}
+
+/** Every key of an organization, newest first, with its grants: the administration CLI's list. */
+export async function readOrganizationApiKeys(
+  read: Reader,
+  reading: KeyReading,
+  organizationId: string,
+): Promise<ApiKeyRecord[]> {
+  const rows = await read<{ keys: string }>(
+    reading.dialect.keysAsJson(
+      sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."organizationId" = ${organizationId}`,
+      keyValues(reading.dialect),
+    ),
+  );
+  return keysOfResult(rows).map((values) => decodeApiKey(values, KEY_JSON_COLUMNS, reading.catalogue));
+}
+
+/**
+ * Takes the write lock on one key of an organization for the rest of the transaction (a row lock on
+ * PostgreSQL, the database write lock on SQLite), so concurrent changes to the same key run one after
+ * the other, and returns the key as it is then: the one read of the target a change makes, on which it
+ * judges its rules. The lock is an UPDATE that changes nothing, taken before the key is read: on
+ * PostgreSQL a statement that waited for a row lock still reads the other tables as they were when it
+ * started, and on SQLite no read may be of a snapshot older than the lock; the read after it, in the
+ * same transaction, sees the key as the change that held the lock before left it.
+ */
+export async function lockApiKey(
+  tx: Tx,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const locked = await tx.$executeRaw`
+    UPDATE "ApiKey" SET "version" = "version" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
+  return locked === 0 ? null : readApiKey(tx, reading, organizationId, id);
+}
+
+/**
+ * The caller's own key as it is now, read inside a mutation's transaction with Dialect.callerLock, so
+ * that on PostgreSQL a deletion of the key cannot commit until the mutation has (and a mutation that
+ * reads after a deletion committed finds no key). Null when the key is gone.
+ */
+export function lockCaller(
+  tx: Tx,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  return readApiKey(tx, reading, organizationId, id, reading.dialect.callerLock);
+}
+
+/**
+ * The keys of an organization, counted up to `atMost`, for a creation to check against the
+ * organization's limit, and how many keys creations in flight elsewhere may add to them (`inFlight`,
+ * this one included): the organization holds at most `keys + inFlight` once they have all committed.
+ *
+ * On PostgreSQL a creation first takes the organization's row FOR KEY SHARE (`shared`), which creations
+ * share, then counts afresh: every creation that may commit alongside it holds a connection, so at most
+ * max_connections of them are in flight. Close to the limit that bound is too loose: `exclusive` takes
+ * the row FOR UPDATE, which waits for every shared holder to finish and keeps new ones out, and the
+ * count is then exact (`inFlight` 1). A creation never upgrades its lock (two upgrading creations would
+ * wait for each other): it starts over in exclusive mode (see createApiKey). SQLite's transactions run
+ * one after the other: the count is exact.
+ */
+export async function lockAndCountKeys(
+  tx: Tx,
+  dialect: Dialect,
+  organizationId: string,
+  atMost: number,
+  mode: 'shared' | 'exclusive',
+): Promise<{ keys: number; inFlight: number }> {
+  const lock = dialect.organizationLock;
+  if (lock) await tx.$queryRaw(lock.statement(organizationId, mode));
+  // Bounded: an organization far past the limit (seeded directly, or before the limit existed) costs
+  // no more than one at it.
+  const concurrency = lock && mode === 'shared' ? lock.concurrency : sql`1`;
+  const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>`
+    SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
+                                  LIMIT ${raw(String(atMost))}) c) AS "keys",
+           ${concurrency} AS "inFlight"`;
+  return { keys: Number(row?.keys ?? 0), inFlight: Number(row?.inFlight ?? 1) };
+}
+
+/**
+ * The teams of teamIds in the organization, in the order of teamIds, or the first id that is no team
+ * of the organization: the teams of a change's grants, with their names for its result.
+ */
+export async function readGrantedTeams(
+  tx: Tx,
+  organizationId: string,
+  teamIds: readonly string[],
+): Promise<{ teams: Array<{ id: string; name: string }>; missing?: string }> {
+  if (teamIds.length === 0) return { teams: [] };
+  const found = await tx.team.findMany({
+    where: { organizationId, id: { in: [...teamIds] } },
+    select: { id: true, name: true },
+  });
+  const teamOfId = new Map(found.map((team) => [team.id, team]));
+  const missing = teamIds.find((id) => !teamOfId.has(id));
+  return missing === undefined
+    ? { teams: teamIds.map((id) => teamOfId.get(id) as { id: string; name: string }) }
+    : { teams: [], missing };
+}
+
+// ---- writes ------------------------------------------------------------------------------------
+
+/** Removes every grant of a key: one DELETE per grant table. */
+export const grantDeletes = (apiKeyId: string): Sql[] => [
+  sql`DELETE FROM "ApiKeyRole" WHERE "apiKeyId" = ${apiKeyId}`,
+  sql`DELETE FROM "ApiKeyTeam" WHERE "apiKeyId" = ${apiKeyId}`,
+  sql`DELETE FROM "ApiKeyTeamRole" WHERE "apiKeyId" = ${apiKeyId}`,
+];
+
+/**
+ * One multi-row INSERT per grant table that has rows. Written out rather than createMany: Prisma
+ * compiles a new query plan for every createMany call (its plan cache never hits one), which costs
+ * more than the statement itself.
+ */
+export function grantInserts(apiKeyId: string, grants: Grants): Sql[] {
+  const inserts: Sql[] = [];
+  if (grants.roleNames.length > 0) {
+    inserts.push(sql`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.roleNames)}`);
+  }
+  if (grants.teamIds.length > 0) {
+    inserts.push(sql`INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") VALUES ${pairs(apiKeyId, grants.teamIds)}`);
+  }
+  if (grants.teamRoleNames.length > 0) {
+    inserts.push(
+      sql`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName") VALUES ${pairs(apiKeyId, grants.teamRoleNames)}`,
+    );
+  }
+  return inserts;
+}
+
+/** The INSERTs of a new key and its grants. */
+export const keyInserts = (row: ApiKeyRow, grants: Grants): Sql[] => [
+  rowInsert('ApiKey', { ...row, version: 0 } satisfies ApiKey),
+  ...grantInserts(row.id, grants),
+];
+
+/** The INSERT of a token of a key; only its hash is stored. */
+export const tokenInsert = (token: ApiKeyToken): Sql => rowInsert('ApiKeyToken', token);
+
+/** The new name and expiry of a key (its grants: grantDeletes, then grantInserts, in a later batch). */
+export const keyRename = (id: string, name: string, expiresAt: Date | null): Sql =>
+  sql`UPDATE "ApiKey" SET "name" = ${name}, "expiresAt" = ${expiresAt} WHERE "id" = ${id}`;
+
+/**
+ * What a rotation at `now` does to a key's tokens but the new one: afterwards the key holds only tokens
+ * that still work, the new one and those in a grace period. Tokens from earlier rotations keep their
+ * expiry, or go if it has passed; the one that was current gets `graceEnd` as its expiry, or goes at once
+ * when there is no grace (`graceEnd` null). Then the key's tokenLastIssuedAt. (The expired tokens deleted
+ * and the current one given an expiry are different rows: see WriteAll.)
+ */
+export function rotationWrites(id: string, now: Date, graceEnd: Date | null): Sql[] {
+  const issued = sql`UPDATE "ApiKey" SET "tokenLastIssuedAt" = ${now} WHERE "id" = ${id}`;
+  if (graceEnd === null) {
+    return [
+      sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${id} AND ("expiresAt" IS NULL OR "expiresAt" <= ${now})`,
+      issued,
+    ];
+  }
+  return [
+    sql`DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ${id} AND "expiresAt" <= ${now}`,
+    sql`UPDATE "ApiKeyToken" SET "expiresAt" = ${graceEnd} WHERE "apiKeyId" = ${id} AND "expiresAt" IS NULL`,
+    issued,
+  ];
+}
+
+/** Deletes a key; its tokens and grants go with it (ON DELETE CASCADE). */
+export const keyDelete = (id: string): Sql => sql`DELETE FROM "ApiKey" WHERE "id" = ${id}`;

@@ -1,0 +1,59 @@
+// The columns of "ApiKey" as the reads name them: written once, for the statements (src/store/dialect.ts,
+// api-keys.ts, key-page.ts, tokens.ts) and the decoder that reads them by name (src/store/rows.ts).
+// A new column of ApiKey goes into KEY_COLUMN_NAMES (and TIMESTAMP_COLUMNS if it is a time).
+
+import { type Columns, columnsOf } from '../db/raw-read.ts';
+import { raw, type Sql } from '../db/sql.ts';
+import type { ApiKeyRow } from '../domain/records.ts';
+
+/** The columns of an ApiKeyRow. */
+export const KEY_COLUMN_NAMES = [
+  'id',
+  'organizationId',
+  'name',
+  'createdAt',
+  'tokenLastIssuedAt',
+  'lastUsedAt',
+  'creatorKeyId',
+  'creatorKeyName',
+  'creatorUserId',
+  'expiresAt',
+] as const satisfies ReadonlyArray<keyof ApiKeyRow>;
+
+export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set([
+  'createdAt',
+  'tokenLastIssuedAt',
+  'lastUsedAt',
+  'expiresAt',
+]);
+
+/** KEY_COLUMN_NAMES of "ApiKey" read as `k`. */
+export const KEY_COLUMNS = raw(KEY_COLUMN_NAMES.map((name) => `k."${name}"`).join(', '));
+
+/** How a dialect gives a timestamp column of `p` (see Dialect.timestamp). */
+interface Timestamps {
+  timestamp(column: string): string;
+}
+
+/**
+ * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then the columns `extra` of `p`;
+ * jsonColumns(extra) names them for decodeApiKey (src/store/rows.ts).
+ */
+export function keyValues(dialect: Timestamps, extra: readonly string[] = []): Sql {
+  const columns = KEY_COLUMN_NAMES.map((name) =>
+    TIMESTAMP_COLUMNS.has(name) ? dialect.timestamp(name) : `p."${name}"`,
+  );
+  return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+}
+
+/** The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra). */
+export const jsonColumns = (extra: readonly string[] = []): Columns =>
+  columnsOf([...KEY_COLUMN_NAMES, ...extra, 'roleNames', 'teams', 'teamRoleNames']);
+
+/** KEY_COLUMN_NAMES of `p` named as in the table (timestamps by Dialect.timestamp), then `extra` of `p`. */
+export function namedKeyColumns(dialect: Timestamps, extra: readonly string[]): Sql {
+  const columns = KEY_COLUMN_NAMES.map((name) =>
+    TIMESTAMP_COLUMNS.has(name) ? `${dialect.timestamp(name)} AS "${name}"` : `p."${name}"`,
+  );
+  return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+}
