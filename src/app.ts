@@ -54,7 +54,12 @@ export interface AppOptions {
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-/** /healthz and /readyz answer before GraphQL is involved. */
+/**
+ * /healthz and /readyz answer before GraphQL is involved. Not Yoga's health and readiness plugins: they
+ * match any URL ending in their path (`/x/readyz`, `/?next=/readyz`, which must be 404 here), answer
+ * health with an empty body and an x-yoga-id header, and a failed check with the error's message as
+ * text (a database error's message is no client's business).
+ */
 function probes(database: Database): Plugin {
   return {
     async onRequest({ url, endResponse }) {

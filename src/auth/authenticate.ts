@@ -10,6 +10,7 @@
 // 'failed' for anything else). Every outcome is counted once, here (keygate_authentications_total).
 import { randomUUID } from 'node:crypto';
 import { hashToken, isVerifierToken, isWellFormedToken, isWellFormedVerifierToken } from '../domain/tokens.ts';
+import type { Caller } from '../domain/types.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
 import type { RateLimited, RateLimits } from '../limits/rate-limit.ts';
 import { signals } from '../observability/signals.ts';
@@ -93,7 +94,7 @@ export class Authenticator {
     if (cached) {
       // Nothing to count for a verifier token (it has no per-key limit) or while keys are not counted.
       if (limits === null || !limits.countsKeys || cached.kind === 'verifier') return admitted(cached);
-      return settled(this.#perKey(limits, cached));
+      return counted(limits, cached);
     }
     if (cached === null) {
       const reason = token === null ? 'missing' : hash === null ? 'malformed' : 'unknown';
@@ -163,6 +164,21 @@ export class Authenticator {
   }
 }
 
+/**
+ * A cached key under the per-key limit: the path of every request while limits are on, so its outcome
+ * is counted here rather than through `settled` (one promise less).
+ */
+async function counted(limits: RateLimits, caller: Caller): Promise<Authentication> {
+  try {
+    const refusal = await limits.admitKey(caller.key.id);
+    if (refusal === null) return admitted(caller);
+    signals.authentication('rate_limited');
+    return rateLimited(refusal);
+  } catch (error) {
+    return failure(error);
+  }
+}
+
 function rateLimited(refusal: RateLimited): Refusal {
   return { refused: true, kind: 'rate-limited', ...refusal };
 }
@@ -179,20 +195,19 @@ function refused(reason: UnauthenticatedReason): Refusal {
 
 /** Counts the outcome of a pipeline that had to wait, and turns a failure into its outcome. */
 function settled(pending: Promise<Authentication>): Promise<Authentication> {
-  return pending.then(
-    (outcome) => {
-      if (!isRefusal(outcome)) return admitted(outcome);
-      if (outcome.kind === 'unauthenticated') return refused(outcome.reason);
-      signals.authentication('rate_limited'); // the only other outcome a pipeline resolves to
-      return outcome;
-    },
-    // Neither is an authentication outcome: the database (or a limiter) could not tell.
-    (error: unknown): Refusal => {
-      if (isDatabaseUnavailable(error)) {
-        signals.databaseUnavailable();
-        return { refused: true, kind: 'unavailable', error };
-      }
-      return { refused: true, kind: 'failed', error, errorId: randomUUID() };
-    },
-  );
+  return pending.then((outcome) => {
+    if (!isRefusal(outcome)) return admitted(outcome);
+    if (outcome.kind === 'unauthenticated') return refused(outcome.reason);
+    signals.authentication('rate_limited'); // the only other outcome a pipeline resolves to
+    return outcome;
+  }, failure);
+}
+
+/** Not an authentication outcome: the database (or a limiter) could not tell. */
+function failure(error: unknown): Refusal {
+  if (isDatabaseUnavailable(error)) {
+    signals.databaseUnavailable();
+    return { refused: true, kind: 'unavailable', error };
+  }
+  return { refused: true, kind: 'failed', error, errorId: randomUUID() };
 }
