@@ -86,6 +86,19 @@ export class Authenticator {
     source: S,
     addressOf: (source: S) => string,
   ): Authentication | Promise<Authentication> {
+    try {
+      return this.#authenticate(authorization, source, addressOf);
+    } catch (error) {
+      // The cache's synchronous checks read the database too (src/auth/verifier.ts, externalChanges).
+      return failure(error);
+    }
+  }
+
+  #authenticate<S>(
+    authorization: string | null | undefined,
+    source: S,
+    addressOf: (source: S) => string,
+  ): Authentication | Promise<Authentication> {
     const token = bearerToken(authorization);
     const credentials = token === null ? null : this.#credentialsOf(token);
     const hash = credentials === null ? null : this.#hash(token as string);

@@ -188,6 +188,23 @@ describe('the authentication pipeline, limits off', () => {
     expect(failed).toMatchObject({ kind: 'failed', errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 
+  it('a failure of the synchronous cache check is an outcome too, not an exception', async () => {
+    let reads = 0;
+    const domain = { catalogue, now: () => new Date(NOW) } as unknown as Domain;
+    const apiKeys = new TokenVerifier(
+      domain,
+      { find: async () => null },
+      {
+        externalChanges: () => {
+          if (reads++ > 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+          return 0;
+        },
+      },
+    );
+    const outcome = new Authenticator({ apiKeys }).authenticate(`Bearer ${generateToken()}`, ADDRESS, addressOf);
+    expect(outcome).toMatchObject({ kind: 'unavailable' });
+  });
+
   it('without API keys (POST /v1/verify), an API key token is refused without a lookup', async () => {
     const looked: string[] = [];
     const db = {
