@@ -1,9 +1,9 @@
 // createApp → the Yoga instance (tests call app.fetch; main.ts hands it to node:http).
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { type ExecutionArgs, GraphQLError, getOperationAST, Kind } from 'graphql';
 import { type CORSOptions, createYoga, type Plugin } from 'graphql-yoga';
+import { Authenticator } from './auth/authenticate.ts';
 import type { LastUsedRecorder } from './auth/last-used.ts';
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
@@ -14,7 +14,7 @@ import { bindDeadline } from './db/deadline.ts';
 import { unauthenticated } from './domain/errors.ts';
 import type { Domain } from './domain/types.ts';
 import { apiErrorCodesPlugin, toClientError } from './errors.ts';
-import { authenticationPlugin } from './http/authentication.ts';
+import { authenticationPlugin, type ServerContext } from './http/authentication.ts';
 import { pagesFor } from './http/console.ts';
 import { graphiqlPlugin } from './http/graphiql.ts';
 import { requestDeadlines } from './http/request-deadline.ts';
@@ -27,7 +27,6 @@ import { signals } from './observability/signals.ts';
 import { schema } from './schema/index.ts';
 import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
 import { VerificationEngine } from './verification/engine.ts';
-import type { Principal } from './verification/principal.ts';
 import { VerifierTokens } from './verification/verifier-tokens.ts';
 
 export interface AppOptions {
@@ -42,8 +41,6 @@ export interface AppOptions {
   lastUsed?: LastUsedRecorder;
   /** Shared with the HTTP server; one is made from the database when not given. */
   verifier?: TokenVerifier;
-  /** Callers the HTTP server already authenticated (see src/http/server.ts). */
-  preAuthenticated?: WeakMap<IncomingMessage, Principal>;
   /** Shared with the HTTP server; one is made from the database when not given. */
   verifierTokens?: VerifierTokens;
   /** Shared with the HTTP server (POST /v1/verify); in-memory budgets with the default limit when not given. */
@@ -57,7 +54,12 @@ export interface AppOptions {
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-/** /healthz and /readyz answer before GraphQL is involved. */
+/**
+ * /healthz and /readyz answer before GraphQL is involved. Not Yoga's health and readiness plugins: they
+ * match any URL ending in their path (`/x/readyz`, `/?next=/readyz`, which must be 404 here), answer
+ * health with an empty body and an x-yoga-id header, and a failed check with the error's message as
+ * text (a database error's message is no client's business).
+ */
 function probes(database: Database): Plugin {
   return {
     async onRequest({ url, endResponse }) {
@@ -111,7 +113,7 @@ function compiled(args: ExecutionArgs): boolean {
 }
 
 export function createApp(options: AppOptions) {
-  const { database, config, logger, lastUsed, preAuthenticated } = options;
+  const { database, config, logger, lastUsed } = options;
   const verifier = options.verifier ?? new TokenVerifier(options.domain, createTokenLookup(database.raw));
   // Changes made through this app drop the changed key's cached tokens at once.
   const domain: Domain = {
@@ -133,20 +135,15 @@ export function createApp(options: AppOptions) {
     });
   const authentication = authenticationPlugin({
     domain,
-    verifier,
-    verifierTokens,
+    authenticator: new Authenticator({ apiKeys: verifier, verifierTokens, rateLimits }),
     lastUsed,
-    preAuthenticated,
-    onLookupError: () => {
-      signals.databaseUnavailable();
-      logger.warn('database unavailable during authentication');
-    },
+    // Counted by the pipeline (keygate_database_unavailable_total); logged here.
+    onLookupError: () => logger.warn('database unavailable during authentication'),
     onUnexpectedError: (err, errorId) => logger.error({ err, errorId }, 'authentication failed unexpectedly'),
-    rateLimits,
     clientAddressHeader: config.rateLimits?.clientAddressHeader,
   });
   const limits = config.limits ?? DEFAULT_LIMITS;
-  return createYoga<{ req?: IncomingMessage }, Context>({
+  return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -185,15 +182,15 @@ export function createApp(options: AppOptions) {
       accessLogPlugin(logger, {
         clientAddressHeader: config.rateLimits?.clientAddressHeader,
         // The access log names the API key of a request; a verifier token is no key.
-        callerOf: (request) => {
-          const principal = authentication.callerOf(request);
+        callerOf: (serverContext) => {
+          const principal = (serverContext as ServerContext).principal;
           return principal?.kind === 'verifier' ? undefined : principal;
         },
       }),
       responseHeaders(),
       graphiqlPlugin(pagesFor(schema)),
       probes(database),
-      authentication.plugin,
+      authentication,
       ...graphqlLimits(limits, { production: config.production, costBudget: rateLimits }),
       apiErrorCodesPlugin(),
       // Each distinct query is compiled once into a plain function (the parse cache keeps the
@@ -208,8 +205,7 @@ export function createApp(options: AppOptions) {
       // Last: it wraps whichever request parser the plugins before it chose.
       bodySizeLimit(limits.maxBodyBytes),
     ],
-    context: ({ request, req }) => {
-      const caller = authentication.callerOf(request);
+    context: ({ principal: caller, req }) => {
       // The authentication plugin answered 401 already; this only guards against a wiring mistake.
       if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
       // Served by the HTTP server: nothing of the request commits once it has been answered.

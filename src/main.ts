@@ -9,7 +9,7 @@ import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
 import { type DataDirLock, lockDataDir } from './db/data-dir-lock.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
-import { createHttpServer, preAuthenticated } from './http/server.ts';
+import { createHttpServer } from './http/server.ts';
 import { RateLimits } from './limits/rate-limit.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { openRuntime, withStartupLock } from './runtime.ts';
@@ -88,11 +88,14 @@ export async function serve(config: Config): Promise<void> {
     verifier,
     verifierTokens,
     verification,
-    preAuthenticated,
     rateLimits,
     plugins: tracing ? [tracing.plugin] : [],
   });
-  const server = createHttpServer(app, verifier, (err) => logger.warn({ err }, 'token lookup failed'), {
+  const onAuthenticationError = (err: unknown, errorId?: string) =>
+    errorId
+      ? logger.error({ err, errorId }, 'request failed unexpectedly')
+      : logger.warn({ err }, 'database unavailable during authentication');
+  const server = createHttpServer(app, verifier, onAuthenticationError, {
     rateLimits,
     clientAddressHeader: config.rateLimits.clientAddressHeader,
     requestTimeoutMs: config.requestTimeoutMs,

@@ -10,6 +10,9 @@
 // known to be working (src/auth/pg-invalidation.ts: no recent heartbeat answer), the cache is bypassed.
 // On the embedded database, a commit by another process (the CLI, any other writer) empties it before
 // a cached token is used again.
+// The pipeline of src/auth/authenticate.ts hashes a token once and asks by hash (`cached`, `lookUpCaller`);
+// `known`, `verify`, `resolve` and `resolveKnown` take the token for the other callers.
+import { LRUCache } from 'lru-cache';
 import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
 import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
 import type { Caller, Domain } from '../domain/types.ts';
@@ -50,13 +53,14 @@ export class TokenVerifier {
   readonly #domain: Domain;
   readonly #lookup: TokenLookup;
   readonly #maxEntries: number;
-  readonly #maxUnknown: number;
   readonly #maxAgeMs: number;
   readonly #verificationMaxAgeMs: number;
-  readonly #entries = new Map<string, Entry>();
+  /** Verified tokens by hash, least recently used dropped first; each drop leaves #hashesByKey too. */
+  readonly #entries: LRUCache<string, Entry>;
   readonly #hashesByKey = new Map<string, Set<string>>();
-  readonly #unknown = new Set<string>();
-  readonly #accessByGrants = new Map<string, Access>();
+  /** Unknown token hashes (no recency: a repeated bad token is not worth keeping longer). */
+  readonly #unknown: LRUCache<string, true>;
+  readonly #accessByGrants: LRUCache<string, Access>;
   #cacheEnabled = true;
   /** performance.now() until which cached tokens may be used (see trustCacheUntil). */
   #trustedUntil = Number.POSITIVE_INFINITY;
@@ -77,7 +81,12 @@ export class TokenVerifier {
     this.#domain = domain;
     this.#lookup = lookup;
     this.#maxEntries = options.maxEntries ?? 50_000;
-    this.#maxUnknown = options.maxUnknown ?? 50_000;
+    this.#entries = new LRUCache<string, Entry>({
+      max: this.#maxEntries,
+      dispose: (entry, hash) => this.#unindex(hash, entry.caller.key.id),
+    });
+    this.#unknown = new LRUCache<string, true>({ max: options.maxUnknown ?? 50_000 });
+    this.#accessByGrants = new LRUCache<string, Access>({ max: this.#maxEntries });
     this.#maxAgeMs = options.maxAgeMs ?? 5_000;
     this.#verificationMaxAgeMs = options.verificationMaxAgeMs ?? 60_000;
     this.#externalChanges = options.externalChanges ?? null;
@@ -90,7 +99,12 @@ export class TokenVerifier {
    */
   known(token: string | null): Caller | null | undefined {
     if (token === null || !isWellFormedToken(token)) return null;
-    return this.#knownByHash(hashToken(token), this.#domain.now().getTime(), this.#maxAgeMs);
+    return this.cached(hashToken(token));
+  }
+
+  /** `known` for a well-formed token's hash: the caller, null (known unknown), or undefined (look it up). */
+  cached(hash: string): Caller | null | undefined {
+    return this.#knownByHash(hash, this.#domain.now().getTime(), this.#maxAgeMs);
   }
 
   async verify(token: string | null): Promise<Caller | null> {
@@ -98,6 +112,17 @@ export class TokenVerifier {
     const now = this.#domain.now().getTime();
     const found = await this.resolve(token, now);
     return found && (found.deadline === null || found.deadline > now) ? found.caller : null;
+  }
+
+  /**
+   * For authentication, a hash `cached` did not know: its caller, 'expired' for a key past its expiry
+   * (refused like an unknown token, counted apart), null for no such token.
+   */
+  async lookUpCaller(hash: string): Promise<Caller | 'expired' | null> {
+    const now = this.#domain.now().getTime();
+    const found = await this.lookUp(hash, now);
+    if (!found) return null;
+    return found.deadline === null || found.deadline > now ? found.caller : 'expired';
   }
 
   /**
@@ -113,10 +138,18 @@ export class TokenVerifier {
     const hash = hashToken(token);
     const known = this.#resolvedByHash(hash, now, forVerification ? this.#verificationMaxAgeMs : this.#maxAgeMs);
     if (known !== undefined) return known;
-    signals.tokenCache(false);
+    return await this.lookUp(hash, now);
+  }
 
-    // #knownByHash has just read the external changes: a commit elsewhere from now until the result is
-    // kept counts as a race (#forgetAll).
+  /**
+   * The database's answer for a token hash the cache did not know (`cached` answered undefined just
+   * before): as `resolve`, without asking the cache again.
+   */
+  async lookUp(hash: string, now: number): Promise<{ caller: Caller; deadline: number | null } | null> {
+    signals.tokenCache(false);
+    // Read the external changes now (the cache may have been asked a while ago, before a rate-limit
+    // count): a commit elsewhere from now until the result is kept counts as a race (#forgetAll).
+    this.#checkExternalChanges();
     const generation = this.#generation;
     this.#inFlight++;
     let match: Awaited<ReturnType<TokenLookup['find']>>;
@@ -160,7 +193,7 @@ export class TokenVerifier {
     const known = this.#knownByHash(hash, now, maxAgeMs);
     if (!known) return known;
     // The entry #knownByHash has just used: its deadline is the token's.
-    return { caller: known, deadline: (this.#entries.get(hash) as Entry).expiresAt };
+    return { caller: known, deadline: (this.#entries.peek(hash) as Entry).expiresAt };
   }
 
   /**
@@ -171,7 +204,6 @@ export class TokenVerifier {
     const signature = `${grants.roleNames.join(',')}|${grants.teamIds.join(',')}|${grants.teamRoleNames.join(',')}`;
     let access = this.#accessByGrants.get(signature);
     if (!access) {
-      if (this.#accessByGrants.size >= this.#maxEntries) this.#accessByGrants.clear();
       access = new Access(this.#domain.catalogue, grants);
       this.#accessByGrants.set(signature, access);
     }
@@ -185,13 +217,10 @@ export class TokenVerifier {
     // which proves that every invalidation sent before it has arrived).
     if (cached && performance.now() < this.#trustedUntil) {
       if ((cached.expiresAt === null || cached.expiresAt > now) && now - cached.cachedAt < maxAgeMs) {
-        // Refresh its place in the LRU order.
-        this.#entries.delete(hash);
-        this.#entries.set(hash, cached);
         signals.tokenCache(true);
         return cached.caller;
       }
-      this.#forget(hash, cached.caller.key.id);
+      this.#entries.delete(hash);
     }
     if (!this.#unknown.has(hash)) return undefined;
     signals.tokenCache(true);
@@ -210,8 +239,10 @@ export class TokenVerifier {
         this.#invalidatedAt.set(apiKeyId, this.#generation);
       }
     }
-    for (const hash of this.#hashesByKey.get(apiKeyId) ?? []) this.#entries.delete(hash);
+    const hashes = this.#hashesByKey.get(apiKeyId);
+    // Out of the index first: the drops below then find no set to edit while it is being walked.
     this.#hashesByKey.delete(apiKeyId);
+    for (const hash of hashes ?? []) this.#entries.delete(hash);
   }
 
   /** Empties the cache of verified tokens and stops or resumes using it. */
@@ -248,10 +279,6 @@ export class TokenVerifier {
   }
 
   #remember(hash: string, entry: Entry): void {
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.entries().next().value;
-      if (oldest) this.#forget(oldest[0], oldest[1].caller.key.id);
-    }
     this.#entries.set(hash, entry);
     const keyId = entry.caller.key.id;
     let hashes = this.#hashesByKey.get(keyId);
@@ -262,18 +289,14 @@ export class TokenVerifier {
     hashes.add(hash);
   }
 
-  #forget(hash: string, apiKeyId: string): void {
-    this.#entries.delete(hash);
+  /** Called by the cache for every entry it drops (evicted, replaced, deleted, cleared). */
+  #unindex(hash: string, apiKeyId: string): void {
     const hashes = this.#hashesByKey.get(apiKeyId);
     hashes?.delete(hash);
     if (hashes?.size === 0) this.#hashesByKey.delete(apiKeyId);
   }
 
   #rememberUnknown(hash: string): void {
-    if (this.#unknown.size >= this.#maxUnknown) {
-      const oldest = this.#unknown.values().next().value;
-      if (oldest !== undefined) this.#unknown.delete(oldest);
-    }
-    this.#unknown.add(hash);
+    this.#unknown.set(hash, true);
   }
 }

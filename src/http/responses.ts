@@ -1,7 +1,11 @@
-// Every HTTP answer Keygate builds itself, in one place: the JSON bodies of error responses and the
-// headers every response carries. On /graphql an error is a GraphQL response (`errors[].extensions.
-// code`); anywhere else it is `{"error": {"code", "message"}}`, the shape of the plain-HTTP endpoints
-// (docs/api.md, HTTP). The codes are those of docs/api.md's list.
+// Every HTTP answer Keygate builds itself, in one place: the JSON bodies of error responses, the
+// headers every response carries, and the answers to a refused authentication (401, 429, 503, 500:
+// ErrorAnswers below), for node:http and for Yoga alike. On /graphql an error is a GraphQL response
+// (`errors[].extensions.code`); anywhere else it is `{"error": {"code", "message"}}`, the shape of the
+// plain-HTTP endpoints (docs/api.md, HTTP). The codes are those of docs/api.md's list.
+import type { ServerResponse } from 'node:http';
+import type { Refusal } from '../auth/authenticate.ts';
+import { unauthenticated } from '../domain/errors.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -14,14 +18,17 @@ export type ApiErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
+/** What an error body may carry beside its code and message (retryAfter, errorId). */
+type Extra = Record<string, string | number>;
+
 /** A GraphQL response with one error. */
-export function graphqlErrorBody(message: string, code: ApiErrorCode, extra: Record<string, string> = {}): string {
+export function graphqlErrorBody(message: string, code: ApiErrorCode, extra: Extra = {}): string {
   return JSON.stringify({ errors: [{ message, extensions: { code, ...extra } }] });
 }
 
 /** The error body of the plain-HTTP endpoints (probes, /v1/…, anything that is not /graphql). */
-export function httpErrorBody(code: ApiErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+export function httpErrorBody(code: ApiErrorCode, message: string, extra: Extra = {}): string {
+  return JSON.stringify({ error: { code, message, ...extra } });
 }
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -92,3 +99,107 @@ export function notFoundResponse(pathname: string): Response {
     headers: { 'content-type': JSON_CONTENT_TYPE },
   });
 }
+
+export const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly.';
+
+export const unexpectedMessage = (errorId: string) => `Unexpected error; quote error id ${errorId} when reporting it.`;
+
+const UNAUTHENTICATED_HEADERS: Record<string, string> = { 'www-authenticate': 'Bearer' };
+const RETRY_SOON: Record<string, string> = { 'retry-after': '1' };
+
+/** Status, body and the headers beyond content type and length of an answer to a refusal. */
+interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The answers to refused authentications of one kind of endpoint: GraphQL's (/graphql: a GraphQL
+ * response, in the media type the client accepts) or a plain-HTTP endpoint's (POST /v1/verify: JSON).
+ * 401 with `WWW-Authenticate: Bearer`, 429 with `Retry-After`, 503 with `Retry-After: 1`, 500 with the
+ * error id the log has. Every answer carries the API headers.
+ */
+export class ErrorAnswers {
+  readonly #graphql: boolean;
+  readonly #unauthenticated: string;
+  /** The 401's headers, made once per content type: a refusal costs no header object of its own. */
+  readonly #unauthenticatedHeaders: Map<string, Record<string, string | number>>;
+
+  constructor(kind: 'graphql' | 'http', unauthenticatedMessage: string) {
+    this.#graphql = kind === 'graphql';
+    this.#unauthenticated = this.body('UNAUTHENTICATED', unauthenticatedMessage);
+    const contentTypes = this.#graphql ? [JSON_CONTENT_TYPE, GRAPHQL_RESPONSE_CONTENT_TYPE] : [JSON_CONTENT_TYPE];
+    this.#unauthenticatedHeaders = new Map(
+      contentTypes.map((contentType) => [
+        contentType,
+        {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(this.#unauthenticated),
+          ...UNAUTHENTICATED_HEADERS,
+          ...API_HEADERS,
+        },
+      ]),
+    );
+  }
+
+  /** An error body in this endpoint's shape. */
+  body(code: ApiErrorCode, message: string, extra: Extra = {}): string {
+    return this.#graphql ? graphqlErrorBody(message, code, extra) : httpErrorBody(code, message, extra);
+  }
+
+  contentType(accept: string | null | undefined): string {
+    return this.#graphql ? errorContentType(accept) : JSON_CONTENT_TYPE;
+  }
+
+  /** Answers a refusal on node:http (the caller discards the request body). */
+  write(res: ServerResponse, accept: string | undefined, refusal: Refusal): void {
+    if (refusal.kind === 'unauthenticated') {
+      res.writeHead(401, this.#unauthenticatedHeaders.get(this.contentType(accept)));
+      res.end(this.#unauthenticated);
+      return;
+    }
+    const { status, body, headers } = this.#answer(refusal);
+    res.writeHead(status, {
+      'content-type': this.contentType(accept),
+      'content-length': Buffer.byteLength(body),
+      ...headers,
+      ...API_HEADERS,
+    });
+    res.end(body);
+  }
+
+  /** The answer to a refusal as a Fetch Response (Yoga's endResponse). */
+  response(accept: string | null, refusal: Refusal): Response {
+    const { status, body, headers } =
+      refusal.kind === 'unauthenticated'
+        ? { status: 401, body: this.#unauthenticated, headers: UNAUTHENTICATED_HEADERS }
+        : this.#answer(refusal);
+    return new Response(body, {
+      status,
+      headers: { 'content-type': this.contentType(accept), ...headers, ...API_HEADERS },
+    });
+  }
+
+  #answer(refusal: Exclude<Refusal, { kind: 'unauthenticated' }>): Answer {
+    switch (refusal.kind) {
+      case 'rate-limited':
+        return {
+          status: 429,
+          body: this.body('RATE_LIMITED', refusal.message, { retryAfter: refusal.retryAfterSeconds }),
+          headers: { 'retry-after': String(refusal.retryAfterSeconds) },
+        };
+      case 'unavailable':
+        return { status: 503, body: this.body('SERVICE_UNAVAILABLE', UNAVAILABLE_MESSAGE), headers: RETRY_SOON };
+      case 'failed':
+        return {
+          status: 500,
+          body: this.body('INTERNAL_SERVER_ERROR', unexpectedMessage(refusal.errorId), { errorId: refusal.errorId }),
+          headers: {},
+        };
+    }
+  }
+}
+
+/** The answers of /graphql. */
+export const GRAPHQL_ERRORS = new ErrorAnswers('graphql', unauthenticated().message);

@@ -1,54 +1,41 @@
 // The node:http server around the Yoga app. Authentication happens here, before Yoga: a request with
 // a missing, malformed or unknown token is answered 401 for the cost of a header check (and, for a
-// well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline.
-// Requests it cannot judge alone (GraphiQL pages, CORS, probes) go to Yoga, which authenticates the
-// same way through the same verifier.
+// well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline. The
+// pipeline is src/auth/authenticate.ts; its answers are src/http/responses.ts's. An admitted request
+// enters Yoga with its principal in the server context. Requests it cannot judge alone (GraphiQL
+// pages, CORS, probes) go to Yoga without one, whose plugin authenticates them the same way.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { isPromise, sendNodeResponse } from '@whatwg-node/server';
 import type { App } from '../app.ts';
-import { bearerToken } from '../auth/bearer.ts';
+import { type Authentication, Authenticator, isRefusal } from '../auth/authenticate.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
-import { RateLimits, rateLimitedBody } from '../limits/rate-limit.ts';
+import type { RateLimits } from '../limits/rate-limit.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
 import { newRequestId, REQUEST_ID_HEADER } from '../observability/request-id.ts';
-import { refusalOf, signals } from '../observability/signals.ts';
 import { schema } from '../schema/index.ts';
-import { knownPrincipal, type Principal, principalOf } from '../verification/principal.ts';
+import type { Principal } from '../verification/principal.ts';
 import type { VerifierTokens } from '../verification/verifier-tokens.ts';
-import { needsToken, UNAUTHENTICATED_BODY, UNAUTHENTICATED_HEADERS } from './authentication.ts';
+import { needsToken, type ServerContext } from './authentication.ts';
 import { pagesFor } from './console.ts';
 import { serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
-import { API_HEADERS, defaultError, errorContentType, httpErrorBody, JSON_CONTENT_TYPE } from './responses.ts';
-
-/** Callers authenticated by the server before Yoga saw the request. */
-export const preAuthenticated = new WeakMap<IncomingMessage, Principal>();
+import {
+  API_HEADERS,
+  defaultError,
+  GRAPHQL_ERRORS,
+  httpErrorBody,
+  JSON_CONTENT_TYPE,
+  unexpectedMessage,
+} from './responses.ts';
 
 function judgedHere(req: IncomingMessage): boolean {
   if (req.headers.origin !== undefined) return false; // CORS headers are Yoga's business
   return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
-}
-
-// The 401's headers, made once per content type: a refusal costs no header object of its own.
-const REFUSAL_HEADERS = new Map(
-  [JSON_CONTENT_TYPE, errorContentType('application/graphql-response+json')].map((contentType) => [
-    contentType,
-    {
-      'content-type': contentType,
-      'content-length': Buffer.byteLength(UNAUTHENTICATED_BODY),
-      ...UNAUTHENTICATED_HEADERS,
-      ...API_HEADERS,
-    },
-  ]),
-);
-
-function refuse(req: IncomingMessage, res: ServerResponse, token: string | null): void {
-  signals.authentication(refusalOf(token));
-  res.writeHead(401, REFUSAL_HEADERS.get(errorContentType(req.headers.accept)));
-  res.end(UNAUTHENTICATED_BODY);
 }
 
 /**
@@ -101,34 +88,88 @@ export interface HttpServerOptions {
   verify?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-function tooMany(req: IncomingMessage, res: ServerResponse, outcome: { message: string; retryAfterSeconds: number }) {
-  signals.authentication('rate_limited');
-  const body = rateLimitedBody(outcome);
-  res.writeHead(429, {
-    'content-type': errorContentType(req.headers.accept),
-    'content-length': Buffer.byteLength(body),
-    'retry-after': String(outcome.retryAfterSeconds),
-    ...API_HEADERS,
-  });
-  res.end(body);
-}
-
 const silent = createLogger('silent');
 
+/**
+ * Hands a request to Yoga with the server context made here, principal included: Yoga's own node
+ * listener would merge a context given to it into its own, property by property, on every request.
+ */
+function yogaListener(app: App, onError: (error: unknown, errorId: string) => void) {
+  const handle = app.handleNodeRequestAndResponse;
+  const waitUntil = app.waitUntil;
+  // Yoga answers its own errors; this is for what escapes it (writing the answer out, say).
+  const failed = (res: ServerResponse, error: unknown) => {
+    const errorId = randomUUID();
+    onError(error, errorId);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = httpErrorBody('INTERNAL_SERVER_ERROR', unexpectedMessage(errorId), { errorId });
+    res.writeHead(500, {
+      'content-type': JSON_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+      ...API_HEADERS,
+    });
+    res.end(body);
+  };
+  const send = (req: IncomingMessage, res: ServerResponse, response: Response) => {
+    const sent = sendNodeResponse(response, res, req, true);
+    if (isPromise(sent)) sent.then(undefined, (error: unknown) => failed(res, error));
+  };
+  return (req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): void => {
+    const context: ServerContext & { waitUntil: typeof waitUntil } = { req, res, waitUntil, principal };
+    let answer: Response | PromiseLike<Response>;
+    try {
+      answer = handle(req, res, context);
+    } catch (error) {
+      failed(res, error);
+      return;
+    }
+    // Yoga answers synchronously when it can (a thenable otherwise), as its own listener handles it.
+    if (isPromise(answer)) {
+      answer.then(
+        (response) => send(req, res, response),
+        (error: unknown) => failed(res, error),
+      );
+    } else send(req, res, answer);
+  };
+}
+
+/**
+ * `onError` logs a failure the client sees only as a status: a lookup while the database is down
+ * (503, no errorId) or an unexpected one (500, with the errorId the answer carries).
+ */
 export function createHttpServer(
   app: App,
   verifier: TokenVerifier,
-  onError: (error: unknown) => void,
+  onError: (error: unknown, errorId?: string) => void,
   options: HttpServerOptions = {},
 ): Server {
-  const rateLimits = options.rateLimits ?? RateLimits.off();
-  // verify() itself refuses a malformed token, or one already known to be unknown, without a lookup.
-  const verify = principalOf(verifier, options.verifierTokens);
-  const knownToken = (token: string | null) => knownPrincipal(verifier, options.verifierTokens, token);
+  const authenticator = new Authenticator({
+    apiKeys: verifier,
+    verifierTokens: options.verifierTokens,
+    rateLimits: options.rateLimits,
+  });
+  const header = options.clientAddressHeader;
+  const addressOf = (req: IncomingMessage) => clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, header);
+  const yoga = yogaListener(app, onError);
   const verification = options.verify;
   const pages = pagesFor(schema);
   // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
   const observe = nodeAccessLog(options.logger ?? silent, options);
+  const settle = (req: IncomingMessage, res: ObservedResponse, outcome: Authentication): void => {
+    if (!isRefusal(outcome)) {
+      // A verifier token is no key: the access log names none.
+      if (outcome.kind !== 'verifier') res.keyId = outcome.key.id;
+      yoga(req, res, outcome);
+      return;
+    }
+    req.resume(); // discard the body
+    if (outcome.kind === 'unavailable') onError(outcome.error);
+    else if (outcome.kind === 'failed') onError(outcome.error, outcome.errorId);
+    GRAPHQL_ERRORS.write(res, req.headers.accept, outcome);
+  };
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
     observe(req, res);
     // The path without the query string, as /graphql is matched (a startsWith, not a split, on every request).
@@ -138,45 +179,13 @@ export function createHttpServer(
     }
     if (serveGraphiQL(pages, req, res)) return;
     if (!judgedHere(req)) {
-      void app(req, res);
+      yoga(req, res, undefined);
       return;
     }
-    const token = bearerToken(req.headers.authorization);
-    if (!rateLimits.active) {
-      // Nothing to count: a cached or a refused token is settled synchronously, without a promise.
-      const known = knownToken(token);
-      if (known) {
-        // Counted as an authentication when the response closes; a verifier token is no key.
-        if (known.kind !== 'verifier') res.keyId = known.key.id;
-        preAuthenticated.set(req, known);
-        void app(req, res);
-        return;
-      }
-      if (known === null) {
-        req.resume();
-        refuse(req, res, token);
-        return;
-      }
-    }
-    const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
-    rateLimits.authenticate(token, address, verify, knownToken).then(
-      (outcome) => {
-        if (outcome.kind === 'authenticated') {
-          if (outcome.caller.kind !== 'verifier') res.keyId = outcome.caller.key.id;
-          preAuthenticated.set(req, outcome.caller);
-          void app(req, res);
-          return;
-        }
-        req.resume(); // discard the body
-        if (outcome.kind === 'rate-limited') tooMany(req, res, outcome);
-        else refuse(req, res, token);
-      },
-      (error) => {
-        // A lookup failure (database down) is Yoga's to report, with its SERVICE_UNAVAILABLE answer.
-        onError(error);
-        void app(req, res);
-      },
-    );
+    // Settled synchronously when the cache (or the token's format) tells and no limit counts.
+    const outcome = authenticator.authenticate(req.headers.authorization, req, addressOf);
+    if (outcome instanceof Promise) outcome.then((settled) => settle(req, res, settled));
+    else settle(req, res, outcome);
   };
   const server = createServer(
     { ServerResponse: ObservedResponse },

@@ -1,6 +1,7 @@
-// Rate limits, enforced where a request is authenticated (the node:http layer and Yoga's context both
-// call `authenticate`), counted by rate-limiter-flexible: in memory, or in Redis when REDIS_URL is set
-// so that every Keygate process shares the counters.
+// Rate limits, enforced where a request is authenticated: the steps below are called by the one
+// authentication pipeline (src/auth/authenticate.ts), which decides when each applies. Counted by
+// rate-limiter-flexible: in memory, or in Redis when REDIS_URL is set so that every Keygate process
+// shares the counters.
 //
 // - Per API key: at most `perKeyPerMinute` authenticated requests in each minute.
 // - Per client address: at most `failedAuthPerMinute` lookups of tokens that turn out unknown (and
@@ -21,11 +22,10 @@
 // its own (the library's insurance limiter) and logs a warning: limits stay on, per process, rather
 // than failing open or failing every request.
 import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { describeRedisError } from '../db/connection-errors.ts';
-import { hashToken } from '../domain/tokens.ts';
 import { signals } from '../observability/signals.ts';
-import type { Principal } from '../verification/principal.ts';
 
 const WINDOW_MS = 60_000;
 /** How long a token that authenticated stays exempt from its address's failed-authentication limit. */
@@ -36,9 +36,6 @@ interface Limiter {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
   reward(key: string, points?: number): Promise<RateLimiterRes>;
 }
-
-/** What the verifier knows without a lookup (TokenVerifier.known): a caller, null (refused), undefined. */
-export type KnownToken = (token: string | null) => Principal | null | undefined;
 
 export interface RateLimitsOptions {
   /** Requests per API key per minute; 0 means no limit. */
@@ -56,16 +53,10 @@ export interface RateLimitsOptions {
   logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-export type AuthOutcome =
-  | { kind: 'authenticated'; caller: Principal }
-  | { kind: 'unauthenticated' }
-  | { kind: 'rate-limited'; retryAfterSeconds: number; message: string };
-
-/** The body of a 429 answer (sent with a Retry-After header by both authentication paths). */
-export function rateLimitedBody(outcome: { message: string; retryAfterSeconds: number }): string {
-  return JSON.stringify({
-    errors: [{ message: outcome.message, extensions: { code: 'RATE_LIMITED', retryAfter: outcome.retryAfterSeconds } }],
-  });
+/** A refusal by a limit: when to come back, and why (the message of the 429). */
+export interface RateLimited {
+  retryAfterSeconds: number;
+  message: string;
 }
 
 export class RateLimits {
@@ -78,8 +69,8 @@ export class RateLimits {
   readonly #costs: Limiter;
   readonly #redis: Redis | null;
   readonly #goodPrefix: string;
-  /** Hashes of tokens that authenticated here, with when (least recent dropped first). */
-  readonly #knownGood = new Map<string, number>();
+  /** Hashes of tokens that authenticated here, with when (least recently remembered dropped first). */
+  readonly #knownGood = new LRUCache<string, number>({ max: KNOWN_GOOD_MAX });
 
   constructor(options: RateLimitsOptions) {
     this.#perKey = options.perKeyPerMinute;
@@ -118,68 +109,62 @@ export class RateLimits {
     return this.#perKey > 0 || this.#failedAuth > 0;
   }
 
+  /** True when requests per API key are counted. */
+  get countsKeys(): boolean {
+    return this.#perKey > 0;
+  }
+
+  /** True when failed authentications per client address are counted. */
+  get countsFailures(): boolean {
+    return this.#failedAuth > 0;
+  }
+
   /** Limits that never refuse (tests that are not about them). */
   static off(): RateLimits {
     return new RateLimits({ perKeyPerMinute: 0, failedAuthPerMinute: 0 });
   }
 
   /**
-   * Authenticates `token` with `verify` under both limits. `verify` may throw (database down); the
-   * error is the caller's to report and counts as no attempt. `known` (the verifier's) tells which
-   * tokens need no lookup; without it, every token counts as one that needs a lookup.
+   * Takes one of the address's failure slots of this minute, atomically (concurrent requests cannot
+   * overshoot the limit): the slot to give back with `releaseFailure` if the token turns out valid, or
+   * null when the address has none left.
    */
-  async authenticate(
-    token: string | null,
-    address: string,
-    verify: (token: string | null) => Promise<Principal | null>,
-    known?: KnownToken,
-  ): Promise<AuthOutcome> {
-    if (this.#failedAuth <= 0) return this.#admit(await verify(token));
-    const cached = known?.(token);
-    // Cached as valid: no lookup to count (and its last lookup marked it known good).
-    if (cached) return this.#admit(cached);
-    // Refused without a lookup (missing, malformed, known unknown): a failure, counted.
-    if (cached === null) {
-      return (await this.#consume(this.#failures, address)) ? { kind: 'unauthenticated' } : this.#tooManyFailures();
-    }
-    // A lookup: its slot is taken first, atomically, so concurrent requests cannot overshoot the limit.
-    const windowKey = this.#windowKey(address);
-    const reserved = await this.#consume(this.#failures, address);
-    const hash = token === null ? null : hashToken(token);
-    if (!reserved && !(hash && (await this.#isKnownGood(hash)))) return this.#tooManyFailures();
-    let caller: Principal | null;
-    try {
-      caller = await verify(token);
-    } catch (error) {
-      if (reserved) await this.#failures.reward(windowKey).catch(() => {});
-      throw error;
-    }
-    if (!caller) return reserved ? { kind: 'unauthenticated' } : this.#tooManyFailures();
-    if (reserved) await this.#failures.reward(windowKey).catch(() => {});
-    if (hash) this.#rememberGood(hash);
-    return this.#admit(caller);
+  async reserveFailure(address: string): Promise<string | null> {
+    const slot = this.#windowKey(address);
+    return (await this.#take(this.#failures, slot)) ? slot : null;
   }
 
-  /** The per-key limit for an authenticated caller; unauthenticated when there is none. */
-  async #admit(caller: Principal | null): Promise<AuthOutcome> {
-    if (!caller) return { kind: 'unauthenticated' };
-    // A verifier token is not an API key: the keys it checks have their own budget (src/verification).
-    if (this.#perKey > 0 && caller.kind !== 'verifier' && !(await this.#consume(this.#keys, caller.key.id))) {
-      signals.rateLimited('key');
-      return {
-        kind: 'rate-limited',
-        retryAfterSeconds: this.#retryAfter(),
-        message: `Rate limit exceeded: an API key may make ${this.#perKey} requests per minute. Retry after ${this.#retryAfter()} seconds.`,
-      };
-    }
-    return { kind: 'authenticated', caller };
+  /** Gives back a slot of `reserveFailure` (the token was valid, or its lookup failed). */
+  async releaseFailure(slot: string): Promise<void> {
+    await this.#failures.reward(slot).catch(() => {});
+  }
+
+  /** The refusal of an address past its failed authentications (counted in the metrics). */
+  tooManyFailures(): RateLimited {
+    signals.rateLimited('failed_auth');
+    const retryAfterSeconds = this.#retryAfter();
+    return {
+      retryAfterSeconds,
+      message: `Too many failed authentication attempts from this address. Retry after ${retryAfterSeconds} seconds.`,
+    };
+  }
+
+  /** Counts one request of an API key: null while within its limit (or none is set), else the refusal. */
+  async admitKey(keyId: string): Promise<RateLimited | null> {
+    if (this.#perKey <= 0 || (await this.#take(this.#keys, this.#windowKey(keyId)))) return null;
+    signals.rateLimited('key');
+    const retryAfterSeconds = this.#retryAfter();
+    return {
+      retryAfterSeconds,
+      message: `Rate limit exceeded: an API key may make ${this.#perKey} requests per minute. Retry after ${retryAfterSeconds} seconds.`,
+    };
   }
 
   /**
    * Charges `cost` to the key's budget of the current minute: null while within it, else the refusal
    * (the charge stays counted: a key over its budget stays refused until the minute ends).
    */
-  async chargeCost(keyId: string, cost: number): Promise<{ retryAfterSeconds: number; message: string } | null> {
+  async chargeCost(keyId: string, cost: number): Promise<RateLimited | null> {
     if (this.#costBudget === 0) return null;
     try {
       await this.#costs.consume(this.#windowKey(keyId), cost);
@@ -227,10 +212,10 @@ export class RateLimits {
     return Math.max(1, Math.ceil((end - now) / 1000));
   }
 
-  /** One point for `id` in the current window: false when that goes over the limit. */
-  async #consume(limiter: Limiter, id: string): Promise<boolean> {
+  /** One point in the window `slot`: false when that goes over the limit. */
+  async #take(limiter: Limiter, slot: string): Promise<boolean> {
     try {
-      await limiter.consume(this.#windowKey(id));
+      await limiter.consume(slot);
       return true;
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return false;
@@ -238,37 +223,21 @@ export class RateLimits {
     }
   }
 
-  #tooManyFailures(): AuthOutcome {
-    signals.rateLimited('failed_auth');
-    const retryAfterSeconds = this.#retryAfter();
-    return {
-      kind: 'rate-limited',
-      retryAfterSeconds,
-      message: `Too many failed authentication attempts from this address. Retry after ${retryAfterSeconds} seconds.`,
-    };
-  }
-
   /**
    * Notes that the token with `hash` was looked up and is valid: here, and in Redis for every other
    * process. Called after lookups only; a token in use is looked up again every few seconds (the
    * verifier's maxAgeMs), which keeps it fresh here and in Redis.
    */
-  #rememberGood(hash: string): void {
-    const now = this.#now().getTime();
-    this.#knownGood.delete(hash);
-    this.#knownGood.set(hash, now);
-    if (this.#knownGood.size > KNOWN_GOOD_MAX) {
-      const oldest = this.#knownGood.keys().next().value;
-      if (oldest !== undefined) this.#knownGood.delete(oldest);
-    }
+  rememberGood(hash: string): void {
+    this.#knownGood.set(hash, this.#now().getTime());
     if (this.#redis?.status === 'ready') {
       this.#redis.set(`${this.#goodPrefix}${hash}`, '1', 'PX', KNOWN_GOOD_MS).catch(() => {});
     }
   }
 
   /** Did the token with `hash` authenticate recently, here or (with Redis) on any process? */
-  async #isKnownGood(hash: string): Promise<boolean> {
-    const at = this.#knownGood.get(hash);
+  async isKnownGood(hash: string): Promise<boolean> {
+    const at = this.#knownGood.peek(hash);
     if (at !== undefined && this.#now().getTime() - at < KNOWN_GOOD_MS) return true;
     if (this.#redis?.status !== 'ready') return false;
     try {

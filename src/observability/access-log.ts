@@ -38,8 +38,6 @@ export class ObservedResponse extends ServerResponse<IncomingMessage> implements
   errorCode: string | null = null;
   errorId: string | null = null;
   cause: unknown = undefined;
-  /** True when Yoga authenticated the request (and counted it), not the node:http layer. */
-  keyFromYoga = false;
   /** The request's entry in the deadline's list, let go of once answered (src/http/request-deadline.ts). */
   inFlight: InFlight | null = null;
 
@@ -84,8 +82,8 @@ function outcomeOf(record: RequestRecord, status: number): string {
 export interface AccessLogOptions {
   /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
   clientAddressHeader?: string | undefined;
-  /** The caller a request was authenticated as (the authentication plugin's). */
-  callerOf?: (request: Request) => { key: { id: string } } | undefined;
+  /** The caller a request was authenticated as, from Yoga's server context (src/http/authentication.ts). */
+  callerOf?: (serverContext: unknown) => { key: { id: string } } | undefined;
 }
 
 const INFO = 30;
@@ -149,8 +147,6 @@ export function nodeAccessLog(logger: Logger, options: AccessLogOptions = {}) {
     };
   };
   function closed(this: ObservedResponse) {
-    // The node:http layer's own authentications are counted here, off the path to the response.
-    if (this.keyId !== null && !this.keyFromYoga) signals.authentication('ok');
     finish(logger, this, this.statusCode, describe, this);
   }
   return (req: IncomingMessage, res: ObservedResponse): void => {
@@ -244,8 +240,7 @@ export function accessLogPlugin(logger: Logger, options: AccessLogOptions = {}):
       const record = recordOf(serverContext, request);
       if (!record) return;
       if (record.keyId === null) {
-        record.keyId = options.callerOf?.(request)?.key.id ?? null;
-        if (record instanceof ObservedResponse) record.keyFromYoga = true;
+        record.keyId = options.callerOf?.(serverContext)?.key.id ?? null;
       }
       if (Array.isArray(result)) for (const one of result) noteResult(record, one as ResultLike);
       else noteResult(record, result as ResultLike);

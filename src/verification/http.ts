@@ -2,18 +2,19 @@
 // the fastest path (docs/api.md, Verification). The verdict about the customer's token is always in
 // the 200 body; the status only says whether the verifier's own request was good: 401 for a missing or
 // bad verifier token (counted per client address like a bad API key), 400 for a body that is not the
-// expected JSON, 503 while the database is unreachable.
+// expected JSON, 503 while the database is unreachable. The verifier token goes through the one
+// authentication pipeline (src/auth/authenticate.ts), which takes only verifier tokens here; refusals
+// are answered by src/http/responses.ts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerToken } from '../auth/bearer.ts';
-import { isVerifierToken } from '../domain/tokens.ts';
+import { type Authentication, Authenticator, isRefusal } from '../auth/authenticate.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
-import { API_HEADERS, JSON_CONTENT_TYPE } from '../http/responses.ts';
+import { API_HEADERS, ErrorAnswers, JSON_CONTENT_TYPE } from '../http/responses.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { RateLimits } from '../limits/rate-limit.ts';
 import type { VerificationEngine, VerifyRequest } from './engine.ts';
 import { verificationJson } from './json.ts';
-import type { VerifierCaller, VerifierRecord, VerifierTokens } from './verifier-tokens.ts';
+import type { VerifierRecord, VerifierTokens } from './verifier-tokens.ts';
 
 export const VERIFY_PATH = '/v1/verify';
 const MAX_BODY_BYTES = 16 * 1_024;
@@ -49,11 +50,8 @@ function sendVerdict(res: ServerResponse, body: string): void {
   res.end(body);
 }
 
-const error = (code: string, message: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ error: { code, message, ...extra } });
-
-const UNAUTHENTICATED = error(
-  'UNAUTHENTICATED',
+const ANSWERS = new ErrorAnswers(
+  'http',
   'Authentication required: send a verifier token as "Authorization: Bearer <token>" (made by `keygate verifier create`).',
 );
 
@@ -118,41 +116,22 @@ function readBody(req: IncomingMessage, done: (failure: Error | null, text: stri
 }
 
 export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { engine, verifierTokens, rateLimits } = options;
-  const verifierOnly = async (token: string | null): Promise<VerifierCaller | null> =>
-    isVerifierToken(token) ? verifierTokens.verify(token) : null;
-
-  /** The verifier behind a token that needed a lookup or a count; null once the refusal is sent. */
-  async function authenticate(req: IncomingMessage, res: ServerResponse, token: string | null) {
-    const address = clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
-    const outcome = await rateLimits.authenticate(token, address, verifierOnly);
-    if (outcome.kind === 'authenticated' && outcome.caller.kind === 'verifier') return outcome.caller;
-    if (outcome.kind === 'rate-limited') {
-      send(res, 429, error('RATE_LIMITED', outcome.message, { retryAfter: outcome.retryAfterSeconds }), {
-        'retry-after': String(outcome.retryAfterSeconds),
-      });
-    } else {
-      send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
-    }
-    return null;
-  }
+  const { engine } = options;
+  // Verifier tokens only: an API key's token is refused here like a malformed one, without a lookup.
+  const authenticator = new Authenticator({ verifierTokens: options.verifierTokens, rateLimits: options.rateLimits });
+  const addressOf = (req: IncomingMessage) =>
+    clientAddress(nodeHeaders(req.headers), req.socket.remoteAddress, options.clientAddressHeader);
 
   function fail(res: ServerResponse, failure: unknown): void {
     if (res.headersSent) return;
     if (failure instanceof BadBody) {
-      send(res, 400, error('BAD_USER_INPUT', failure.message));
+      send(res, 400, ANSWERS.body('BAD_USER_INPUT', failure.message));
     } else if (isDatabaseUnavailable(failure)) {
-      send(res, 503, error('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.'), {
-        'retry-after': '1',
-      });
+      ANSWERS.write(res, undefined, { refused: true, kind: 'unavailable', error: failure });
     } else {
       const errorId = randomUUID();
       options.onError?.(failure, errorId);
-      send(
-        res,
-        500,
-        error('INTERNAL_SERVER_ERROR', `Unexpected error; quote error id ${errorId} when reporting it.`, { errorId }),
-      );
+      ANSWERS.write(res, undefined, { refused: true, kind: 'failed', error: failure, errorId });
     }
   }
 
@@ -184,34 +163,26 @@ export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage
     });
   }
 
+  function settle(req: IncomingMessage, res: ServerResponse, outcome: Authentication): void {
+    if (!isRefusal(outcome)) {
+      if (outcome.kind === 'verifier') readAndAnswer(req, res, outcome.verifier);
+      return;
+    }
+    req.resume(); // discard the body
+    if (outcome.kind === 'failed') options.onError?.(outcome.error, outcome.errorId);
+    ANSWERS.write(res, undefined, outcome);
+  }
+
   return (req, res) => {
     if (req.method !== 'POST') {
       req.resume();
-      send(res, 405, error('BAD_USER_INPUT', `Use POST ${VERIFY_PATH} with a JSON body.`), { allow: 'POST' });
+      send(res, 405, ANSWERS.body('BAD_USER_INPUT', `Use POST ${VERIFY_PATH} with a JSON body.`), { allow: 'POST' });
       return;
     }
-    const token = bearerToken(req.headers.authorization);
     // A verifier token cached as good needs no lookup and no count (verifier tokens have no per-key
-    // limit); a refused one does not either while the failed-authentication limit is off.
-    const known = isVerifierToken(token) ? verifierTokens.known(token) : null;
-    if (known === null && !rateLimits.active) {
-      req.resume();
-      send(res, 401, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
-      return;
-    }
-    if (known) {
-      readAndAnswer(req, res, known.verifier);
-      return;
-    }
-    authenticate(req, res, token).then(
-      (caller) => {
-        if (caller) readAndAnswer(req, res, caller.verifier);
-        else req.resume(); // discard the body
-      },
-      (failure: unknown) => {
-        req.resume();
-        fail(res, failure);
-      },
-    );
+    // limit): settled synchronously, like a refused one while the failed-authentication limit is off.
+    const outcome = authenticator.authenticate(req.headers.authorization, req, addressOf);
+    if (outcome instanceof Promise) outcome.then((settled) => settle(req, res, settled));
+    else settle(req, res, outcome);
   };
 }

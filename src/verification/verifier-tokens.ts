@@ -2,6 +2,7 @@
 // made by the administration CLI, optionally bound to one organization, shown once and stored only as
 // a hash. Authentication with one is cached for a second: a deletion (by the CLI, in another process)
 // takes effect everywhere within that second, and a busy service costs one lookup a second.
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
 import { notFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -58,11 +59,14 @@ export async function deleteVerifier(db: Db, id: string): Promise<string> {
 const CACHE_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
-/** Verifier token → the verifier, with a short cache (see the top of the file). */
+/**
+ * Verifier token → the verifier, with a short cache (see the top of the file). The authentication
+ * pipeline (src/auth/authenticate.ts) asks by hash: `cached`, then `lookUpCaller`.
+ */
 export class VerifierTokens {
   readonly #db: Db;
   readonly #now: () => Date;
-  readonly #entries = new Map<string, { caller: VerifierCaller | null; cachedAt: number }>();
+  readonly #entries = new LRUCache<string, { caller: VerifierCaller | null; cachedAt: number }>({ max: MAX_ENTRIES });
 
   constructor(db: Db, now: () => Date = () => new Date()) {
     this.#db = db;
@@ -72,17 +76,25 @@ export class VerifierTokens {
   /** Synchronously: the caller, null when known bad, undefined when only a lookup can tell. */
   known(token: string): VerifierCaller | null | undefined {
     if (!isWellFormedVerifierToken(token)) return null;
-    const entry = this.#entries.get(hashToken(token));
+    return this.cached(hashToken(token));
+  }
+
+  /** `known` for a well-formed verifier token's hash. */
+  cached(hash: string): VerifierCaller | null | undefined {
+    const entry = this.#entries.get(hash);
     return entry && this.#now().getTime() - entry.cachedAt < CACHE_MS ? entry.caller : undefined;
   }
 
   async verify(token: string): Promise<VerifierCaller | null> {
     const known = this.known(token);
     if (known !== undefined) return known;
-    const hash = hashToken(token);
+    return await this.lookUpCaller(hashToken(token));
+  }
+
+  /** The database's answer for a hash the cache did not know, kept for CACHE_MS. */
+  async lookUpCaller(hash: string): Promise<VerifierCaller | null> {
     const row = await this.#db.verifier.findUnique({ where: { hash }, select: SELECT });
     const caller: VerifierCaller | null = row ? { kind: 'verifier', verifier: row } : null;
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
     this.#entries.set(hash, { caller, cachedAt: this.#now().getTime() });
     return caller;
   }

@@ -4,7 +4,6 @@
 import { CombinedError } from 'urql';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiErrorCode, graphqlErrorBody } from '../../src/http/responses.ts';
-import { rateLimitedBody } from '../../src/limits/rate-limit.ts';
 import { consoleClient } from '../../web/console/client.ts';
 import { problemOf } from '../../web/console/errors.ts';
 import { SessionQuery } from '../../web/console/graphql.ts';
@@ -95,7 +94,7 @@ describe('through the console client, from the HTTP answers the server gives', (
   });
 
   it('429: when to retry, from the body (or else the Retry-After header)', async () => {
-    const limited = json(429, rateLimitedBody({ message: 'Rate limit exceeded.', retryAfterSeconds: 17 }));
+    const limited = json(429, graphqlErrorBody('Rate limit exceeded.', 'RATE_LIMITED', { retryAfter: 17 }));
     const { result } = await ask(limited);
     expect(problemOf(result.error as CombinedError, 'signing in').sentence).toMatch(/try again in 17 seconds/);
     const headerOnly = json(429, graphqlErrorBody('Rate limit exceeded.', 'RATE_LIMITED'), { 'retry-after': '9' });

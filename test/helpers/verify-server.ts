@@ -3,7 +3,7 @@
 // app with rate limits of its own.
 import { createApp } from '../../src/app.ts';
 import type { TokenVerifier } from '../../src/auth/verifier.ts';
-import { createHttpServer, preAuthenticated } from '../../src/http/server.ts';
+import { createHttpServer } from '../../src/http/server.ts';
 import type { RateLimits } from '../../src/limits/rate-limit.ts';
 import { createLogger } from '../../src/logger.ts';
 import { verifyHandler } from '../../src/verification/http.ts';
@@ -78,7 +78,6 @@ export async function startHttpServer(t: TestApp, options: HttpServerOptions): P
     },
     logger: createLogger('silent'),
     verifier,
-    preAuthenticated,
     rateLimits,
   });
   const server = createHttpServer(app, verifier, () => {}, {
