@@ -53,7 +53,7 @@ describe.each(providers)('fresh reads of apiKey and apiKeys on %s', (provider) =
     return t.gql<{ apiKey: Listed }>(token, SHOW_KEY, { id });
   }
 
-  it('a page and a key read again, with nothing changed in between, cost no statement', async () => {
+  it('a page and a key read again after their second read, with nothing changed in between, cost no statement', async () => {
     const target = await org.key({ roles: ['viewer'] });
     // On PostgreSQL any commit in the cluster (other test files run in parallel) changes the stamp and
     // makes the next read go to the database: count only the rounds that nothing committed around.
@@ -61,8 +61,11 @@ describe.each(providers)('fresh reads of apiKey and apiKeys on %s', (provider) =
     let clean = 0;
     for (let round = 0; round < 50 && clean < 3; round++) {
       const before = await stamp();
-      await list();
-      await show(target.id);
+      // Kept from their second read under one stamp (src/domain/read-cache.ts).
+      for (let read = 0; read < 2; read++) {
+        await list();
+        await show(target.id);
+      }
       statements = [];
       const again = await list();
       const shownAgain = await show(target.id);

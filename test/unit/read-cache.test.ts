@@ -1,4 +1,5 @@
-// The read cache: an entry is served only under the stamp it was read under; a new stamp drops all.
+// The read cache: an entry is served only under the stamp it was read under; a new stamp drops all; a
+// value is kept only when its key is read a second time under the same stamp.
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/domain/read-cache.ts';
 
@@ -28,11 +29,53 @@ describe('read cache', () => {
     const { state, stamp } = stamps();
     const cache = new ReadCache(stamp);
     const { calls, load } = loader({ page: 1 });
-    const first = await cache.read('a', load);
-    expect(await cache.read('a', load)).toBe(first);
-    expect(await cache.read('a', load)).toBe(first);
-    expect(calls.count).toBe(1);
-    expect(state.taken).toBe(3);
+    await cache.read('a', load);
+    const kept = await cache.read('a', load);
+    expect(await cache.read('a', load)).toBe(kept);
+    expect(await cache.read('a', load)).toBe(kept);
+    expect(calls.count).toBe(2);
+    expect(state.taken).toBe(4);
+  });
+
+  it('keeps nothing read only once: a key is kept at its second read under the same stamp', async () => {
+    const { state, stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    for (let i = 0; i < 100; i++) await cache.read(`page ${i}`, async () => i);
+    expect(cache.size).toBe(0);
+    const a = loader('a');
+    await cache.read('a', a.load);
+    expect(cache.size).toBe(0);
+    await cache.read('a', a.load);
+    expect(cache.size).toBe(1);
+    // A first read under the old stamp does not count under the new one.
+    await cache.read('b', async () => 'b');
+    state.value = 2;
+    await cache.read('b', async () => 'b2');
+    expect(cache.size).toBe(0);
+    await cache.read('b', async () => 'b3');
+    expect(await cache.read('b', async () => 'not read')).toBe('b3');
+    expect(cache.size).toBe(1);
+  });
+
+  it('concurrent first reads of one key keep it: a burst after a change is served from then on', async () => {
+    const { stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    const { calls, load } = loader('page');
+    await Promise.all(Array.from({ length: 5 }, () => cache.read('a', load)));
+    expect(cache.size).toBe(1);
+    await cache.read('a', load);
+    expect(calls.count).toBe(5);
+  });
+
+  it('remembers first reads in bounded number: past the bound it starts over', async () => {
+    const { stamp } = stamps();
+    const cache = new ReadCache(stamp, 3);
+    await cache.read('a', async () => 'a');
+    for (const key of ['b', 'c', 'd']) await cache.read(key, async () => key); // the fourth key starts over
+    await cache.read('a', async () => 'a again');
+    expect(cache.size).toBe(0);
+    await cache.read('d', async () => 'd again');
+    expect(cache.size).toBe(1);
   });
 
   it('reads again, for every key, once the stamp has changed', async () => {
@@ -40,22 +83,25 @@ describe('read cache', () => {
     const cache = new ReadCache(stamp);
     const a = loader('a');
     const b = loader('b');
-    await cache.read('a', a.load);
-    await cache.read('b', b.load);
+    for (const read of [a, b, a, b]) await cache.read(read === a ? 'a' : 'b', read.load);
+    expect(cache.size).toBe(2);
     state.value = 2;
     await cache.read('a', a.load);
-    expect(a.calls.count).toBe(2);
-    expect(cache.size).toBe(1); // b, read under the old stamp, was dropped
-    await cache.read('b', b.load);
-    expect(b.calls.count).toBe(2);
+    expect(a.calls.count).toBe(3);
+    expect(cache.size).toBe(0); // b, read under the old stamp, was dropped
     await cache.read('a', a.load);
     await cache.read('b', b.load);
-    expect([a.calls.count, b.calls.count]).toEqual([2, 2]);
+    await cache.read('b', b.load);
+    expect(cache.size).toBe(2);
+    await cache.read('a', a.load);
+    await cache.read('b', b.load);
+    expect([a.calls.count, b.calls.count]).toEqual([4, 4]);
   });
 
   it('does not keep a value whose read began under a stamp that a later read has replaced', async () => {
     const { state, stamp } = stamps();
     const cache = new ReadCache(stamp);
+    await cache.read('a', async () => 'first'); // so that the next read of 'a' would keep its value
     let finish!: (value: string) => void;
     const slow = cache.read('a', () => new Promise<string>((resolve) => (finish = resolve)));
     await Promise.resolve();
@@ -64,27 +110,36 @@ describe('read cache', () => {
     expect(await cache.read('b', fresh.load)).toBe('new');
     finish('old');
     expect(await slow).toBe('old');
+    expect(cache.size).toBe(0);
     const again = loader('new a');
     expect(await cache.read('a', again.load)).toBe('new a');
-    expect(again.calls.count).toBe(1);
+    expect(await cache.read('a', again.load)).toBe('new a');
+    expect(again.calls.count).toBe(2);
   });
 
   it('keeps different keys apart', async () => {
     const { stamp } = stamps();
     const cache = new ReadCache(stamp);
-    expect(await cache.read('a', async () => 'A')).toBe('A');
-    expect(await cache.read('b', async () => 'B')).toBe('B');
+    for (let i = 0; i < 2; i++) {
+      expect(await cache.read('a', async () => 'A')).toBe('A');
+      expect(await cache.read('b', async () => 'B')).toBe('B');
+    }
     expect(await cache.read('a', async () => 'not read')).toBe('A');
+    expect(await cache.read('b', async () => 'not read')).toBe('B');
   });
 
   it('bounds the summed weight, dropping the least recently used first, and keeps nothing heavier than the bound', async () => {
     const { stamp } = stamps();
     const cache = new ReadCache(stamp, 10);
     const weigh = (value: number) => value;
-    await cache.read('four', async () => 4, weigh);
-    await cache.read('five', async () => 5, weigh);
+    const keep = async (key: string, value: number) => {
+      await cache.read(key, async () => value, weigh);
+      await cache.read(key, async () => value, weigh);
+    };
+    await keep('four', 4);
+    await keep('five', 5);
     await cache.read('four', async () => -1, weigh); // used: now the most recent
-    await cache.read('three', async () => 3, weigh); // 12 > 10: 'five' goes
+    await keep('three', 3); // 12 > 10: 'five' goes
     expect(cache.size).toBe(2);
     expect(await cache.read('four', async () => -1, weigh)).toBe(4);
     expect(await cache.read('five', async () => 50, weigh)).toBe(50); // too heavy to keep
@@ -108,6 +163,8 @@ describe('read cache', () => {
       return '1';
     });
     await cache.read('a', async () => 'kept');
+    await cache.read('a', async () => 'kept');
+    expect(cache.size).toBe(1);
     fail = true;
     await expect(cache.read('a', async () => 'read')).rejects.toThrow('database down');
   });

@@ -1,0 +1,66 @@
+// Pages and shown keys are kept between changes (src/domain/read-cache.ts) only once they are asked for
+// a second time: a read that is never repeated (a script paging through every key) holds no memory.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { providers } from '../helpers/databases.ts';
+
+const PAGE = '{ apiKeys(first: 5) { edges { node { id name } } pageInfo { hasNextPage endCursor } } }';
+const SHOW = 'query ($id: ID!) { apiKey(id: $id) { id name } }';
+const CREATE = 'mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }';
+
+describe.each(providers)('reads kept between changes on %s', (provider) => {
+  let t: TestApp;
+  let statements: string[] = [];
+  let token: string;
+  let shown: string;
+
+  beforeAll(async () => {
+    t = await createTestApp(provider, { onQuery: (sql) => statements.push(sql) });
+    const org = await t.org();
+    ({ token } = await org.key({ roles: ['api_keys_manage', 'viewer'] }));
+    for (let i = 0; i < 8; i++) shown = (await org.key({ roles: ['viewer'] })).id;
+    await t.gql(token, '{ currentApiKey { id } }'); // the token cached: reads below cost their own statements only
+  });
+  afterAll(() => t.close());
+
+  /** Statements of the page's (or key's) own read: those with its SELECT. */
+  async function reads(query: string, variables?: Record<string, unknown>): Promise<number> {
+    statements = [];
+    const response = await t.gql(token, query, variables);
+    expect(response.errors).toBeUndefined();
+    return statements.filter((sql) => /"ApiKey"/.test(sql) && /^\s*(SELECT|WITH)/i.test(sql)).length;
+  }
+
+  it('a page is read from the database twice, then served while nothing changes', async () => {
+    expect([await reads(PAGE), await reads(PAGE), await reads(PAGE), await reads(PAGE)]).toEqual([1, 1, 0, 0]);
+  });
+
+  it('a shown key likewise', async () => {
+    const show = () => reads(SHOW, { id: shown });
+    expect([await show(), await show(), await show()]).toEqual([1, 1, 0]);
+  });
+
+  it('after a change, a page read once more is not kept until asked again', async () => {
+    expect(await reads(PAGE)).toBe(0); // kept by the first test
+    const created = await t.gql(token, CREATE, { input: { name: 'changed', roleNames: ['viewer'] } });
+    expect(created.errors).toBeUndefined();
+    expect([await reads(PAGE), await reads(PAGE), await reads(PAGE)]).toEqual([1, 1, 0]);
+  });
+
+  it('pages read once each, as when paging through every key, are not kept: asked again, each is read again', async () => {
+    type Page = { apiKeys: { pageInfo: { endCursor: string } } };
+    const walk =
+      'query ($after: String) { apiKeys(first: 3, after: $after) { edges { node { id } } pageInfo { endCursor } } }';
+    const cursors: Array<string | null> = [null];
+    const first = await t.gql<Page>(token, walk, { after: null });
+    cursors.push(first.data?.apiKeys.pageInfo.endCursor ?? null);
+    await t.gql<Page>(token, walk, { after: cursors[1] });
+    const again = async (cursor: string | null) =>
+      reads('query ($after: String) { apiKeys(first: 3, after: $after) { edges { node { id } } } }', {
+        after: cursor,
+      });
+    // The walk read each page once; another selection of the same page is the same read.
+    expect([await again(cursors[0] ?? null), await again(cursors[1] ?? null)]).toEqual([1, 1]);
+    expect([await again(cursors[0] ?? null), await again(cursors[1] ?? null)]).toEqual([0, 0]);
+  });
+});
