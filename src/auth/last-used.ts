@@ -1,31 +1,11 @@
-// lastUsedAt is written in batches: one statement per flush (per 1,000 keys), at most one write per key.
-// Writes only move the timestamp forward, so several processes flushing in any order converge on the
-// latest use.
+// lastUsedAt is written in batches: one statement per flush (per 1,000 keys, src/store/last-used.ts),
+// at most one write per key.
 import type { Db, Provider } from '../db/client.ts';
 import { signals } from '../observability/signals.ts';
+import { writeLastUsed } from '../store/last-used.ts';
 
 /** Keys written by one statement. */
 const BATCH = 1_000;
-
-/**
- * One UPDATE of many keys; its one parameter is a JSON array of [id, time] pairs. Timestamps are stored
- * as Prisma stores them: ISO-8601 text ending in +00:00 on SQLite, UTC without a zone on PostgreSQL
- * (where a zone in the input of a `timestamp` is ignored: the text is UTC).
- */
-const FLUSH_SQL: Record<Provider, string> = {
-  sqlite: `UPDATE "ApiKey" SET "lastUsedAt" = v."at"
-    FROM (SELECT json_extract(j.value, '$[0]') AS "id", json_extract(j.value, '$[1]') AS "at" FROM json_each(?) j) v
-    WHERE "ApiKey"."id" = v."id"
-      AND ("ApiKey"."lastUsedAt" IS NULL OR unixepoch("ApiKey"."lastUsedAt", 'subsec') < unixepoch(v."at", 'subsec'))`,
-  postgresql: `UPDATE "ApiKey" k SET "lastUsedAt" = v."at"
-    FROM (SELECT j->>0 AS "id", (j->>1)::timestamp(3) AS "at" FROM json_array_elements($1::json) j) v
-    WHERE k."id" = v."id" AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" < v."at")`,
-};
-
-const timeText: Record<Provider, (at: Date) => string> = {
-  sqlite: (at) => at.toISOString().replace('Z', '+00:00'),
-  postgresql: (at) => at.toISOString(),
-};
 
 export class LastUsedRecorder {
   readonly #db: Db;
@@ -64,12 +44,10 @@ export class LastUsedRecorder {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];
     this.#pending.clear();
-    const toText = timeText[this.#provider];
     for (let start = 0; start < batch.length; start += BATCH) {
       const part = batch.slice(start, start + BATCH);
       try {
-        const pairs = JSON.stringify(part.map(([id, at]) => [id, toText(at)]));
-        await this.#db.$executeRawUnsafe(FLUSH_SQL[this.#provider], pairs);
+        await writeLastUsed(this.#db, this.#provider, part);
       } catch (error) {
         for (const [id, at] of part) this.record(id, at); // kept for the next flush
         this.#onError(error);
