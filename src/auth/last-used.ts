@@ -1,8 +1,8 @@
-// lastUsedAt is written in batches: one statement per flush (per 1,000 keys, src/store/last-used.ts),
+// lastUsedAt is written in batches: one statement per flush (per 1,000 keys, writeLastUsed in src/store/dialect.ts),
 // at most one write per key.
 import type { Db, Provider } from '../db/client.ts';
 import { signals } from '../observability/signals.ts';
-import { writeLastUsed } from '../store/last-used.ts';
+import { writeLastUsed } from '../store/dialect.ts';
 
 /** Keys written by one statement. */
 const BATCH = 1_000;

@@ -1,9 +1,8 @@
 // The one place that knows how the two databases differ: how the reads of keys build their JSON and
-// rows, timestamps as values, row locks, case folding, instants, timestamps read as text, and how a
-// change's writes are sent. src/runtime.ts picks one of each per database; everything else in the
-// store is written once for both.
-
-import type { Provider, Tx } from '../db/client.ts';
+// rows, timestamps as values, row locks, case folding, instants, timestamps read as text, how a
+// change's writes are sent, and the lastUsedAt flush. src/runtime.ts picks one of each per database;
+// everything else in the store is written once for both.
+import type { Db, Provider, Tx } from '../db/client.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
 import { namedKeyColumns } from './key-columns.ts';
 
@@ -214,4 +213,36 @@ export const timestampText = (provider: Provider, column: string): string =>
 export function toDate(value: string | null, provider: Provider): Date | null {
   if (value === null) return null;
   return new Date(provider === 'postgresql' ? `${value.replace(' ', 'T')}Z` : value);
+}
+
+/**
+ * The lastUsedAt flush (src/auth/last-used.ts batches the uses): one UPDATE of many keys, its one
+ * parameter a JSON array of [id, time] pairs, only ever forward, so several processes flushing in any
+ * order converge on the latest use. Timestamps as Prisma stores them: ISO-8601 text ending in +00:00
+ * on SQLite, UTC without a zone on PostgreSQL (where a zone in the input of a `timestamp` is ignored:
+ * the text is UTC).
+ */
+const LAST_USED_SQL: Record<Provider, string> = {
+  sqlite: `UPDATE "ApiKey" SET "lastUsedAt" = v."at"
+    FROM (SELECT json_extract(j.value, '$[0]') AS "id", json_extract(j.value, '$[1]') AS "at" FROM json_each(?) j) v
+    WHERE "ApiKey"."id" = v."id"
+      AND ("ApiKey"."lastUsedAt" IS NULL OR unixepoch("ApiKey"."lastUsedAt", 'subsec') < unixepoch(v."at", 'subsec'))`,
+  postgresql: `UPDATE "ApiKey" k SET "lastUsedAt" = v."at"
+    FROM (SELECT j->>0 AS "id", (j->>1)::timestamp(3) AS "at" FROM json_array_elements($1::json) j) v
+    WHERE k."id" = v."id" AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" < v."at")`,
+};
+
+const lastUsedText: Record<Provider, (at: Date) => string> = {
+  sqlite: (at) => at.toISOString().replace('Z', '+00:00'),
+  postgresql: (at) => at.toISOString(),
+};
+
+/** Moves each key's lastUsedAt forward to its time (never back), in one statement. */
+export function writeLastUsed(
+  db: Db,
+  provider: Provider,
+  uses: ReadonlyArray<readonly [string, Date]>,
+): Promise<number> {
+  const toText = lastUsedText[provider];
+  return db.$executeRawUnsafe(LAST_USED_SQL[provider], JSON.stringify(uses.map(([id, at]) => [id, toText(at)])));
 }
