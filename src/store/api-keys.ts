@@ -90,7 +90,7 @@ export async function lockApiKey(
   id: string,
 ): Promise<ApiKeyRecord | null> {
   const locked = await tx.$executeRaw`
-    UPDATE "ApiKey" SET "version" = "version" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
+    UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
   return locked === 0 ? null : readApiKey(tx, reading, organizationId, id);
 }
 
@@ -193,7 +193,7 @@ export function grantInserts(apiKeyId: string, grants: Grants): Sql[] {
 
 /** The INSERTs of a new key and its grants. */
 export const keyInserts = (row: ApiKeyRow, grants: Grants): Sql[] => [
-  rowInsert('ApiKey', { ...row, version: 0 } satisfies ApiKey),
+  rowInsert('ApiKey', row satisfies ApiKey),
   ...grantInserts(row.id, grants),
 ];
 

@@ -13,7 +13,6 @@ function insertColumns<Row>(columns: Record<keyof Row, true>): { names: Array<ke
 /** Every column of each table the write paths insert whole rows into. */
 const INSERT_COLUMNS = {
   ApiKey: insertColumns<ApiKey>({
-    version: true,
     id: true,
     organizationId: true,
     name: true,

@@ -223,6 +223,44 @@ describe.each(providers)('migrations on %s', (provider) => {
     ).rejects.toThrow();
   });
 
+  test('dropping ApiKey.version keeps every key, grant, team and token of the keys', async () => {
+    const dir = historyCopy(provider);
+    const dropped = '20261206055822_drop_api_key_version';
+    const held = mkdtempSync(join(tmpdir(), 'keygate-migrations-held-'));
+    cleanups.push(async () => rmSync(held, { recursive: true, force: true }));
+    cpSync(join(dir, dropped), join(held, dropped), { recursive: true });
+    rmSync(join(dir, dropped), { recursive: true });
+    const config = await emptyDatabase(provider);
+    const database = await open(config);
+    await migrate(database, { dir });
+    const at = new Date('2026-12-01T00:00:00Z');
+    const { prisma } = database;
+    await prisma.organization.create({ data: { id: 'org', name: 'Acme' } });
+    await prisma.team.create({ data: { id: 'team', organizationId: 'org', name: 'Platform' } });
+    const role = { description: 'd', scopes: 's', accountLevel: true, teamLevel: true, grantableViaApi: true };
+    await prisma.role.createMany({ data: [{ name: 'r1', position: 1, ...role }, { name: 'r2', position: 2, ...role }] });
+    await prisma.apiKey.create({
+      data: { id: 'key', organizationId: 'org', name: 'ci', createdAt: at, tokenLastIssuedAt: at },
+    });
+    await prisma.apiKeyRole.create({ data: { apiKeyId: 'key', roleName: 'r1' } });
+    await prisma.apiKeyTeam.create({ data: { apiKeyId: 'key', teamId: 'team' } });
+    await prisma.apiKeyTeamRole.create({ data: { apiKeyId: 'key', roleName: 'r2' } });
+    await prisma.apiKeyToken.create({ data: { id: 'tok', apiKeyId: 'key', hash: 'h'.repeat(64), createdAt: at } });
+
+    cpSync(join(held, dropped), join(dir, dropped), { recursive: true });
+    expect(await migrate(database, { dir })).toEqual({ applied: [dropped] });
+
+    const counts = await Promise.all([
+      prisma.apiKey.count(),
+      prisma.apiKeyRole.count(),
+      prisma.apiKeyTeam.count(),
+      prisma.apiKeyTeamRole.count(),
+      prisma.apiKeyToken.count(),
+    ]);
+    expect(counts).toEqual([1, 1, 1, 1, 1]);
+    expect(await diffDatabaseToSchema(config, schemaOf(provider))).toBe('');
+  });
+
   test('two processes migrating one database at once apply each migration once', async () => {
     const dir = historyCopy(provider);
     // A slow migration widens the window in which an unguarded second runner would apply it again.

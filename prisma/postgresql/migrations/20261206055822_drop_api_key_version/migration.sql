@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ApiKey" DROP COLUMN "version";
