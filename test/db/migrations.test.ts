@@ -238,7 +238,12 @@ describe.each(providers)('migrations on %s', (provider) => {
     await prisma.organization.create({ data: { id: 'org', name: 'Acme' } });
     await prisma.team.create({ data: { id: 'team', organizationId: 'org', name: 'Platform' } });
     const role = { description: 'd', scopes: 's', accountLevel: true, teamLevel: true, grantableViaApi: true };
-    await prisma.role.createMany({ data: [{ name: 'r1', position: 1, ...role }, { name: 'r2', position: 2, ...role }] });
+    await prisma.role.createMany({
+      data: [
+        { name: 'r1', position: 1, ...role },
+        { name: 'r2', position: 2, ...role },
+      ],
+    });
     await prisma.apiKey.create({
       data: { id: 'key', organizationId: 'org', name: 'ci', createdAt: at, tokenLastIssuedAt: at },
     });
