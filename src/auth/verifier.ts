@@ -14,7 +14,7 @@
 // `known`, `verify`, `resolve` and `resolveKnown` take the token for the other callers.
 import { LRUCache } from 'lru-cache';
 import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
-import { hashToken, isWellFormedToken } from '../domain/tokens.ts';
+import { hashToken } from '../domain/tokens.ts';
 import type { Caller, Domain } from '../domain/types.ts';
 import { signals } from '../observability/signals.ts';
 import { assembleRecord } from '../store/rows.ts';
@@ -94,24 +94,11 @@ export class TokenVerifier {
   }
 
   /**
-   * What is known without the database, synchronously: the caller of a cached valid token, null for a
-   * token that is missing, malformed or known to be unknown, or `undefined` when only a lookup can tell.
+   * What the cache knows of a well-formed token's hash, synchronously: the caller of a valid token,
+   * null for a token known to be unknown, or undefined when only a lookup (`lookUpCaller`) can tell.
    */
-  known(token: string | null): Caller | null | undefined {
-    if (token === null || !isWellFormedToken(token)) return null;
-    return this.cached(hashToken(token));
-  }
-
-  /** `known` for a well-formed token's hash: the caller, null (known unknown), or undefined (look it up). */
   cached(hash: string): Caller | null | undefined {
     return this.#knownByHash(hash, this.#domain.now().getTime(), this.#maxAgeMs);
-  }
-
-  async verify(token: string | null): Promise<Caller | null> {
-    if (token === null || !isWellFormedToken(token)) return null;
-    const now = this.#domain.now().getTime();
-    const found = await this.resolve(token, now);
-    return found && (found.deadline === null || found.deadline > now) ? found.caller : null;
   }
 
   /**

@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { notFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { parseId, parseName } from '../domain/input.ts';
-import { generateVerifierToken, hashToken, isWellFormedVerifierToken } from '../domain/tokens.ts';
+import { generateVerifierToken, hashToken } from '../domain/tokens.ts';
 
 export interface VerifierRecord {
   id: string;
@@ -73,22 +73,10 @@ export class VerifierTokens {
     this.#now = now;
   }
 
-  /** Synchronously: the caller, null when known bad, undefined when only a lookup can tell. */
-  known(token: string): VerifierCaller | null | undefined {
-    if (!isWellFormedVerifierToken(token)) return null;
-    return this.cached(hashToken(token));
-  }
-
-  /** `known` for a well-formed verifier token's hash. */
+  /** What the cache knows of a well-formed verifier token's hash: the caller, null when known bad, undefined when only a lookup can tell. */
   cached(hash: string): VerifierCaller | null | undefined {
     const entry = this.#entries.get(hash);
     return entry && this.#now().getTime() - entry.cachedAt < CACHE_MS ? entry.caller : undefined;
-  }
-
-  async verify(token: string): Promise<VerifierCaller | null> {
-    const known = this.known(token);
-    if (known !== undefined) return known;
-    return await this.lookUpCaller(hashToken(token));
   }
 
   /** The database's answer for a hash the cache did not know, kept for CACHE_MS. */

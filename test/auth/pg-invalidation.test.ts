@@ -12,6 +12,7 @@ import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { pgBaseUrl } from '../helpers/databases.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { knownCaller, verifyToken } from '../helpers/token-verifier.ts';
 
 const quiet = { warn() {}, info() {} };
 const HOUR = 3_600_000;
@@ -61,8 +62,8 @@ describe('invalidation listener', () => {
     // Heartbeats and reconnection far away: only the loss of the connection itself can protect.
     listener = listenForInvalidations(s.listen, s.verifier, quiet, { retryMs: HOUR, heartbeatMs: HOUR, trustMs: HOUR });
     await listener.ready;
-    expect(await s.verifier.verify(s.key.token)).not.toBeNull();
-    expect(s.verifier.known(s.key.token)).not.toBeUndefined(); // cached
+    expect(await verifyToken(s.verifier, s.key.token)).not.toBeNull();
+    expect(knownCaller(s.verifier, s.key.token)).not.toBeUndefined(); // cached
 
     const admin = new pg.Client({ connectionString: s.url });
     await admin.connect();
@@ -78,8 +79,8 @@ describe('invalidation listener', () => {
       await admin.end();
     }
     // The client learns of the termination in a few ms; from then on the deleted key is refused.
-    await until(async () => (await s.verifier.verify(s.key.token)) === null, 2_000);
-    expect(s.verifier.known(s.key.token)).toBeNull();
+    await until(async () => (await verifyToken(s.verifier, s.key.token)) === null, 2_000);
+    expect(knownCaller(s.verifier, s.key.token)).toBeNull();
   });
 
   it('stops using cached tokens within 1 s when its connection goes silent, and uses them again once back', async () => {
@@ -89,21 +90,21 @@ describe('invalidation listener', () => {
     const s = await setup((url) => via.via(url));
     listener = listenForInvalidations(s.listen, s.verifier, quiet, { retryMs: 100 });
     await listener.ready;
-    await s.verifier.verify(s.key.token);
-    expect(s.verifier.known(s.key.token)).not.toBeUndefined();
+    await verifyToken(s.verifier, s.key.token);
+    expect(knownCaller(s.verifier, s.key.token)).not.toBeUndefined();
 
     via.silence((text) => text.includes(LISTENER_APPLICATION_NAME));
-    const untrusted = await until(() => s.verifier.known(s.key.token) === undefined, 3_000);
+    const untrusted = await until(() => knownCaller(s.verifier, s.key.token) === undefined, 3_000);
     expect(untrusted).toBeLessThan(1_000);
     const before = s.lookups.count;
-    expect(await s.verifier.verify(s.key.token)).not.toBeNull();
+    expect(await verifyToken(s.verifier, s.key.token)).not.toBeNull();
     expect(s.lookups.count).toBe(before + 1); // looked up, not taken from the cache
 
     // A new connection (the silent one is dropped after deadMs) brings the cache back.
     via.resume();
     await until(async () => {
-      await s.verifier.verify(s.key.token);
-      return s.verifier.known(s.key.token) !== undefined;
+      await verifyToken(s.verifier, s.key.token);
+      return knownCaller(s.verifier, s.key.token) !== undefined;
     }, 10_000);
   });
 });

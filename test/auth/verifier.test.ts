@@ -5,6 +5,7 @@ import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { DEFAULT_ROLES, RoleCatalogue } from '../../src/domain/roles.ts';
 import { generateToken, hashToken } from '../../src/domain/tokens.ts';
 import type { Domain } from '../../src/domain/types.ts';
+import { knownCaller, verifyToken } from '../helpers/token-verifier.ts';
 
 const catalogue = new RoleCatalogue(DEFAULT_ROLES);
 
@@ -57,17 +58,17 @@ describe('token verification cache', () => {
     const t = setup();
     const token = t.issue('K1');
     const broken = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
-    expect(t.verifier.known(broken)).toBeNull();
-    expect(await t.verifier.verify(broken)).toBeNull();
-    expect(await t.verifier.verify(null)).toBeNull();
+    expect(knownCaller(t.verifier, broken)).toBeNull();
+    expect(await verifyToken(t.verifier, broken)).toBeNull();
+    expect(await verifyToken(t.verifier, null)).toBeNull();
     expect(t.lookups).toHaveLength(0);
   });
 
   it('answers a repeat caller from the cache, with its grants', async () => {
     const t = setup();
     const token = t.issue('K1', null, ['viewer', 'api_keys_manage']);
-    const first = await t.verifier.verify(token);
-    const second = await t.verifier.verify(token);
+    const first = await verifyToken(t.verifier, token);
+    const second = await verifyToken(t.verifier, token);
     expect(second?.key.id).toBe('K1');
     expect(second?.access.isAccountManager).toBe(true);
     expect(second).toBe(first);
@@ -77,32 +78,32 @@ describe('token verification cache', () => {
   it('drops every cached token of a key when the key changes', async () => {
     const t = setup();
     const token = t.issue('K1');
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     t.rows.clear(); // the key was deleted
     t.verifier.invalidateKey('K1');
-    expect(await t.verifier.verify(token)).toBeNull();
+    expect(await verifyToken(t.verifier, token)).toBeNull();
     expect(t.lookups).toHaveLength(2);
   });
 
   it('never uses a cached token past its own expiry', async () => {
     const t = setup();
     const token = t.issue('K1', t.now() + 60_000);
-    expect(await t.verifier.verify(token)).not.toBeNull();
+    expect(await verifyToken(t.verifier, token)).not.toBeNull();
     t.advance(59_999);
-    expect(await t.verifier.verify(token)).not.toBeNull();
+    expect(await verifyToken(t.verifier, token)).not.toBeNull();
     t.advance(1);
-    expect(await t.verifier.verify(token)).toBeNull();
+    expect(await verifyToken(t.verifier, token)).toBeNull();
   });
 
   it('reads an entry again after maxAgeMs', async () => {
     const t = setup({ maxAgeMs: 1_000 });
     const token = t.issue('K1');
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     t.advance(999);
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(1);
     t.advance(1);
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(2);
   });
 
@@ -121,8 +122,8 @@ describe('token verification cache', () => {
     expect(t.lookups).toHaveLength(2);
     // Authentication: the same entry is read again past maxAgeMs (its lastUsedAt may be shown).
     t.advance(1_000);
-    expect(t.verifier.known(token)).toBeUndefined();
-    await t.verifier.verify(token);
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(3);
   });
 
@@ -140,9 +141,9 @@ describe('token verification cache', () => {
   it('remembers unknown tokens, so a repeated bad token costs no lookup', async () => {
     const t = setup();
     const unknown = generateToken();
-    expect(await t.verifier.verify(unknown)).toBeNull();
-    expect(t.verifier.known(unknown)).toBeNull();
-    expect(await t.verifier.verify(unknown)).toBeNull();
+    expect(await verifyToken(t.verifier, unknown)).toBeNull();
+    expect(knownCaller(t.verifier, unknown)).toBeNull();
+    expect(await verifyToken(t.verifier, unknown)).toBeNull();
     expect(t.lookups).toHaveLength(1);
   });
 
@@ -171,7 +172,7 @@ describe('token verification cache', () => {
     const t = setup();
     const token = t.issue('K1');
     const { verifier, release } = gated(t);
-    const pending = verifier.verify(token);
+    const pending = verifyToken(verifier, token);
     verifier.invalidateKey('K1'); // e.g. a rotation committed while the lookup was in flight
     await release(token);
     expect(await pending).not.toBeNull();
@@ -182,13 +183,13 @@ describe('token verification cache', () => {
     const t = setup();
     const token = t.issue('K1');
     const { verifier, release, lookups } = gated(t);
-    const pending = verifier.verify(token);
+    const pending = verifyToken(verifier, token);
     verifier.invalidateKey('K2');
     verifier.invalidateKey('K3');
     await release(token);
     expect((await pending)?.key.id).toBe('K1');
     expect(verifier.size.verified).toBe(1);
-    expect(verifier.known(token)?.key.id).toBe('K1');
+    expect(knownCaller(verifier, token)?.key.id).toBe('K1');
     expect(lookups).toHaveLength(1);
   });
 
@@ -197,22 +198,22 @@ describe('token verification cache', () => {
     const first = t.issue('K1');
     const second = t.issue('K2');
     const { verifier, release } = gated(t);
-    const one = verifier.verify(first);
-    const two = verifier.verify(second);
+    const one = verifyToken(verifier, first);
+    const two = verifyToken(verifier, second);
     verifier.invalidateKey('K1');
     await release(second);
     await two; // K2's lookup ends first: K1's invalidation must still count for K1's
     await release(first);
     await one;
-    expect(verifier.known(second)?.key.id).toBe('K2');
-    expect(verifier.known(first)).toBeUndefined();
+    expect(knownCaller(verifier, second)?.key.id).toBe('K2');
+    expect(knownCaller(verifier, first)).toBeUndefined();
   });
 
   it('keeps a bounded record of invalidations: past it, every lookup in flight counts as raced', async () => {
     const t = setup();
     const token = t.issue('K1');
     const { verifier, release } = gated(t, { maxEntries: 3 });
-    const pending = verifier.verify(token);
+    const pending = verifyToken(verifier, token);
     for (const other of ['K2', 'K3', 'K4', 'K5']) verifier.invalidateKey(other); // one more than the bound
     await release(token);
     expect((await pending)?.key.id).toBe('K1');
@@ -223,7 +224,7 @@ describe('token verification cache', () => {
     const t = setup();
     const token = t.issue('K1');
     const { verifier, release } = gated(t);
-    const pending = verifier.verify(token);
+    const pending = verifyToken(verifier, token);
     verifier.setCacheEnabled(false);
     verifier.setCacheEnabled(true);
     await release(token);
@@ -234,54 +235,54 @@ describe('token verification cache', () => {
   it('with the cache switched off (invalidation channel down), every call looks up', async () => {
     const t = setup();
     const token = t.issue('K1');
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     t.verifier.setCacheEnabled(false);
-    await t.verifier.verify(token);
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(3);
     t.verifier.setCacheEnabled(true);
-    await t.verifier.verify(token);
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(4);
   });
 
   it('stays within its bounds', async () => {
     const t = setup({ maxEntries: 3, maxUnknown: 2 });
-    for (let i = 0; i < 5; i++) await t.verifier.verify(t.issue(`K${i}`));
-    for (let i = 0; i < 5; i++) await t.verifier.verify(generateToken());
+    for (let i = 0; i < 5; i++) await verifyToken(t.verifier, t.issue(`K${i}`));
+    for (let i = 0; i < 5; i++) await verifyToken(t.verifier, generateToken());
     expect(t.verifier.size).toEqual({ verified: 3, unknown: 2 });
   });
 
   it('known() answers synchronously only what needs no lookup', async () => {
     const t = setup();
     const token = t.issue('K1');
-    expect(t.verifier.known(null)).toBeNull();
-    expect(t.verifier.known(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
-    expect(t.verifier.known(token)).toBeUndefined(); // valid, but not verified yet: a lookup decides
+    expect(knownCaller(t.verifier, null)).toBeNull();
+    expect(knownCaller(t.verifier, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
+    expect(knownCaller(t.verifier, token)).toBeUndefined(); // valid, but not verified yet: a lookup decides
     expect(t.lookups).toHaveLength(0);
-    await t.verifier.verify(token);
-    expect(t.verifier.known(token)?.key.id).toBe('K1');
+    await verifyToken(t.verifier, token);
+    expect(knownCaller(t.verifier, token)?.key.id).toBe('K1');
     t.verifier.invalidateKey('K1');
-    expect(t.verifier.known(token)).toBeUndefined();
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
     const unknown = generateToken();
-    expect(await t.verifier.verify(unknown)).toBeNull();
-    expect(t.verifier.known(unknown)).toBeNull();
-    await t.verifier.verify(token);
+    expect(await verifyToken(t.verifier, unknown)).toBeNull();
+    expect(knownCaller(t.verifier, unknown)).toBeNull();
+    await verifyToken(t.verifier, token);
     t.advance(10 * 60_000); // past the entry's maximum age: read again
-    expect(t.verifier.known(token)).toBeUndefined();
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
   });
 
   it('uses cached tokens only until the time trustCacheUntil set (no recent heartbeat: looked up)', async () => {
     const t = setup();
     const token = t.issue('K1');
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
     t.verifier.trustCacheUntil(performance.now() - 1);
-    expect(t.verifier.known(token)).toBeUndefined();
-    await t.verifier.verify(token);
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(2);
     t.verifier.trustCacheUntil(performance.now() + 60_000);
-    expect(t.verifier.known(token)?.key.id).toBe('K1'); // kept meanwhile, usable again
-    await t.verifier.verify(token);
+    expect(knownCaller(t.verifier, token)?.key.id).toBe('K1'); // kept meanwhile, usable again
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(2);
   });
 
@@ -289,13 +290,13 @@ describe('token verification cache', () => {
     let version = 1;
     const t = setup({ externalChanges: () => version });
     const token = t.issue('K1');
-    await t.verifier.verify(token);
-    await t.verifier.verify(token);
+    await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(1);
     version++;
-    expect(t.verifier.known(token)).toBeUndefined();
-    await t.verifier.verify(token);
-    await t.verifier.verify(token);
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
+    await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(2);
   });
 
@@ -304,10 +305,10 @@ describe('token verification cache', () => {
     const t = setup();
     const token = t.issue('K1');
     const { verifier, release } = gated(t, { externalChanges: () => version });
-    const pending = verifier.verify(token);
+    const pending = verifyToken(verifier, token);
     version++;
     await release(token);
     await pending;
-    expect(verifier.known(token)).toBeUndefined();
+    expect(knownCaller(verifier, token)).toBeUndefined();
   });
 });
