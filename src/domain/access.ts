@@ -1,5 +1,6 @@
 // The rules of docs/rules.md about managers, visibility, covering and lifetime, as pure functions of
-// grants; visibility also in its SQL form (visibleKeysSql), beside canSee, for the reads of many keys.
+// grants; visibility also in its SQL forms, beside canSee, for the reads of many rows: visibleKeysSql for
+// a page of keys, visibleEventsSql for a page of the audit log.
 import { empty, join, type Sql, sql } from '../db/sql.ts';
 import { MANAGER_ROLE, type RoleCatalogue } from './roles.ts';
 
@@ -105,6 +106,27 @@ export function visibleKeysSql(access: Pick<Access, 'isAccountManager' | 'manage
     AND k."id" IN (SELECT vt."apiKeyId" FROM "ApiKeyTeam" vt WHERE vt."teamId" IN (${teams}))
     AND NOT EXISTS (SELECT 1 FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id")
     AND NOT EXISTS (SELECT 1 FROM "ApiKeyTeam" t WHERE t."apiKeyId" = k."id" AND t."teamId" NOT IN (${teams}))`;
+}
+
+/**
+ * canSee for the audit log, as a condition on `e`, a row of "AuditEvent" of the reader's organization,
+ * `AND …`: an event is judged by the grants it records for its target (visibleAs, src/store/audit.ts:
+ * "targetHasAccountRoles" and the rows of "AuditEventTeam"). Every event for `managedTeamIds` null (an
+ * account manager, or the administration CLI); for a team manager, an event whose target had no account
+ * role, at least one team, and no team outside `managedTeamIds`; none for a reader managing no team.
+ * test/db/visibility-twins.test.ts holds it equal to canSee on generated data.
+ */
+export function visibleEventsSql(managedTeamIds: readonly string[] | null): Sql {
+  if (managedTeamIds === null) return empty;
+  if (managedTeamIds.length === 0) return sql`AND 1 = 0`;
+  const teams = join(managedTeamIds);
+  // NOT rather than a comparison: the column is a boolean on PostgreSQL, 0 or 1 on SQLite. As in
+  // visibleKeysSql, the events of the reader's teams are found first, by the index on the team of
+  // "AuditEventTeam".
+  return sql`
+    AND NOT e."targetHasAccountRoles"
+    AND e."id" IN (SELECT vt."eventId" FROM "AuditEventTeam" vt WHERE vt."teamId" IN (${teams}))
+    AND NOT EXISTS (SELECT 1 FROM "AuditEventTeam" t WHERE t."eventId" = e."id" AND t."teamId" NOT IN (${teams}))`;
 }
 
 /**

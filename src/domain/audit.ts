@@ -6,7 +6,7 @@
 import type { Tx } from '../db/client.ts';
 import type { Sql } from '../db/sql.ts';
 import { auditEventInserts, readAuditPage } from '../store/audit.ts';
-import type { Grants } from './access.ts';
+import { type Grants, visibleEventsSql } from './access.ts';
 import { badInput, forbidden } from './errors.ts';
 import { newEventId } from './ids.ts';
 import { isUlid, parsePageSize } from './input.ts';
@@ -98,13 +98,8 @@ export async function listAuditEvents(domain: Domain, caller: Caller, args: Page
   const { first, afterId } = parsePageArgs(args);
   requireAuditReader(caller);
   const access = caller.access;
-  const managedTeamIds = access.isAccountManager ? null : access.managedTeamIds;
-  const result = await readAuditPage(
-    domain.db,
-    { organizationId: caller.key.organizationId, managedTeamIds },
-    first,
-    afterId,
-  );
+  const visible = visibleEventsSql(access.isAccountManager ? null : access.managedTeamIds);
+  const result = await readAuditPage(domain, { organizationId: caller.key.organizationId, visible, first, afterId });
   if (access.isAccountManager) return result;
   return { ...result, events: result.events.map((event) => withoutUnseenState(caller, event)) };
 }
@@ -132,5 +127,5 @@ export function listOrganizationAuditEvents(
   args: PageArgs,
 ): Promise<AuditPage> {
   const { first, afterId } = parsePageArgs(args);
-  return readAuditPage(domain.db, { organizationId, managedTeamIds: null }, first, afterId);
+  return readAuditPage(domain, { organizationId, visible: visibleEventsSql(null), first, afterId });
 }

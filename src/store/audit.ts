@@ -1,12 +1,15 @@
 // The audit log's rows: the INSERTs of an event, written by the transaction of the change it describes,
-// and the pages of events, newest first. Events hold snapshots (names, grants) and never a token or a
-// token hash; what an event says is decided by src/domain/audit.ts.
+// and the pages of events, newest first, each read in one statement. Events hold snapshots (names,
+// grants) and never a token or a token hash; what an event says is decided by src/domain/audit.ts.
 
-import type { Tx } from '../db/client.ts';
-import { type Sql, sql } from '../db/sql.ts';
+import type { AuditEvent, Tx } from '../db/client.ts';
+import type { ReadRows } from '../db/raw-read.ts';
+import { empty, raw, type Sql, sql } from '../db/sql.ts';
 import type { Grants } from '../domain/access.ts';
 import type { AuditAction, AuditDetails, AuditEventRecord } from '../domain/records.ts';
+import type { Dialect } from './dialect.ts';
 import { pairs, rowInsert } from './inserts.ts';
+import { rowLimit } from './key-page.ts';
 import { decodeAuditEvent } from './rows.ts';
 
 /** One event to write. */
@@ -21,7 +24,10 @@ export interface NewAuditEvent {
   grantsBefore: Grants | null;
   grantsAfter: Grants | null;
   details?: Partial<AuditDetails> | undefined;
-  /** The grants by which visibility is judged when the event is read (see eventsVisibleTo). */
+  /**
+   * The grants by which visibility is judged when the event is read: stored as "targetHasAccountRoles"
+   * and the rows of "AuditEventTeam", which src/domain/access.ts (visibleEventsSql) reads.
+   */
   visibleAs: Grants;
 }
 
@@ -92,33 +98,69 @@ export async function auditEventInserts(tx: Tx, event: NewAuditEvent): Promise<S
   return [insert, sql`INSERT INTO "AuditEventTeam" ("eventId", "teamId") VALUES ${pairs(event.id, teamIds)}`];
 }
 
-/**
- * The events of an organization a reader may read, as a Prisma filter: every event (`managedTeamIds`
- * null: an account manager, or the administration CLI), or those whose target, as the event records it
- * (visibleAs), had no account-level roles and a non-empty set of teams, all of them in `managedTeamIds`.
- * The SQL twin of Access.canSee for events (test/db/visibility-twins.test.ts holds them equal).
- */
-function eventsVisibleTo(organizationId: string, managedTeamIds: readonly string[] | null) {
-  if (managedTeamIds === null) return { organizationId };
-  return {
-    organizationId,
-    targetHasAccountRoles: false,
-    targetTeams: { some: {}, every: { teamId: { in: [...managedTeamIds] } } },
-  };
+/** The columns of an event that its record shows, as the table names them (see decodeAuditEvent). */
+const EVENT_COLUMN_NAMES = [
+  'id',
+  'action',
+  'createdAt',
+  'actorKeyId',
+  'actorKeyName',
+  'actorUserId',
+  'actorUserEmail',
+  'actorUserName',
+  'targetKeyId',
+  'targetKeyName',
+  'grantsBefore',
+  'grantsAfter',
+  'details',
+] as const satisfies ReadonlyArray<keyof AuditEvent>;
+
+const EVENT_COLUMNS = raw(EVENT_COLUMN_NAMES.map((name) => `e."${name}"`).join(', '));
+
+/** What a page of the audit log reads: the reader's organization and the events it sees. */
+export interface AuditPageQuery {
+  organizationId: string;
+  /** A condition on `e`: the events visible to the reader (src/domain/access.ts, visibleEventsSql). */
+  visible: Sql;
+  first: number;
+  afterId: string | null;
 }
 
-/** A page of the events visible as eventsVisibleTo says, newest first, after the event `afterId`. */
+/**
+ * The statement of a page: the events of `visible` after `afterId`, newest first, at most `limit` of
+ * them, with EVENT_COLUMN_NAMES by name (createdAt as Dialect.timestamp gives it).
+ */
+export function auditPageStatement(
+  dialect: Pick<Dialect, 'timestamp'>,
+  query: Omit<AuditPageQuery, 'first'>,
+  limit: number,
+): Sql {
+  const columns = EVENT_COLUMN_NAMES.map((name) =>
+    name === 'createdAt' ? `${dialect.timestamp(name)} AS "${name}"` : `p."${name}"`,
+  );
+  return sql`WITH p AS (
+    SELECT ${EVENT_COLUMNS}
+      FROM "AuditEvent" e
+     WHERE e."organizationId" = ${query.organizationId} ${query.afterId ? sql`AND e."id" < ${query.afterId}` : empty}
+       ${query.visible}
+     ORDER BY e."id" DESC
+     LIMIT ${raw(String(limit))})
+    SELECT ${raw(columns.join(', '))} FROM p ORDER BY p."id" DESC`;
+}
+
+/**
+ * A page of events, newest first, read outside any transaction in one statement and decoded. The limit
+ * is written into the SQL as for a page of keys (src/store/key-page.ts, rowLimit): first + 1 rounded up
+ * to one of a few sizes, the rows past first + 1 dropped; one more row than first says hasNextPage.
+ */
 export async function readAuditPage(
-  tx: Tx,
-  visibility: { organizationId: string; managedTeamIds: readonly string[] | null },
-  first: number,
-  afterId: string | null,
+  reading: { dialect: Dialect; readRows: ReadRows },
+  query: AuditPageQuery,
 ): Promise<{ events: AuditEventRecord[]; hasNextPage: boolean }> {
-  const where = eventsVisibleTo(visibility.organizationId, visibility.managedTeamIds);
-  const rows = await tx.auditEvent.findMany({
-    where: afterId ? { AND: [where, { id: { lt: afterId } }] } : where,
-    orderBy: { id: 'desc' },
-    take: first + 1,
-  });
-  return { events: rows.slice(0, first).map(decodeAuditEvent), hasNextPage: rows.length > first };
+  const { first } = query;
+  const { columns, rows } = await reading.readRows(auditPageStatement(reading.dialect, query, rowLimit(first)));
+  const count = Math.min(rows.length, first);
+  const events: AuditEventRecord[] = [];
+  for (let i = 0; i < count; i++) events.push(decodeAuditEvent(rows[i] as unknown[], columns));
+  return { events, hasNextPage: rows.length > first };
 }

@@ -1,11 +1,10 @@
 // Row decoders: one per table, each reading the columns of its table by name, on either database.
-// A statement that reads rows for them (Dialect.keyRows, src/store/dialect.ts) names its columns as
-// the table does, and gives the values as the raw readers get them (src/db/raw-read.ts), each row an
-// array found by name through the statement's columns: timestamps
-// as milliseconds since the epoch (a number on SQLite, its text on PostgreSQL), grants as the JSON
-// text of an array (or null when the key has none). A row is decoded once, straight into the record
-// the resolvers return.
-import type { AuditEvent } from '../db/client.ts';
+// A statement that reads rows for them (Dialect.keyRows, src/store/dialect.ts; the audit log's page,
+// src/store/audit.ts) names its columns as the table does, and gives the values as the raw readers get
+// them (src/db/raw-read.ts), each row an array found by name through the statement's columns:
+// timestamps as milliseconds since the epoch (Dialect.timestamp: a number on SQLite, its text on
+// PostgreSQL), grants as the JSON text of an array (or null when the key has none). A row is decoded
+// once, straight into the record the resolvers return.
 import type { Columns } from '../db/raw-read.ts';
 import type { Grants } from '../domain/access.ts';
 import type { UserRecord } from '../domain/organizations.ts';
@@ -148,22 +147,29 @@ function detailsFromJson(text: string | null): AuditDetails | null {
   };
 }
 
-/** An "AuditEvent" row as Prisma reads it (columns by name, typed). */
-export function decodeAuditEvent(row: AuditEvent): AuditEventRecord {
+/**
+ * An "AuditEvent" row, its columns by name (src/store/audit.ts, auditPageStatement): createdAt as
+ * milliseconds since the epoch, grants and details as the JSON text they are stored as.
+ */
+export function decodeAuditEvent(row: readonly unknown[], columns: Columns): AuditEventRecord {
+  const at = valueIn(columns);
+  const text = (name: string) => (at(row, name) ?? null) as string | null;
+  const actorKeyId = text('actorKeyId');
+  const actorUserId = text('actorUserId');
   return {
-    id: row.id,
-    action: row.action as AuditAction,
-    createdAt: row.createdAt,
+    id: at(row, 'id') as string,
+    action: at(row, 'action') as AuditAction,
+    createdAt: dateOf(at(row, 'createdAt')),
     actor: {
-      apiKey: row.actorKeyId !== null ? { id: row.actorKeyId, name: row.actorKeyName ?? '' } : null,
+      apiKey: actorKeyId !== null ? { id: actorKeyId, name: text('actorKeyName') ?? '' } : null,
       user:
-        row.actorUserId !== null
-          ? { id: row.actorUserId, email: row.actorUserEmail ?? '', name: row.actorUserName ?? '' }
+        actorUserId !== null
+          ? { id: actorUserId, email: text('actorUserEmail') ?? '', name: text('actorUserName') ?? '' }
           : null,
     },
-    target: { id: row.targetKeyId, name: row.targetKeyName },
-    grantsBefore: grantsFromJson(row.grantsBefore),
-    grantsAfter: grantsFromJson(row.grantsAfter),
-    details: detailsFromJson(row.details),
+    target: { id: at(row, 'targetKeyId') as string, name: at(row, 'targetKeyName') as string },
+    grantsBefore: grantsFromJson(text('grantsBefore')),
+    grantsAfter: grantsFromJson(text('grantsAfter')),
+    details: detailsFromJson(text('details')),
   };
 }

@@ -1,6 +1,7 @@
-// The visibility rule is written twice: `canSee` (src/domain/access.ts) judges one key's grants, and its
-// SQL forms pick the keys of a page (src/domain/key-list.ts) and the audit events a caller may read
-// (src/domain/audit.ts). On generated organizations (random keys in random teams, some updated, some
+// The visibility rule is written more than once, in src/domain/access.ts: `canSee` judges one key's
+// grants, and its SQL forms beside it pick the keys of a page (visibleKeysSql, read by
+// src/domain/key-list.ts) and the audit events a caller may read (visibleEventsSql, read by
+// src/domain/audit.ts). On generated organizations (random keys in random teams, some updated, some
 // deleted) and random callers (account and team grants, managers or not), the SQL answers exactly what
 // filtering everything with `canSee` answers, on both databases (docs/rules.md, Visibility).
 import fc from 'fast-check';
