@@ -45,8 +45,24 @@ export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
   }),
 });
 
+// Most keys hold no role or one at each level: their lists are shared rather than made for every key
+// of every page (a page of 50 keys made 100 arrays). Never modified, like the catalogue's roles.
+const NO_ROLES: readonly RoleDefinition[] = Object.freeze([]);
+const alone = new WeakMap<RoleDefinition, readonly RoleDefinition[]>();
+
 /** The catalogue's roles of `names`, in their order (a name not in the catalogue is left out). */
-function rolesNamed(catalogue: RoleCatalogue, names: readonly string[]): RoleDefinition[] {
+function rolesNamed(catalogue: RoleCatalogue, names: readonly string[]): readonly RoleDefinition[] {
+  if (names.length === 0) return NO_ROLES;
+  if (names.length === 1) {
+    const role = catalogue.get(names[0] as string);
+    if (!role) return NO_ROLES;
+    let list = alone.get(role);
+    if (!list) {
+      list = Object.freeze([role]);
+      alone.set(role, list);
+    }
+    return list;
+  }
   const roles: RoleDefinition[] = [];
   for (const name of names) {
     const role = catalogue.get(name);
