@@ -11,7 +11,8 @@
 // On the embedded database, a commit by another process (the CLI, any other writer) empties it before
 // a cached token is used again.
 // The pipeline of src/auth/authenticate.ts hashes a token once and asks by hash (`cached`, `lookUpCaller`);
-// `known`, `verify`, `resolve` and `resolveKnown` take the token for the other callers.
+// Verification (src/verification/engine.ts) asks by token (`resolve`, `resolveKnown`): it also tells
+// an expired key from an unknown token.
 import { LRUCache } from 'lru-cache';
 import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
 import { hashToken } from '../domain/tokens.ts';

@@ -73,7 +73,11 @@ export class VerifierTokens {
     this.#now = now;
   }
 
-  /** What the cache knows of a well-formed verifier token's hash: the caller, null when known bad, undefined when only a lookup can tell. */
+  /**
+   * What the cache knows of a well-formed verifier token's hash (the pipeline of
+   * src/auth/authenticate.ts checks the format and hashes): the caller, null when known bad, undefined
+   * when only a lookup (`lookUpCaller`) can tell.
+   */
   cached(hash: string): VerifierCaller | null | undefined {
     const entry = this.#entries.get(hash);
     return entry && this.#now().getTime() - entry.cachedAt < CACHE_MS ? entry.caller : undefined;
