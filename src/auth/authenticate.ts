@@ -37,7 +37,8 @@ export type Authentication = Principal | Refusal;
 
 export const isRefusal = (outcome: Authentication): outcome is Refusal => (outcome as Refusal).refused === true;
 
-const UNAUTHENTICATED: Record<UnauthenticatedReason, Refusal> = {
+/** The refusal for each reason, made once. */
+export const UNAUTHENTICATED: Record<UnauthenticatedReason, Refusal> = {
   missing: { refused: true, kind: 'unauthenticated', reason: 'missing' },
   malformed: { refused: true, kind: 'unauthenticated', reason: 'malformed' },
   unknown: { refused: true, kind: 'unauthenticated', reason: 'unknown' },

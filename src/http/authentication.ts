@@ -6,7 +6,7 @@
 // context factory (src/app.ts) reads the principal from the server context either way.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
-import { type Authentication, type Authenticator, isRefusal } from '../auth/authenticate.ts';
+import { type Authentication, type Authenticator, isRefusal, UNAUTHENTICATED } from '../auth/authenticate.ts';
 import type { LastUsedRecorder } from '../auth/last-used.ts';
 import type { Domain } from '../domain/types.ts';
 import { clientAddress } from '../limits/client-address.ts';
@@ -85,13 +85,7 @@ export function authenticationPlugin(options: AuthenticationOptions): Plugin<obj
     onRequestParse({ request, url, endResponse, serverContext }) {
       if (serverContext.principal) return;
       if (url.pathname !== GRAPHQL_PATH) return endResponse(notFoundResponse(url.pathname));
-      endResponse(
-        GRAPHQL_ERRORS.response(request.headers.get('accept'), {
-          refused: true,
-          kind: 'unauthenticated',
-          reason: 'missing',
-        }),
-      );
+      endResponse(GRAPHQL_ERRORS.response(request.headers.get('accept'), UNAUTHENTICATED.missing));
     },
   };
 }

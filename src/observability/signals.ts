@@ -1,7 +1,6 @@
 // What the metrics count, reported from where it happens (one call at each site). Every signal is a
 // no-op until metrics are switched on (METRICS_PORT, src/observability/metrics.ts replaces them), so a
 // process without metrics pays an empty call, and nothing here loads prom-client.
-import { isWellFormedToken } from '../domain/tokens.ts';
 
 /** How an authentication attempt ended; `expired` is a token past its expiry (docs/rules.md, Expiry). */
 export type AuthenticationOutcome = 'ok' | 'missing' | 'malformed' | 'unknown' | 'expired' | 'rate_limited';
@@ -38,12 +37,6 @@ export interface Signals {
 }
 
 const noop = () => {};
-
-/** Why a token was refused without being rate limited (cold path: only refusals call this). */
-export function refusalOf(token: string | null): AuthenticationOutcome {
-  if (token === null) return 'missing';
-  return isWellFormedToken(token) ? 'unknown' : 'malformed';
-}
 
 export const signals: Signals = {
   request: noop,
