@@ -12,6 +12,7 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
+import { openWalIndex, type WalIndex } from './wal-index.ts';
 
 /** The models Keygate queries through Prisma's query API (the rest of the SQL is raw). */
 type Models =
@@ -68,7 +69,12 @@ export type Provider = DatabaseConfig['provider'];
  * a read-only better-sqlite3 connection to the same file, or the very pool Prisma's adapter uses.
  */
 export type RawDriver =
-  | { provider: 'sqlite'; connection: BetterSqlite3.Database }
+  | {
+      provider: 'sqlite';
+      connection: BetterSqlite3.Database;
+      /** The database's WAL index, by which readings of PRAGMA data_version are skipped (src/db/wal-index.ts). */
+      walIndex: WalIndex;
+    }
   | { provider: 'postgresql'; pool: pg.Pool };
 
 export interface Database {
@@ -383,10 +389,11 @@ export async function openDatabase(
     const connection = new BetterSqlite3(file, { timeout: SQLITE_BUSY_WAIT_MS * 5 });
     connection.pragma('query_only = ON');
     connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-    raw = { provider: 'sqlite', connection };
-    // Prisma's connection is open now (the pragmas above ran on it).
+    // The WAL index exists now: Prisma's connection is open in WAL mode (the pragmas above ran on it).
+    const walIndex = openWalIndex(file);
+    raw = { provider: 'sqlite', connection, walIndex };
     const version = dataVersion as BetterSqlite3.Statement<[], number> | null;
-    if (version) foreignCommits = () => version.get() as number;
+    if (version) foreignCommits = walIndex.gate(() => version.get() as number);
   } else {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -446,8 +453,10 @@ export async function openDatabase(
     },
     async close() {
       await prisma.$disconnect();
-      if (raw.provider === 'sqlite') raw.connection.close();
-      else await raw.pool.end();
+      if (raw.provider === 'sqlite') {
+        raw.connection.close();
+        raw.walIndex.close();
+      } else await raw.pool.end();
     },
   };
 }

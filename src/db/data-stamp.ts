@@ -10,7 +10,8 @@ export type DataStamp = () => Promise<string>;
 
 /**
  * SQLite: `PRAGMA data_version` of the raw connection, which changes whenever another connection
- * commits (Prisma's own connection included; the raw one is read-only and commits nothing), ~1 µs.
+ * commits (Prisma's own connection included; the raw one is read-only and commits nothing), asked
+ * only when the WAL index says something may have been committed (src/db/wal-index.ts).
  *
  * PostgreSQL: the current snapshot, `xmin:xmax:in-progress xids`. A commit or abort anywhere in the
  * cluster removes a transaction from the in-progress list or moves xmax, so equal snapshots see the
@@ -22,7 +23,8 @@ export type DataStamp = () => Promise<string>;
 export function createDataStamp(raw: RawDriver): DataStamp {
   if (raw.provider === 'sqlite') {
     const version = raw.connection.prepare<[], number>('PRAGMA data_version').pluck();
-    return async () => String(version.get());
+    const read = raw.walIndex.gate(() => version.get() as number);
+    return async () => String(read());
   }
   const pool = raw.pool;
   const query = { name: 'keygate_data_stamp', text: 'SELECT pg_current_snapshot()::text AS "stamp"' };
