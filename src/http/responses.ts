@@ -203,3 +203,24 @@ export class ErrorAnswers {
 
 /** The answers of /graphql. */
 export const GRAPHQL_ERRORS = new ErrorAnswers('graphql', unauthenticated().message);
+
+/** The answers of every other path Yoga serves (pages, probes), none of which refuses a token. */
+const OTHER_ERRORS = new ErrorAnswers('http', unauthenticated().message);
+
+/**
+ * Answers 500 for a request whose answer failed after the endpoint made it (writing it out, say), in
+ * the shape of its path; a request whose answer was partly written can only be cut off.
+ */
+export function writeFailure(
+  res: ServerResponse,
+  request: { url?: string | undefined; accept?: string | undefined },
+  error: unknown,
+  errorId: string,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const answers = request.url?.split('?', 1)[0] === GRAPHQL_PATH ? GRAPHQL_ERRORS : OTHER_ERRORS;
+  answers.write(res, request.accept, { refused: true, kind: 'failed', error, errorId });
+}

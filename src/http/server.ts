@@ -30,7 +30,7 @@ import {
   GRAPHQL_ERRORS,
   httpErrorBody,
   JSON_CONTENT_TYPE,
-  unexpectedMessage,
+  writeFailure,
 } from './responses.ts';
 
 function judgedHere(req: IncomingMessage): boolean {
@@ -98,24 +98,14 @@ function yogaListener(app: App, onError: (error: unknown, errorId: string) => vo
   const handle = app.handleNodeRequestAndResponse;
   const waitUntil = app.waitUntil;
   // Yoga answers its own errors; this is for what escapes it (writing the answer out, say).
-  const failed = (res: ServerResponse, error: unknown) => {
+  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
     const errorId = randomUUID();
     onError(error, errorId);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = httpErrorBody('INTERNAL_SERVER_ERROR', unexpectedMessage(errorId), { errorId });
-    res.writeHead(500, {
-      'content-type': JSON_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(body),
-      ...API_HEADERS,
-    });
-    res.end(body);
+    writeFailure(res, { url: req.url, accept: req.headers.accept }, error, errorId);
   };
   const send = (req: IncomingMessage, res: ServerResponse, response: Response) => {
     const sent = sendNodeResponse(response, res, req, true);
-    if (isPromise(sent)) sent.then(undefined, (error: unknown) => failed(res, error));
+    if (isPromise(sent)) sent.then(undefined, (error: unknown) => failed(req, res, error));
   };
   return (req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): void => {
     const context: ServerContext & { waitUntil: typeof waitUntil } = { req, res, waitUntil, principal };
@@ -123,14 +113,14 @@ function yogaListener(app: App, onError: (error: unknown, errorId: string) => vo
     try {
       answer = handle(req, res, context);
     } catch (error) {
-      failed(res, error);
+      failed(req, res, error);
       return;
     }
     // Yoga answers synchronously when it can (a thenable otherwise), as its own listener handles it.
     if (isPromise(answer)) {
       answer.then(
         (response) => send(req, res, response),
-        (error: unknown) => failed(res, error),
+        (error: unknown) => failed(req, res, error),
       );
     } else send(req, res, answer);
   };
