@@ -60,6 +60,8 @@ describe('a failure that escapes Yoga', () => {
     const body = (await response.json()) as { error: { code: string; errorId: string } };
     expect(body.error.code).toBe('INTERNAL_SERVER_ERROR');
     expect(body.error.errorId).toBe(logged.at(-1)?.errorId);
-    expect(String((logged.at(-1)?.error as Error).message)).toContain('boom');
+    const error = logged.at(-1)?.error;
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toContain('boom');
   });
 });
