@@ -126,9 +126,9 @@ export function serverLabel(provider: Provider, keys: number): string {
 
 /**
  * The same ratio by server CPU per response (the base's ÷ the scenario's), shown beside a req/s ratio:
- * a machine whose speed drifts within a run (other tenants, a slower period) moves req/s far more than
- * the CPU a request costs, so a ratio judged on a noisy run can be read against it. The target stays
- * the req/s ratio. Empty when either figure is missing.
+ * when the server did not get all of its core during one of the two measurements, req/s moves and this
+ * does not (bench/README.md says when neither tells). The target stays the req/s ratio. Empty when
+ * either figure is missing.
  */
 function cpuRatio(scenario: ScenarioSummary, base: ScenarioSummary): string {
   if (!(scenario.serverCpuMs > 0 && base.serverCpuMs > 0)) return '';
