@@ -135,10 +135,10 @@ function cpuRatio(scenario: ScenarioSummary, base: ScenarioSummary): string {
   return `by server CPU ${(base.serverCpuMs / scenario.serverCpuMs).toFixed(2)}×`;
 }
 
-/** Issue 3's targets, from the figures of this run. Only what was measured is judged. */
 /** The filtered pages (issue 16), shown for information: their scenario and how the targets name them. */
 const FILTERED_PAGES = [['apiKeys50-name', 'apiKeys(50) by name "7", read afresh']] as const;
 
+/** The targets of issues 3, 15 and 17, from the figures of this run. Only what was measured is judged. */
 export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
   const find = (server: string, scenario: string) =>
     servers.find((s) => s.server === server)?.scenarios.find((s) => s.name === scenario);
