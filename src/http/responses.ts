@@ -3,7 +3,7 @@
 // ErrorAnswers below), for node:http and for Yoga alike. On /graphql an error is a GraphQL response
 // (`errors[].extensions.code`); anywhere else it is `{"error": {"code", "message"}}`, the shape of the
 // plain-HTTP endpoints (docs/api.md, HTTP). The codes are those of docs/api.md's list.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Refusal } from '../auth/authenticate.ts';
 import { unauthenticated } from '../domain/errors.ts';
 
@@ -211,16 +211,11 @@ const OTHER_ERRORS = new ErrorAnswers('http', unauthenticated().message);
  * Answers 500 for a request whose answer failed after the endpoint made it (writing it out, say), in
  * the shape of its path; a request whose answer was partly written can only be cut off.
  */
-export function writeFailure(
-  res: ServerResponse,
-  request: { url?: string | undefined; accept?: string | undefined },
-  error: unknown,
-  errorId: string,
-): void {
+export function writeFailure(req: IncomingMessage, res: ServerResponse, error: unknown, errorId: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const answers = request.url?.split('?', 1)[0] === GRAPHQL_PATH ? GRAPHQL_ERRORS : OTHER_ERRORS;
-  answers.write(res, request.accept, { refused: true, kind: 'failed', error, errorId });
+  const answers = req.url?.split('?', 1)[0] === GRAPHQL_PATH ? GRAPHQL_ERRORS : OTHER_ERRORS;
+  answers.write(res, req.headers.accept, { refused: true, kind: 'failed', error, errorId });
 }

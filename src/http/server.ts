@@ -101,7 +101,7 @@ function yogaListener(app: App, onError: (error: unknown, errorId: string) => vo
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
     const errorId = randomUUID();
     onError(error, errorId);
-    writeFailure(res, { url: req.url, accept: req.headers.accept }, error, errorId);
+    writeFailure(req, res, error, errorId);
   };
   const send = (req: IncomingMessage, res: ServerResponse, response: Response) => {
     const sent = sendNodeResponse(response, res, req, true);
