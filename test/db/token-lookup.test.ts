@@ -1,0 +1,145 @@
+// The token lookup (src/store/tokens.ts): each hash gets its own token's key and grants, or null, also
+// when many are asked for at once; on PostgreSQL the hashes asked for in one turn of the event loop
+// share one statement (and one more for the grants of those found), and a failed statement fails the
+// lookups of its batch only.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLookup } from '../../src/auth/token-lookup.ts';
+import type { RawDriver } from '../../src/db/client.ts';
+import { generateToken, hashToken } from '../../src/domain/tokens.ts';
+import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
+import { providers } from '../helpers/databases.ts';
+
+interface Keys {
+  plain: { id: string; token: string };
+  granted: { id: string; token: string };
+  bare: { id: string; token: string };
+  team: string;
+}
+
+async function makeKeys(org: Org): Promise<Keys> {
+  const team = await org.team();
+  return {
+    plain: await org.key({ roles: ['viewer'] }),
+    granted: await org.key({ roles: ['viewer', 'api_keys_manage'], teams: [team], teamRoles: ['schedules_editor'] }),
+    bare: await org.key({}),
+    team,
+  };
+}
+
+describe.each(providers)('token lookup on %s', (provider) => {
+  let t: TestApp;
+  let keys: Keys;
+  beforeAll(async () => {
+    t = await createTestApp(provider);
+    keys = await makeKeys(await t.org());
+  });
+  afterAll(() => t.close());
+
+  it('answers hashes asked for together each with its own key and grants, and null for unknown ones', async () => {
+    const { find } = createTokenLookup(t.db.database.raw);
+    const unknown = hashToken(generateToken());
+    const [plain, granted, bare, none, again] = await Promise.all([
+      find(hashToken(keys.plain.token)),
+      find(hashToken(keys.granted.token)),
+      find(hashToken(keys.bare.token)),
+      find(unknown),
+      find(hashToken(keys.plain.token)),
+    ]);
+    expect(plain?.key.id).toBe(keys.plain.id);
+    expect(plain?.grants).toEqual([{ kind: 'role', value: 'viewer', teamName: null }]);
+    expect(again?.key.id).toBe(keys.plain.id);
+    expect(granted?.key.id).toBe(keys.granted.id);
+    const order = (g: { kind: string; value: string }) => `${g.kind} ${g.value}`;
+    const grants = [...(granted?.grants ?? [])].sort((a, b) => (order(a) < order(b) ? -1 : 1));
+    expect(grants.map(({ kind, value }) => [kind, value])).toEqual([
+      ['role', 'api_keys_manage'],
+      ['role', 'viewer'],
+      ['team', keys.team],
+      ['team_role', 'schedules_editor'],
+    ]);
+    expect(grants.find((g) => g.kind === 'team')?.teamName).toMatch(/^team /);
+    expect(bare?.key.id).toBe(keys.bare.id);
+    expect(bare?.grants).toEqual([]);
+    expect(none).toBeNull();
+    expect(plain?.key.createdAt).toBeInstanceOf(Date);
+  });
+});
+
+/** The pool of a PostgreSQL driver, counting connections taken and statements sent; `fail` makes the next connect fail. */
+function countingPool(pool: pg.Pool) {
+  const counts = { connects: 0, statements: [] as string[], fail: false };
+  const counting = {
+    async connect() {
+      counts.connects++;
+      if (counts.fail) {
+        counts.fail = false;
+        throw new Error('connection refused (test)');
+      }
+      const client = await pool.connect();
+      return {
+        query: (config: { name?: string }) => {
+          counts.statements.push(config.name ?? '?');
+          return client.query(config as pg.QueryConfig);
+        },
+        release: () => client.release(),
+      };
+    },
+  };
+  return { counts, pool: counting as unknown as pg.Pool };
+}
+
+describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lookups asked for together', () => {
+  let t: TestApp;
+  let keys: Keys;
+  beforeAll(async () => {
+    t = await createTestApp('postgresql');
+    keys = await makeKeys(await t.org());
+  });
+  afterAll(() => t.close());
+
+  const lookupOn = (counted: pg.Pool) => {
+    const raw = t.db.database.raw;
+    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    return createTokenLookup({ ...raw, pool: counted } as RawDriver);
+  };
+
+  it('share one statement, and one more for the grants of the keys found', async () => {
+    const raw = t.db.database.raw;
+    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    const { counts, pool } = countingPool(raw.pool);
+    const { find } = lookupOn(pool);
+    const made = Array.from({ length: 20 }, () => hashToken(generateToken()));
+    const found = await Promise.all([...made.map(find), find(hashToken(keys.granted.token))]);
+    expect(found.slice(0, 20)).toEqual(made.map(() => null));
+    expect(found[20]?.key.id).toBe(keys.granted.id);
+    expect(counts.connects).toBe(1);
+    expect(counts.statements).toEqual(['keygate_tokens_lookup', 'keygate_grants_of_keys']);
+    // Unknown tokens alone: the tokens' statement only.
+    counts.statements = [];
+    await Promise.all(made.slice(0, 5).map(find));
+    expect(counts.statements).toEqual(['keygate_tokens_lookup']);
+  });
+
+  it('go out in statements of at most 500 hashes when a flood comes in one turn', async () => {
+    const raw = t.db.database.raw;
+    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    const { counts, pool } = countingPool(raw.pool);
+    const { find } = lookupOn(pool);
+    const made = Array.from({ length: 1200 }, () => hashToken(generateToken()));
+    const found = await Promise.all([...made.map(find), find(hashToken(keys.plain.token))]);
+    expect(found.filter((match) => match !== null).map((match) => match?.key.id)).toEqual([keys.plain.id]);
+    expect(counts.statements.filter((name) => name === 'keygate_tokens_lookup')).toHaveLength(3);
+  });
+
+  it('a failed statement fails every lookup of its batch, and the next lookups are answered', async () => {
+    const raw = t.db.database.raw;
+    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    const { counts, pool } = countingPool(raw.pool);
+    const { find } = lookupOn(pool);
+    counts.fail = true;
+    const batch = await Promise.allSettled([find(hashToken(keys.plain.token)), find(hashToken(generateToken()))]);
+    expect(batch.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((await find(hashToken(keys.plain.token)))?.key.id).toBe(keys.plain.id);
+  });
+});
