@@ -1,6 +1,7 @@
 // The bench report (bench/lib/report.ts) judges each ratio target on req/s, and gives the same ratio by
 // server CPU per response beside it, for runs on a machine whose speed drifts.
 import { describe, expect, it } from 'vitest';
+import type { OperationResult } from '../../bench/lib/mixed.ts';
 import { evaluateTargets, type ScenarioSummary, type ServerSummary } from '../../bench/lib/report.ts';
 
 function scenario(name: string, rps: number, serverCpuMs: number): ScenarioSummary {
@@ -63,5 +64,31 @@ describe('the bench report', () => {
     const target = targets.find((t) => t.target === 'currentApiKey valid / Yoga');
     expect(target?.pass).toBe(true);
     expect(target?.note).toBeUndefined();
+  });
+
+  it("notes beside the mix's currentApiKey ratio what bounds it: the mix's CPU per response against Yoga's", () => {
+    // Every operation waited about 9 ms (one core, answered in arrival order): currentApiKey's ratio is
+    // the mix's cost, not its own.
+    const op = (p50: number): OperationResult => ({ rps: 100, p50, p99: 40, responses: 400, unexpected: 0 });
+    const keygate: ServerSummary = {
+      ...server('keygate embedded 1k', [], 1000),
+      mixed: {
+        connections: 20,
+        rps: 2000,
+        otherCores: 0,
+        serverCpuMs: 0.5,
+        unexpected: 0,
+        operations: { currentApiKey: op(8), list: op(9), show: op(8.5) },
+        runs: [],
+      },
+    };
+    const targets = evaluateTargets([server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null), keygate]);
+    const target = targets.find((t) => t.target === 'mixed: currentApiKey / Yoga');
+    // 20 connections ÷ 8 ms = 2,500 req/s, ÷ Yoga's 5,000.
+    expect(target?.value).toBeCloseTo(0.5);
+    expect(target?.pass).toBe(false);
+    expect(target?.note).toBe(
+      "20 connections ÷ its p50 in the mix (8.00 ms), ÷ Yoga req/s; the mix averages 0.500 ms of server CPU a response, Yoga 0.200 (0.40×); the others' p50 ms: list 9.0, show 8.5",
+    );
   });
 });
