@@ -42,4 +42,40 @@ describe.each(providers)('declared but absent variables on %s', (provider) => {
     });
     expect(cleared.data?.updateApiKey.apiKey.expiresAt).toBeNull();
   });
+
+  // createApiKey, rotateApiKey and deleteApiKey run compiled (src/app.ts, `compiled`): for each, absent
+  // and null mean the same, and this holds it.
+  it('absent variables inside the create input mean their defaults: no grants, never expires', async () => {
+    const org = await t.org();
+    const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
+    const CREATE = `mutation($roles: [String!], $teams: [ID!], $teamRoles: [String!], $e: DateTime) {
+      createApiKey(input: { name: "defaults", roleNames: $roles, teamIds: $teams, teamRoleNames: $teamRoles, expiresAt: $e }) {
+        apiKey { roles { name } teamIds teamRoles { name } expiresAt }
+      }
+    }`;
+    for (const variables of [{}, { roles: null, teams: null, teamRoles: null, e: null }]) {
+      const created = await t.gql<{
+        createApiKey: { apiKey: { roles: unknown[]; teamIds: unknown[]; teamRoles: unknown[]; expiresAt: unknown } };
+      }>(admin.token, CREATE, variables);
+      expect(created.errors).toBeUndefined();
+      expect(created.data?.createApiKey.apiKey).toEqual({ roles: [], teamIds: [], teamRoles: [], expiresAt: null });
+    }
+  });
+
+  it('an absent $gracePeriodMinutes inside the rotate input means the default of 30 minutes, as null does', async () => {
+    const org = await t.org();
+    const admin = await org.key({ roles: ['api_keys_manage', 'viewer'] });
+    const target = await org.key({ roles: ['viewer'] });
+    const ROTATE = `mutation($id: ID!, $g: Int) {
+      rotateApiKey(input: { id: $id, gracePeriodMinutes: $g }) { previousTokenExpiresAt }
+    }`;
+    for (const variables of [{ id: target.id }, { id: target.id, g: null }]) {
+      const before = t.clock.now().getTime();
+      const rotated = await t.gql<{ rotateApiKey: { previousTokenExpiresAt: string } }>(admin.token, ROTATE, variables);
+      expect(rotated.errors).toBeUndefined();
+      const graceEnd = Date.parse(rotated.data?.rotateApiKey.previousTokenExpiresAt ?? '');
+      expect(graceEnd - before).toBeGreaterThanOrEqual(30 * 60_000);
+      expect(graceEnd - before).toBeLessThan(31 * 60_000);
+    }
+  });
 });
