@@ -6,7 +6,7 @@ import { type Database, openDatabase } from './db/client.ts';
 import { describePostgresError, describeSqliteError } from './db/connection-errors.ts';
 import { createDataStamp } from './db/data-stamp.ts';
 import { migrate } from './db/migrate.ts';
-import { createRowReader } from './db/raw-read.ts';
+import { createRowReader, sqliteRowReader } from './db/raw-read.ts';
 import { sqliteFile } from './db/reader.ts';
 import { ReadCache } from './domain/read-cache.ts';
 import { loadRoleCatalogue, seedRoles } from './domain/role-seed.ts';
@@ -32,6 +32,9 @@ export function createDomain(
     now,
     reads: new ReadCache(createDataStamp(database.raw)),
     readRows: createRowReader(database.raw, database.onQuery),
+    ...(database.raw.provider === 'sqlite'
+      ? { transactionRows: sqliteRowReader(database.raw.writer, database.onQuery) }
+      : {}),
   };
 }
 

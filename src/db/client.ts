@@ -74,6 +74,13 @@ export type RawDriver =
       connection: BetterSqlite3.Database;
       /** The database's WAL index, by which readings of PRAGMA data_version are skipped (src/db/wal-index.ts). */
       walIndex: WalIndex;
+      /**
+       * The connection Prisma's adapter writes with, on which every transaction of this process runs
+       * (one at a time: isolateSqliteTransactions), with its own statements (not the adapter's cached
+       * ones, see cacheStatements). Read on directly only inside such a transaction
+       * (Domain.transactionRows): a statement there is one of that transaction's.
+       */
+      writer: Pick<BetterSqlite3.Database, 'prepare'>;
     }
   | { provider: 'postgresql'; pool: pg.Pool };
 
@@ -370,12 +377,15 @@ export async function openDatabase(
     const busyTimeoutMs = options.busyTimeoutMs ?? Math.min(DEFAULT_BUSY_TIMEOUT_MS, requestTimeoutMs);
     // PRAGMA data_version on the connection this process writes with moves only when another process commits.
     let dataVersion: BetterSqlite3.Statement<[], number> | null = null;
+    let writer: Pick<BetterSqlite3.Database, 'prepare'> | null = null;
     const adapter = isolateSqliteTransactions(
       withStatementCache(
         new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: SQLITE_BUSY_WAIT_MS }),
         (c) => {
           c.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
           dataVersion = c.prepare<[], number>('PRAGMA data_version').pluck();
+          // Its own prepare, before cacheStatements gives the adapter a cached one.
+          writer = { prepare: c.prepare.bind(c) as BetterSqlite3.Database['prepare'] };
         },
       ),
       busyTimeoutMs,
@@ -391,7 +401,8 @@ export async function openDatabase(
     connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     // The WAL index exists now: Prisma's connection is open in WAL mode (the pragmas above ran on it).
     const walIndex = openWalIndex(file);
-    raw = { provider: 'sqlite', connection, walIndex };
+    if (!writer) throw new Error("Prisma's SQLite adapter opened no connection");
+    raw = { provider: 'sqlite', connection, walIndex, writer };
     const version = dataVersion as BetterSqlite3.Statement<[], number> | null;
     if (version) foreignCommits = walIndex.gate(() => version.get() as number);
   } else {

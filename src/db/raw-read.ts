@@ -3,7 +3,9 @@
 // request building, result typing and promise chain), and on SQLite its connection also holds back
 // every read while a transaction is open (src/db/client.ts, isolateSqliteTransactions). Statements
 // are Prisma.Sql, built as for Prisma; only their execution differs. Never inside a transaction: the
-// SQLite connection is another, read-only one, and PostgreSQL's pool hands out any connection.
+// SQLite connection is another, read-only one, and PostgreSQL's pool hands out any connection. The one
+// exception is SQLite's write connection, read on inside the transaction this process has open on it
+// (sqliteRowReader; Domain.transactionRows).
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Prisma } from '../generated/sqlite/client.ts';
 import type { QueryListener, RawDriver } from './client.ts';
@@ -36,17 +38,7 @@ const TEXT_TYPES = { getTypeParser: () => asText };
 export const columnsOf = (names: readonly string[]): Columns => Object.fromEntries(names.map((name, i) => [name, i]));
 
 export function createRowReader(raw: RawDriver, onQuery?: QueryListener, size = STATEMENT_CACHE_SIZE): ReadRows {
-  if (raw.provider === 'sqlite') {
-    const prepare = sqliteStatements(raw.connection, size);
-    return async (statement) => {
-      const { prepared, columns } = prepare(statement.sql);
-      onQuery?.(statement.sql);
-      return inQuerySpan(statement.sql, async () => ({
-        columns,
-        rows: prepared.all(...(statement.values as unknown[])) as unknown[][],
-      }));
-    };
-  }
+  if (raw.provider === 'sqlite') return sqliteRowReader(raw.connection, onQuery, size);
   const nameOf = pgStatementNames(size, 'keygate_rows_');
   const pool = raw.pool;
   // The columns of each statement text, as its first result named them.
@@ -67,13 +59,33 @@ export function createRowReader(raw: RawDriver, onQuery?: QueryListener, size = 
   };
 }
 
+/**
+ * ReadRows on one better-sqlite3 connection: the read-only one (createRowReader), or the one Prisma
+ * writes with, inside a transaction of this process (Domain.transactionRows).
+ */
+export function sqliteRowReader(
+  connection: Pick<BetterSqlite3.Database, 'prepare'>,
+  onQuery?: QueryListener,
+  size = STATEMENT_CACHE_SIZE,
+): ReadRows {
+  const prepare = sqliteStatements(connection, size);
+  return async (statement) => {
+    const { prepared, columns } = prepare(statement.sql);
+    onQuery?.(statement.sql);
+    return inQuerySpan(statement.sql, async () => ({
+      columns,
+      rows: prepared.all(...(statement.values as unknown[])) as unknown[][],
+    }));
+  };
+}
+
 interface SqliteStatement {
   prepared: BetterSqlite3.Statement<unknown[], unknown[]>;
   columns: Columns;
 }
 
 /** Compiled statements by SQL text, least recently used dropped first (see statement-cache.ts). */
-function sqliteStatements(connection: BetterSqlite3.Database, size: number): (sql: string) => SqliteStatement {
+function sqliteStatements(connection: Pick<BetterSqlite3.Database, 'prepare'>, size: number): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();
   return (sql) => {
     let entry = cache.get(sql);

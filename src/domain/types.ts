@@ -34,6 +34,13 @@ export interface Domain extends KeyReading {
    * statement by column name (src/db/raw-read.ts).
    */
   readRows: ReadRows;
+  /**
+   * Embedded database only: reads inside the transaction this process has open, on the connection it
+   * runs on (src/db/client.ts, RawDriver's writer), straight rather than through Prisma. Only inside
+   * `db.$transaction` (which holds that connection for itself): there a statement read so is one of
+   * the transaction's, with the same snapshot. A mutation re-reads its caller so (lockCaller).
+   */
+  transactionRows?: ReadRows;
 }
 
 /** The authenticated key of a request and what it may do. */

@@ -44,12 +44,22 @@ export async function readApiKey(
 }
 
 /** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
-export async function readCommittedApiKey(
+export function readCommittedApiKey(
   reading: KeyReading & { readRows: ReadRows },
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const { columns, rows } = await reading.readRows(
+  return readKeyRow(reading.readRows, reading, organizationId, id);
+}
+
+/** readApiKey as rows by column name, on `readRows`. */
+async function readKeyRow(
+  readRows: ReadRows,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+): Promise<ApiKeyRecord | null> {
+  const { columns, rows } = await readRows(
     reading.dialect.keyRows(
       sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
       [],
@@ -85,13 +95,30 @@ export async function readOrganizationApiKeys(
  */
 export async function lockApiKey(
   tx: Tx,
-  reading: KeyReading,
+  reading: KeyReading & { transactionRows?: ReadRows | undefined },
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
   const locked = await tx.$executeRaw`
     UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
-  return locked === 0 ? null : readApiKey(tx, reading, organizationId, id);
+  return locked === 0 ? null : readInTransaction(tx, reading, organizationId, id, empty);
+}
+
+/**
+ * readApiKey inside a mutation's transaction: on SQLite, whose reads take no lock, on the transaction's
+ * own connection without Prisma's cost per query (Domain.transactionRows), the same statement in the
+ * same transaction; through the transaction's client otherwise.
+ */
+function readInTransaction(
+  tx: Tx,
+  reading: KeyReading & { transactionRows?: ReadRows | undefined },
+  organizationId: string,
+  id: string,
+  lock: Sql,
+): Promise<ApiKeyRecord | null> {
+  if (reading.transactionRows && lock === empty)
+    return readKeyRow(reading.transactionRows, reading, organizationId, id);
+  return readApiKey(tx, reading, organizationId, id, lock);
 }
 
 /**
@@ -101,11 +128,11 @@ export async function lockApiKey(
  */
 export function lockCaller(
   tx: Tx,
-  reading: KeyReading,
+  reading: KeyReading & { transactionRows?: ReadRows | undefined },
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  return readApiKey(tx, reading, organizationId, id, reading.dialect.callerLock);
+  return readInTransaction(tx, reading, organizationId, id, reading.dialect.callerLock);
 }
 
 /**
