@@ -85,7 +85,10 @@ interface SqliteStatement {
 }
 
 /** Compiled statements by SQL text, least recently used dropped first (see statement-cache.ts). */
-function sqliteStatements(connection: Pick<BetterSqlite3.Database, 'prepare'>, size: number): (sql: string) => SqliteStatement {
+function sqliteStatements(
+  connection: Pick<BetterSqlite3.Database, 'prepare'>,
+  size: number,
+): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();
   return (sql) => {
     let entry = cache.get(sql);
