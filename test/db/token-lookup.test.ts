@@ -98,17 +98,16 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
   });
   afterAll(() => t.close());
 
-  const lookupOn = (counted: pg.Pool) => {
-    const raw = t.db.database.raw;
-    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-    return createTokenLookup({ ...raw, pool: counted } as RawDriver);
-  };
-
-  it('share one statement, and one more for the grants of the keys found', async () => {
+  /** A lookup on the database's pool, counted (countingPool). */
+  const countedLookup = () => {
     const raw = t.db.database.raw;
     if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
     const { counts, pool } = countingPool(raw.pool);
-    const { find } = lookupOn(pool);
+    return { counts, find: createTokenLookup({ ...raw, pool } as RawDriver).find };
+  };
+
+  it('share one statement, and one more for the grants of the keys found', async () => {
+    const { counts, find } = countedLookup();
     const made = Array.from({ length: 20 }, () => hashToken(generateToken()));
     const found = await Promise.all([...made.map(find), find(hashToken(keys.granted.token))]);
     expect(found.slice(0, 20)).toEqual(made.map(() => null));
@@ -122,10 +121,7 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
   });
 
   it('go out in statements of at most 500 hashes when a flood comes in one turn', async () => {
-    const raw = t.db.database.raw;
-    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-    const { counts, pool } = countingPool(raw.pool);
-    const { find } = lookupOn(pool);
+    const { counts, find } = countedLookup();
     const made = Array.from({ length: 1200 }, () => hashToken(generateToken()));
     const found = await Promise.all([...made.map(find), find(hashToken(keys.plain.token))]);
     expect(found.filter((match) => match !== null).map((match) => match?.key.id)).toEqual([keys.plain.id]);
@@ -133,10 +129,7 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
   });
 
   it('a failed statement fails every lookup of its batch, and the next lookups are answered', async () => {
-    const raw = t.db.database.raw;
-    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-    const { counts, pool } = countingPool(raw.pool);
-    const { find } = lookupOn(pool);
+    const { counts, find } = countedLookup();
     counts.fail = true;
     const batch = await Promise.allSettled([find(hashToken(keys.plain.token)), find(hashToken(generateToken()))]);
     expect(batch.map((r) => r.status)).toEqual(['rejected', 'rejected']);
