@@ -21,6 +21,9 @@ export interface KeyReading {
   dialect: Dialect;
 }
 
+/** KeyReading inside a mutation's transaction: on SQLite, with the transaction's own connection's reads. */
+type TransactionReading = KeyReading & { transactionRows?: ReadRows | undefined };
+
 const KEY_JSON_COLUMNS = jsonColumns();
 
 /** The keys of a Dialect.keysAsJson statement's one row. */
@@ -95,7 +98,7 @@ export async function readOrganizationApiKeys(
  */
 export async function lockApiKey(
   tx: Tx,
-  reading: KeyReading & { transactionRows?: ReadRows | undefined },
+  reading: TransactionReading,
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
@@ -111,7 +114,7 @@ export async function lockApiKey(
  */
 function readInTransaction(
   tx: Tx,
-  reading: KeyReading & { transactionRows?: ReadRows | undefined },
+  reading: TransactionReading,
   organizationId: string,
   id: string,
   lock: Sql,
@@ -128,7 +131,7 @@ function readInTransaction(
  */
 export function lockCaller(
   tx: Tx,
-  reading: KeyReading & { transactionRows?: ReadRows | undefined },
+  reading: TransactionReading,
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {

@@ -99,15 +99,14 @@ function batchedFinder(pool: Extract<RawDriver, { provider: 'postgresql' }>['poo
   let batch: Pending[] = [];
   const run = async (pending: Pending[]) => {
     const hashes = [...new Set(pending.map((p) => p.hash))];
+    const matches = new Map<string, TokenMatch>();
     const client = await pool.connect();
-    let matches: Map<string, TokenMatch>;
     try {
       const { rows } = await client.query<RawRow>({
         name: 'keygate_tokens_lookup',
         text: TOKENS_OF_HASHES_SQL,
         values: [hashes],
       });
-      matches = new Map();
       if (rows.length > 0) {
         const keyIds = [...new Set(rows.map((row) => row.id as string))];
         const grants = await client.query<GrantRow & { apiKeyId: string }>({
