@@ -32,7 +32,7 @@ export async function startServer(
   prefix: readonly string[] = [],
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const [command, ...args] = [...prefix, process.execPath, KEYGATE_BIN, 'serve'] as [string, ...string[]];
+  const [command = process.execPath, ...args] = [...prefix, process.execPath, KEYGATE_BIN, 'serve'];
   const child = spawn(command, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
