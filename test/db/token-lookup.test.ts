@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import type { RawDriver } from '../../src/db/client.ts';
 import { generateToken, hashToken } from '../../src/domain/tokens.ts';
+import { GRANTS_OF_KEYS_SQL, TOKENS_OF_HASHES_SQL } from '../../src/store/tokens.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
@@ -136,3 +137,71 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
     expect((await find(hashToken(keys.plain.token)))?.key.id).toBe(keys.plain.id);
   });
 });
+
+describe.runIf(providers.includes('postgresql'))(
+  'token lookup on postgresql: the plans of the batched statements',
+  () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp('postgresql');
+      const org = await t.org();
+      const { team } = await makeKeys(org);
+      // A thousand keys with a token and a grant of each kind, analyzed: the size of the benchmark's
+      // small database, at which a plan for `= ANY($1)` scanned "ApiKeyToken", "ApiKey" and the grant
+      // tables whole.
+      const raw = t.db.database.raw;
+      if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+      await raw.pool.query(
+        `INSERT INTO "ApiKey" ("id", "organizationId", "name", "createdAt", "tokenLastIssuedAt")
+         SELECT 'PLAN' || lpad(i::text, 22, '0'), $1, 'plan ' || i, now(), now() FROM generate_series(1, 1000) i`,
+        [org.id],
+      );
+      await raw.pool.query(`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName")
+        SELECT "id", 'viewer' FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
+      await raw.pool.query(`INSERT INTO "ApiKeyToken" ("id", "apiKeyId", "hash", "createdAt")
+        SELECT 'T' || "id", "id", md5("id") || md5('t' || "id"), now() FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
+      await raw.pool.query(
+        `INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") SELECT "id", $1 FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`,
+        [team],
+      );
+      await raw.pool.query(`INSERT INTO "ApiKeyTeamRole" ("apiKeyId", "roleName")
+        SELECT "id", 'schedules_editor' FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
+      await raw.pool.query('ANALYZE');
+    });
+    afterAll(() => t.close());
+
+    /** The plan PostgreSQL keeps for `text` once prepared: its generic plan, made for any array. */
+    async function genericPlan(text: string): Promise<string> {
+      const raw = t.db.database.raw;
+      if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+      const client = await raw.pool.connect();
+      try {
+        await client.query('SET plan_cache_mode = force_generic_plan');
+        await client.query(`PREPARE planned(text[]) AS ${text}`);
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN EXECUTE planned(ARRAY['${'0'.repeat(64)}', '${'1'.repeat(64)}'])`,
+        );
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      } finally {
+        await client.query('DEALLOCATE planned');
+        await client.query('RESET plan_cache_mode');
+        client.release();
+      }
+    }
+
+    it('tokens: an index lookup of each hash, then its key by id; no table scanned', async () => {
+      const plan = await genericPlan(TOKENS_OF_HASHES_SQL);
+      expect(plan).toMatch(/Index Scan using "ApiKeyToken_hash_key" on "ApiKeyToken"/);
+      expect(plan).toMatch(/Index Scan using "ApiKey_pkey" on "ApiKey"/);
+      expect(plan).not.toMatch(/Seq Scan/);
+    });
+
+    it("grants: an index lookup of each key's grants in every grant table; no table scanned", async () => {
+      const plan = await genericPlan(GRANTS_OF_KEYS_SQL);
+      for (const table of ['ApiKeyRole', 'ApiKeyTeam', 'ApiKeyTeamRole']) {
+        expect(plan).toMatch(new RegExp(`(Index (Only )?Scan using|Bitmap Index Scan on) "${table}_pkey"`));
+      }
+      expect(plan).not.toMatch(/Seq Scan on "Api/);
+    });
+  },
+);
