@@ -1,14 +1,12 @@
 // How many cores the server may run on, and what V8's garbage collector should do about it.
 //
-// V8 marks the old generation on a thread of its own while JavaScript runs (concurrent marking). With
-// a second core that thread runs beside the server. With one (a container limited to one CPU, a process
-// pinned to a core, a one-vCPU machine) it runs instead of the server: the kernel gives it slices of
-// several milliseconds, during which every request in flight waits. Marked on the main thread instead
-// (incremental marking, in steps of about a millisecond between tasks), the same work delays requests
-// far less. Measured on one pinned core of this project's 2-core machines, 20 connections, with the
-// benchmark (`--providers=sqlite --sizes=1k --scenarios=mixed,valid,apiKeys50-uncached`, alternating
-// runs; docs/operations.md, "On one core"): currentApiKey p99 32-33 ms → 19-20 ms, a page read afresh
-// p99 54 → 40-43 ms, the mixed workload's p99s 50-56 → 29-43 ms, at the same CPU a request within noise.
+// V8 collects garbage partly on threads of its own while JavaScript runs (concurrent marking and
+// sweeping, parallel scavenges). With a second core those threads run beside the server. With one (a
+// container limited to one CPU, a process pinned to a core, a one-vCPU machine) they run instead of it:
+// the kernel gives them slices of several milliseconds, during which every request in flight waits.
+// Done on the main thread instead (marking in steps of about a millisecond between tasks), the same
+// work delays requests far less. Measured on one pinned core of this project's 2-core machines, 20
+// connections, with the benchmark (docs/operations.md, "On one core"): p99s a third lower.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -40,16 +38,36 @@ export function usableCores(affinity = availableParallelism(), cpuMax = readCpuM
 
 export interface GcChoice {
   cores: number;
-  concurrentMarking: boolean;
+  /** Whether V8 may collect garbage on threads of its own. */
+  backgroundGc: boolean;
 }
 
 /**
- * Turns V8's concurrent marking off when fewer than two cores are usable (see the top of this file).
- * Called once by `keygate serve`, before the server's heap is first marked; the flag is read each time
- * marking starts.
+ * V8's --single-threaded-gc and the flags it implies when given on the command line, named one by one:
+ * set while V8 runs, a flag's implications are not applied. Only concurrent marking off lowered the
+ * p99s as much, but it let the heap grow further between collections (the benchmark's RSS at 1M keys
+ * 183 → 216 MB; with all of these 192 MB).
+ */
+export const SINGLE_THREADED_GC_FLAGS = [
+  '--single-threaded-gc',
+  '--no-concurrent-marking',
+  '--no-concurrent-sweeping',
+  '--no-concurrent-array-buffer-sweeping',
+  '--no-concurrent-minor-mc-marking',
+  '--no-cppheap-concurrent-marking',
+  '--no-parallel-compaction',
+  '--no-parallel-marking',
+  '--no-parallel-pointer-update',
+  '--no-parallel-scavenge',
+].join(' ');
+
+/**
+ * Keeps V8's garbage collection on the main thread when fewer than two cores are usable (see the top
+ * of this file). Called once by `keygate serve`, before the server's heap is first collected; V8 reads
+ * these flags each time it starts a collection.
  */
 export function tuneGarbageCollection(cores = usableCores(), setFlags = setFlagsFromString): GcChoice {
-  const concurrentMarking = cores >= 2;
-  if (!concurrentMarking) setFlags('--no-concurrent-marking');
-  return { cores, concurrentMarking };
+  const backgroundGc = cores >= 2;
+  if (!backgroundGc) setFlags(SINGLE_THREADED_GC_FLAGS);
+  return { cores, backgroundGc };
 }

@@ -43,7 +43,7 @@ async function startMetrics(config: Config, lastUsed: LastUsedRecorder, logger: 
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
-  // Before the heap is first marked: on one core, marking runs on the main thread (src/cpu-share.ts).
+  // Before the heap is first collected: on one core, V8 collects on the main thread (src/cpu-share.ts).
   const gc = tuneGarbageCollection();
   if (config.database.provider === 'sqlite') heldLocks.push(lockDataDir(config.database.dataDir));
   const { database, domain, applied } = await openRuntime(config);

@@ -1,6 +1,6 @@
-// The server on one core marks its heap on the main thread (src/cpu-share.ts): V8's concurrent marker,
-// sharing that core, would stop every request in flight for slices of several milliseconds. With two
-// cores or more it keeps concurrent marking. `keygate serve` says which it chose when it starts.
+// The server on one core collects its garbage on the main thread (src/cpu-share.ts): V8's collector
+// threads, sharing that core, would stop every request in flight for slices of several milliseconds.
+// With two cores or more they stay. `keygate serve` says which it chose when it starts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ function listeningLine(stdout: string): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-describe('keygate serve chooses how V8 marks its heap from the cores it may use', () => {
+describe('keygate serve chooses where V8 collects its garbage from the cores it may use', () => {
   const dirs: string[] = [];
   const start = async (prefix: string[] = []) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'keygate-cores-'));
@@ -35,20 +35,20 @@ describe('keygate serve chooses how V8 marks its heap from the cores it may use'
   });
 
   it(
-    'pinned to one core (taskset): concurrent marking is off',
+    'pinned to one core (taskset): on the main thread only',
     async () => {
       const line = await start(['taskset', '-c', '0']);
-      expect(line).toMatchObject({ cores: 1, concurrentMarking: false });
+      expect(line).toMatchObject({ cores: 1, backgroundGc: false });
     },
     TIMEOUT,
   );
 
   it(
-    'on every core of this machine: on when it has two or more',
+    'on every core of this machine: on threads of its own too when it has two or more',
     async () => {
       const line = await start();
       const cores = usableCores();
-      expect(line).toMatchObject({ cores, concurrentMarking: cores >= 2 });
+      expect(line).toMatchObject({ cores, backgroundGc: cores >= 2 });
     },
     TIMEOUT,
   );

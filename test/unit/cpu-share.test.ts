@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
-import { cgroupCores, tuneGarbageCollection, usableCores } from '../../src/cpu-share.ts';
+import { cgroupCores, SINGLE_THREADED_GC_FLAGS, tuneGarbageCollection, usableCores } from '../../src/cpu-share.ts';
 
 describe('the cores a process may use', () => {
   it('reads the CPU quota of a cgroup v2 cpu.max line', () => {
@@ -23,17 +24,27 @@ describe('the cores a process may use', () => {
   });
 });
 
-describe('concurrent marking follows the cores', () => {
-  it('fewer than two cores: turned off', () => {
+describe("V8's garbage collection threads follow the cores", () => {
+  it('fewer than two cores: none, every flag of --single-threaded-gc set', () => {
     const setFlags = vi.fn();
-    expect(tuneGarbageCollection(1, setFlags)).toEqual({ cores: 1, concurrentMarking: false });
-    expect(tuneGarbageCollection(1.5, setFlags)).toEqual({ cores: 1.5, concurrentMarking: false });
-    expect(setFlags.mock.calls).toEqual([['--no-concurrent-marking'], ['--no-concurrent-marking']]);
+    expect(tuneGarbageCollection(1, setFlags)).toEqual({ cores: 1, backgroundGc: false });
+    expect(tuneGarbageCollection(1.5, setFlags)).toEqual({ cores: 1.5, backgroundGc: false });
+    expect(setFlags.mock.calls).toEqual([[SINGLE_THREADED_GC_FLAGS], [SINGLE_THREADED_GC_FLAGS]]);
+    for (const flag of ['--single-threaded-gc', '--no-concurrent-marking', '--no-parallel-scavenge']) {
+      expect(SINGLE_THREADED_GC_FLAGS.split(' ')).toContain(flag);
+    }
+  });
+
+  it('every one of those flags is one this V8 knows', () => {
+    const known = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    for (const flag of SINGLE_THREADED_GC_FLAGS.split(' ')) {
+      expect(known).toContain(`  ${flag.replace(/^--no-/, '--')} (`);
+    }
   });
 
   it('two cores or more: left as V8 has it', () => {
     const setFlags = vi.fn();
-    expect(tuneGarbageCollection(2, setFlags)).toEqual({ cores: 2, concurrentMarking: true });
+    expect(tuneGarbageCollection(2, setFlags)).toEqual({ cores: 2, backgroundGc: true });
     expect(setFlags).not.toHaveBeenCalled();
   });
 });
