@@ -7,7 +7,6 @@ import { type InvalidationListener, listenForInvalidations } from './auth/pg-inv
 import { createTokenLookup } from './auth/token-lookup.ts';
 import { TokenVerifier } from './auth/verifier.ts';
 import type { Config } from './config.ts';
-import { tuneGarbageCollection } from './cpu-share.ts';
 import { type DataDirLock, lockDataDir } from './db/data-dir-lock.ts';
 import { bootstrapIfEmpty } from './domain/bootstrap.ts';
 import { createHttpServer } from './http/server.ts';
@@ -43,8 +42,6 @@ async function startMetrics(config: Config, lastUsed: LastUsedRecorder, logger: 
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
-  // Before the heap is first collected: on one core, V8 collects on the main thread (src/cpu-share.ts).
-  const gc = tuneGarbageCollection();
   if (config.database.provider === 'sqlite') heldLocks.push(lockDataDir(config.database.dataDir));
   const { database, domain, applied } = await openRuntime(config);
   if (applied.length > 0) logger.info({ applied }, 'applied migrations');
@@ -122,7 +119,7 @@ export async function serve(config: Config): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}/graphql`;
-  logger.info({ url, database: database.provider, ...gc }, 'Keygate is listening');
+  logger.info({ url, database: database.provider }, 'Keygate is listening');
 
   if (created) {
     // Printed once, straight to the terminal (never through the logger): the only copy of this token.

@@ -22,18 +22,9 @@ export interface ServerProcess {
   cli(...args: string[]): Promise<CliResult>;
 }
 
-/**
- * `prefix`: a command the server is started under, e.g. `['taskset', '-c', '0']` for a server with one
- * core.
- */
-export async function startServer(
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-  prefix: readonly string[] = [],
-): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
   const port = await freePort();
-  const [command = process.execPath, ...args] = [...prefix, process.execPath, KEYGATE_BIN, 'serve'];
-  const child = spawn(command, args, {
+  const child = spawn(process.execPath, [KEYGATE_BIN, 'serve'], {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
