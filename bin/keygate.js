@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=256 --max-semi-space-size=8 --liftoff-only --no-allocation-site-pretenuring --single-threaded-gc
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=256 --max-semi-space-size=8 --liftoff-only --no-allocation-site-pretenuring
 // The keygate command. Runs the build in dist/ (`npm run build`, done by `npm ci`/`npm install` and
 // before `npm start`): plain JavaScript starts faster, answers faster and uses less memory than the
 // TypeScript sources run through a loader. Without a build it falls back to the sources through tsx.
@@ -23,11 +23,6 @@
 // good; every later request, fast ones too, fills it with garbage only a full collection frees (13-16
 // full collections a second, verification at half its speed with a p99 of 8 ms after a minute of
 // lists). docs/operations.md (Memory) has the measurements and the whole budget.
-// --single-threaded-gc: V8 collects garbage on the main thread only, without threads of its own for
-// marking, sweeping and scavenging. A Keygate process answers on one thread, and is given one core
-// (a container's CPU limit, one process per core): there the collector's threads ran instead of the
-// server, in slices of milliseconds that every request in flight waited out. p99s about a third lower,
-// the same CPU a request, 9 MB more RSS at 1M keys (docs/operations.md, Garbage collection).
 import { existsSync } from 'node:fs';
 
 const built = new URL('../dist/cli.js', import.meta.url);

@@ -16,7 +16,6 @@ describe('node flags of bin/keygate.js', () => {
       '--max-semi-space-size=8',
       '--liftoff-only',
       '--no-allocation-site-pretenuring',
-      '--single-threaded-gc',
     ]);
     expect(shebangEnvOf(new URL('bin/keygate.js', ROOT).pathname)).toEqual({ MALLOC_ARENA_MAX: '2' });
     const scripts = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')).scripts;
