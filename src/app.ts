@@ -25,6 +25,7 @@ import type { Logger } from './logger.ts';
 import { accessLogPlugin, keepCause } from './observability/access-log.ts';
 import { signals } from './observability/signals.ts';
 import { schema } from './schema/index.ts';
+import { releaseRequestCaches } from './schema/request-caches.ts';
 import { DEFAULT_VERIFY_PER_KEY, VerifyBudget } from './verification/budget.ts';
 import { VerificationEngine } from './verification/engine.ts';
 import { VerifierTokens } from './verification/verifier-tokens.ts';
@@ -211,6 +212,8 @@ export function createApp(options: AppOptions) {
       // grace period), and test/api/absent-variables.test.ts holds each. Compiled, a creation costs
       // about 5% less CPU. Subscriptions (none) are graphql-js's to refuse.
       useGraphQlJit({}, { enableIf: compiled }),
+      // Scope-auth's cache of the request is dropped once the result is ready (see request-caches.ts).
+      releaseRequestCaches(),
       // Last: it wraps whichever request parser the plugins before it chose.
       bodySizeLimit(limits.maxBodyBytes),
     ],

@@ -1,5 +1,6 @@
 // An in-process Keygate on a fresh database, a GraphQL client over app.fetch, and factories for
 // organizations, teams and keys with given grants (created through the administration path).
+import type { Plugin } from 'graphql-yoga';
 import { createApp } from '../../src/app.ts';
 import { LastUsedRecorder } from '../../src/auth/last-used.ts';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
@@ -110,6 +111,8 @@ export interface TestAppOptions {
   verifyPerKeyPerMinute?: number;
   /** Counts the verification budgets in this Redis. */
   verifyRedis?: { url: string; prefix: string };
+  /** Yoga plugins placed first, as tracing's are (AppOptions.plugins). */
+  plugins?: Plugin[];
 }
 
 let counter = 0;
@@ -159,6 +162,7 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
     verifierTokens,
     verification,
     rateLimits,
+    plugins: options.plugins,
   });
 
   async function gql<T>(token: string | null, query: string, variables?: Record<string, unknown>) {
