@@ -17,8 +17,9 @@ import type { Plugin } from 'graphql-yoga';
 
 /**
  * Deletes the request's scope-auth cache once its result is ready: nothing of it is read after that
- * (Keygate has no subscriptions, and no incremental delivery whose later parts would resolve fields).
- * A request whose execution throws keeps its entry until a full collection, as before.
+ * (Keygate has no subscriptions, and no incremental delivery whose later parts would resolve fields;
+ * were there any, a field resolved later would only make a new cache and judge its scopes again). A
+ * request whose execution throws keeps its entry until a full collection, as before.
  */
 export function releaseRequestCaches(): Plugin {
   return {
