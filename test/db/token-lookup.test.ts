@@ -67,6 +67,13 @@ describe.each(providers)('token lookup on %s', (provider) => {
   });
 });
 
+/** The raw driver of a test app on PostgreSQL. */
+function pgDriver(t: TestApp): Extract<RawDriver, { provider: 'postgresql' }> {
+  const raw = t.db.database.raw;
+  if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+  return raw;
+}
+
 /** The pool of a PostgreSQL driver, counting connections taken and statements sent; `fail` makes the next connect fail. */
 function countingPool(pool: pg.Pool) {
   const counts = { connects: 0, statements: [] as string[], fail: false };
@@ -101,8 +108,7 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
 
   /** A lookup on the database's pool, counted (countingPool). */
   const countedLookup = () => {
-    const raw = t.db.database.raw;
-    if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+    const raw = pgDriver(t);
     const { counts, pool } = countingPool(raw.pool);
     return { counts, find: createTokenLookup({ ...raw, pool } as RawDriver).find };
   };
@@ -149,8 +155,7 @@ describe.runIf(providers.includes('postgresql'))(
       // A thousand keys with a token and a grant of each kind, analyzed: the size of the benchmark's
       // small database, at which a plan for `= ANY($1)` scanned "ApiKeyToken", "ApiKey" and the grant
       // tables whole.
-      const raw = t.db.database.raw;
-      if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
+      const raw = pgDriver(t);
       await raw.pool.query(
         `INSERT INTO "ApiKey" ("id", "organizationId", "name", "createdAt", "tokenLastIssuedAt")
          SELECT 'PLAN' || lpad(i::text, 22, '0'), $1, 'plan ' || i, now(), now() FROM generate_series(1, 1000) i`,
@@ -172,9 +177,7 @@ describe.runIf(providers.includes('postgresql'))(
 
     /** The plan PostgreSQL keeps for `text` once prepared: its generic plan, made for any array. */
     async function genericPlan(text: string): Promise<string> {
-      const raw = t.db.database.raw;
-      if (raw.provider !== 'postgresql') throw new Error('expected PostgreSQL');
-      const client = await raw.pool.connect();
+      const client = await pgDriver(t).pool.connect();
       try {
         await client.query('SET plan_cache_mode = force_generic_plan');
         await client.query(`PREPARE planned(text[]) AS ${text}`);
