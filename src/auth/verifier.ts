@@ -48,7 +48,21 @@ export interface VerifierOptions {
    * when it moved, the cache is emptied, since another process may have deleted or changed any key.
    */
   externalChanges?: () => number;
+  /**
+   * How long a reading of `externalChanges` holds for the cache (ms; default
+   * EXTERNAL_CHANGES_EVERY_MS): another process's commit empties the cache at the first use of a
+   * cached token this long after the last reading, at the latest. Lookups always read it afresh.
+   */
+  externalChangesEveryMs?: number;
 }
+
+/**
+ * The default of VerifierOptions.externalChangesEveryMs. Reading `externalChanges` is a system call
+ * (src/db/wal-index.ts), 6% of a `POST /v1/verify`'s server CPU when made for every verification; once
+ * in 5 ms it is one in over a hundred at full load. The rules give other processes' changes a second to
+ * reach verification; a change made by this process empties its entries at once, whatever this is.
+ */
+export const EXTERNAL_CHANGES_EVERY_MS = 5;
 
 export class TokenVerifier {
   readonly #domain: Domain;
@@ -67,6 +81,9 @@ export class TokenVerifier {
   #trustedUntil = Number.POSITIVE_INFINITY;
   readonly #externalChanges: (() => number) | null;
   #externalSeen = 0;
+  readonly #externalChangesEveryMs: number;
+  /** performance.now() of the last reading of #externalChanges (none yet: -Infinity). */
+  #externalReadAt = Number.NEGATIVE_INFINITY;
   /**
    * Bumped by every invalidation. A lookup that raced with an invalidation of its own key, or with the
    * cache being switched, must not be cached; one that raced with other keys' invalidations may be.
@@ -91,6 +108,7 @@ export class TokenVerifier {
     this.#maxAgeMs = options.maxAgeMs ?? 5_000;
     this.#verificationMaxAgeMs = options.verificationMaxAgeMs ?? 60_000;
     this.#externalChanges = options.externalChanges ?? null;
+    this.#externalChangesEveryMs = options.externalChangesEveryMs ?? EXTERNAL_CHANGES_EVERY_MS;
     if (this.#externalChanges) this.#externalSeen = this.#externalChanges();
   }
 
@@ -137,14 +155,14 @@ export class TokenVerifier {
     signals.tokenCache(false);
     // Read the external changes now (the cache may have been asked a while ago, before a rate-limit
     // count): a commit elsewhere from now until the result is kept counts as a race (#forgetAll).
-    this.#checkExternalChanges();
+    this.#checkExternalChanges(true);
     const generation = this.#generation;
     this.#inFlight++;
     let match: Awaited<ReturnType<TokenLookup['find']>>;
     let raced: boolean;
     try {
       match = await this.#lookup.find(hash);
-      this.#checkExternalChanges();
+      this.#checkExternalChanges(true);
       raced =
         this.#resetAt > generation || (match !== null && (this.#invalidatedAt.get(match.key.id) ?? 0) > generation);
     } finally {
@@ -247,9 +265,17 @@ export class TokenVerifier {
     this.#trustedUntil = time;
   }
 
-  #checkExternalChanges(): void {
+  /**
+   * Empties the cache if another process committed since the last reading. The reading of a use of the
+   * cache (`force` false) is skipped within #externalChangesEveryMs of the last one; a lookup's
+   * (`force`) is always taken, so that a commit during the lookup counts as a race.
+   */
+  #checkExternalChanges(force = false): void {
     if (!this.#externalChanges) return;
+    const now = performance.now();
+    if (!force && now - this.#externalReadAt < this.#externalChangesEveryMs) return;
     const seen = this.#externalChanges();
+    this.#externalReadAt = now;
     if (seen === this.#externalSeen) return;
     this.#externalSeen = seen;
     this.#forgetAll();

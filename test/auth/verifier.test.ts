@@ -288,7 +288,8 @@ describe('token verification cache', () => {
 
   it('empties the cache when another process committed (externalChanges moved), and not otherwise', async () => {
     let version = 1;
-    const t = setup({ externalChanges: () => version });
+    // Read at every use of the cache here; the reading's lifetime is the next tests'.
+    const t = setup({ externalChanges: () => version, externalChangesEveryMs: 0 });
     const token = t.issue('K1');
     await verifyToken(t.verifier, token);
     await verifyToken(t.verifier, token);
@@ -296,6 +297,39 @@ describe('token verification cache', () => {
     version++;
     expect(knownCaller(t.verifier, token)).toBeUndefined();
     await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
+    expect(t.lookups).toHaveLength(2);
+  });
+
+  it('reads externalChanges once per externalChangesEveryMs for uses of the cache', async () => {
+    let version = 1;
+    let readings = 0;
+    const externalChanges = () => {
+      readings++;
+      return version;
+    };
+    const t = setup({ externalChanges, externalChangesEveryMs: 60_000 });
+    const token = t.issue('K1');
+    await verifyToken(t.verifier, token); // a lookup: read before and after it
+    const afterLookup = readings;
+    expect(afterLookup).toBeGreaterThan(1);
+    for (let i = 0; i < 5; i++) await verifyToken(t.verifier, token);
+    expect(readings).toBe(afterLookup); // the lookup's reading holds for the minute
+    version++;
+    expect(knownCaller(t.verifier, token)?.key.id).toBe('K1'); // not read yet: the reading still holds
+    expect(t.lookups).toHaveLength(1);
+  });
+
+  it('notices a commit by another process at the first use of the cache past externalChangesEveryMs', async () => {
+    let version = 1;
+    const t = setup({ externalChanges: () => version, externalChangesEveryMs: 20 });
+    const token = t.issue('K1');
+    await verifyToken(t.verifier, token);
+    await verifyToken(t.verifier, token);
+    expect(t.lookups).toHaveLength(1);
+    version++;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(knownCaller(t.verifier, token)).toBeUndefined();
     await verifyToken(t.verifier, token);
     expect(t.lookups).toHaveLength(2);
   });
