@@ -57,12 +57,15 @@ export function operationCost(
     return fallback?.kind === Kind.INT ? Number.parseInt(fallback.value, 10) : undefined;
   };
 
-  /** The `first` or `last` of a field, as armor reads it, else the schema's default of either. */
+  /**
+   * The `first` or `last` of a field, as armor reads it; when it is left out, null, or a variable sent
+   * as null or not at all (without a default), the schema's default of either: the page size the
+   * resolver then uses (a variable left out must not make a page of 25 count as one).
+   */
   const multiplierOf = (field: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number => {
     const argument = field.arguments?.find((arg) => arg.name.value === 'first' || arg.name.value === 'last');
-    let value: number | undefined;
-    if (argument) value = intOf(argument.value);
-    else {
+    let value = argument ? intOf(argument.value) : undefined;
+    if (value === undefined) {
       const fallback = definition?.args.find((arg) => arg.name === 'first' || arg.name === 'last')?.defaultValue;
       if (typeof fallback === 'number') value = fallback;
     }

@@ -91,6 +91,18 @@ describe.each(providers)('the cost limit with variables, on %s', (provider) => {
     );
   });
 
+  it("counts `first: $n` with $n absent or null as the field's default (25), like `first` left out", async () => {
+    const query = (first: string) => `query($n: Int) { ${aliased(15, first, FULL)} }`;
+    const literal = await send(t.app, admin.token, `{ ${aliased(15, '25', FULL)} }`);
+    const leftOut = await send(t.app, admin.token, `{ ${aliased(15, '25', FULL).replaceAll('(first: 25)', '')} }`);
+    const absent = await send(t.app, admin.token, query('$n'));
+    const nullValue = await send(t.app, admin.token, query('$n'), { n: null });
+    for (const sent of [literal, leftOut, absent, nullValue]) {
+      expectCostRefused(sent);
+      expect(estimateIn(sent)).toBe(estimateIn(literal));
+    }
+  });
+
   it('counts a page of every field with first: $n like the literal one', async () => {
     const literal = await send(t.app, admin.token, `{ apiKeys(first: 250) { ${FULL} } }`);
     const variable = await send(t.app, admin.token, `query($n: Int) { apiKeys(first: $n) { ${FULL} } }`, { n: 250 });
