@@ -106,9 +106,9 @@ export async function listAuditEvents(domain: Domain, caller: Caller, args: Page
 
 /**
  * A team manager reads an event because it can see the key after the change; the state before it is
- * shown only if it could see that too. An update that moved a key into its teams shows no grants before
- * and no previous name: what the key was while outside them (its account roles, its old name) is not
- * the team manager's to read. The event itself stays (the key's history in its teams starts there):
+ * shown only if it could see that too. An update that moved a key into its teams shows no grants before,
+ * no previous name and no previous expiry: what the key was while outside them (its account roles, its
+ * old name, its old expiry) is not the team manager's to read. The event itself stays (the key's history in its teams starts there):
  * that the key existed before is no secret, its id and createdAt say so.
  */
 function withoutUnseenState(caller: Caller, event: AuditEventRecord): AuditEventRecord {
@@ -116,7 +116,7 @@ function withoutUnseenState(caller: Caller, event: AuditEventRecord): AuditEvent
   return {
     ...event,
     grantsBefore: null,
-    details: event.details && { ...event.details, previousName: null },
+    details: event.details && { ...event.details, previousName: null, previousExpiresAt: null },
   };
 }
 

@@ -60,7 +60,8 @@ const AuditDetailsRef = builder.objectRef<AuditDetails>('AuditEventDetails').imp
     previousExpiresAt: t.expose('previousExpiresAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'Updates: the expiresAt the key had before (null: never expired).',
+      description:
+        'Updates: the expiresAt the key had before (null: never expired; also null for a team manager when the update moved the key into its teams).',
     }),
   }),
 });

@@ -437,8 +437,9 @@ describe.each(providers)('audit log on %s', (provider) => {
       await create('account only', { roleNames: ['viewer'] });
       const leaving = await create('leaves A', inA);
       await update(leaving, 'left A', { roleNames: ['viewer'] });
-      const joining = await create('joins A', { roleNames: ['viewer'] });
-      await update(joining, 'joined A', inA);
+      // Its expiry changes with the move too: the one it had outside team A is no more A's than its name.
+      const joining = await create('joins A', { roleNames: ['viewer'], expiresAt: '2031-01-01T00:00:00.000Z' });
+      await update(joining, 'joined A', { ...inA, expiresAt: '2030-01-01T00:00:00.000Z' });
       const deleted = await create('deleted from A', inA);
       await ok(admin.token, DELETE_BY_ID, { id: deleted });
       const rotated = await create('rotated by manager A', inA, managerOfA.token);
@@ -504,7 +505,24 @@ describe.each(providers)('audit log on %s', (provider) => {
         const text = JSON.stringify(events.filter((event) => event.target.id === full?.target.id));
         expect(text).not.toContain('joins A');
         expect(text).not.toContain('viewer');
+        // Nor the expiry it had before: the update's details give the new one only.
+        const { data } = await t.gql(
+          manager.token,
+          '{ auditEvents(first: 250) { edges { node { action target { id } details { expiresAt previousExpiresAt } } } } }',
+        );
+        const details = (data as { auditEvents: { edges: Array<{ node: AuditEventView }> } }).auditEvents.edges
+          .map((edge) => edge.node)
+          .find((event) => event.action === 'api_key.updated' && event.target.id === full?.target.id)?.details;
+        expect(details).toEqual({ expiresAt: '2030-01-01T00:00:00.000Z', previousExpiresAt: null });
       }
+      const { data } = await t.gql(
+        admin.token,
+        '{ auditEvents(first: 250) { edges { node { action target { id } details { previousExpiresAt } } } } }',
+      );
+      const adminSees = (data as { auditEvents: { edges: Array<{ node: AuditEventView }> } }).auditEvents.edges
+        .map((edge) => edge.node)
+        .find((event) => event.action === 'api_key.updated' && event.target.id === full?.target.id);
+      expect(adminSees?.details).toEqual({ previousExpiresAt: '2031-01-01T00:00:00.000Z' });
     });
 
     it('a state the team manager could see stays whole: updates within its teams keep grants before and the previous name', async () => {
