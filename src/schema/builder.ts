@@ -6,7 +6,7 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
 import {
@@ -26,8 +26,28 @@ import { isoString } from './date-time.ts';
 
 const dateTimeConfig = DateTimeResolver.toConfig();
 
+/** The instants a DateTime may be: the years 0001 to 9999 in UTC (see `inRange`). */
+const MIN_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * A DateTime given as input, refused outside the years 0001 to 9999 in UTC: PostgreSQL has no year 0,
+ * and SQLite keeps times as ISO-8601 text with four-digit years, so either database would fail on such a
+ * time, or compare it wrongly. RFC 3339 allows "0000-01-01T00:00:00Z", and offsets move the edges of its
+ * range out of these years.
+ */
+function inRange(date: Date): Date {
+  const ms = date.getTime();
+  if (ms >= MIN_INSTANT && ms <= MAX_INSTANT) return date;
+  throw new GraphQLError(
+    `DateTime must be between ${new Date(MIN_INSTANT).toISOString()} and ${new Date(MAX_INSTANT).toISOString()} (UTC); got ${date.toISOString()}.`,
+  );
+}
+
 const DateTime = new GraphQLScalarType({
   ...dateTimeConfig,
+  parseValue: (value) => inRange(dateTimeConfig.parseValue(value) as Date),
+  parseLiteral: (ast, variables) => inRange(dateTimeConfig.parseLiteral(ast, variables) as Date),
   // Dates leave as strings: a Date in the result would make JSON.stringify call its toJSON, on every
   // date of every page. Anything else (never produced by Keygate) goes through graphql-scalars.
   serialize: (value) =>

@@ -240,6 +240,28 @@ describe.each(providers)('apiKeys(filter:) on %s', (provider) => {
     expect(response.code).toBe('BAD_USER_INPUT');
   });
 
+  it('a DateTime outside the years 0001 to 9999 (in UTC) is BAD_USER_INPUT on both databases, the range named for a literal', async () => {
+    // PostgreSQL has no year 0, and SQLite's text times have four-digit years: neither database is asked.
+    for (const outside of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00', '9999-12-31T23:59:59-01:00']) {
+      const response = await t.gql(manager.token, LIST, { filter: { expiringBefore: outside } });
+      expect(response.status).toBe(200);
+      expect(response.code).toBe('BAD_USER_INPUT');
+      // graphql-jit, which coerces variables, names the value and the type, not the scalar's reason.
+      expect(response.errors?.[0]?.message).toContain(`"${outside}"; Expected type DateTime`);
+    }
+    const inline = await t.gql(
+      manager.token,
+      '{ apiKeys(filter: { expiringBefore: "0000-06-01T00:00:00Z" }) { edges { cursor } } }',
+    );
+    expect(inline.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
+    expect(inline.errors?.[0]?.message).toMatch(/9999-12-31T23:59:59\.999Z/);
+    // The edges of the range are times like any other.
+    for (const edge of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z']) {
+      const response = await t.gql(manager.token, LIST, { filter: { expiringBefore: edge } });
+      expect(response.errors).toBeUndefined();
+    }
+  });
+
   it('Role.teamAssignable says which roles may be granted as team roles', async () => {
     const response = await t.gql<{ roles: Array<{ name: string; teamAssignable: boolean }> }>(
       manager.token,
