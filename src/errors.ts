@@ -148,7 +148,8 @@ function clientError(
   log(original);
   return new GraphQLError(`Unexpected error; quote error id ${errorId} when reporting it.`, {
     path: at.path,
-    extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+    // HTTP 500, as docs/api.md says: a client that reads only the status must not take it for success.
+    extensions: { code: 'INTERNAL_SERVER_ERROR', errorId, http: { status: 500 } },
   });
 }
 

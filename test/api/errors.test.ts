@@ -311,6 +311,7 @@ describe.each(providers)('errors on %s', (provider) => {
         await rename('ApiKeyTeamRole_away', 'ApiKeyTeamRole');
       }
       for (const [label, sent] of answers) {
+        expect(sent.status, label).toBe(500); // docs/api.md, Errors
         expect(sent.body.data ?? null, label).toBeNull();
         const [error] = sent.body.errors ?? [];
         expect(error?.extensions?.code, label).toBe('INTERNAL_SERVER_ERROR');
