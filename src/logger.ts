@@ -18,7 +18,26 @@ export function scrubSecrets(line: string): string {
   return scrubbed;
 }
 
-/** Authorization headers and tokens are never logged, whatever the level. */
+/** `value` without any "stack" property, at any depth (an error's cause, an aggregate's errors). */
+function withoutStacks(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => withoutStacks(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    if (name !== 'stack') copy[name] = withoutStacks(field, depth + 1);
+  }
+  return copy;
+}
+
+/**
+ * An error as pino's own serializer gives it (type, message, code and the error's other fields, its
+ * cause's message included), without its stack: docs/api.md promises no log line holds one. The type,
+ * the message and the error id of the request (which the client was shown) say what failed.
+ */
+const errWithoutStack = (error: unknown): unknown =>
+  withoutStacks(error instanceof Error ? pino.stdSerializers.err(error) : error);
+
+/** Authorization headers and tokens are never logged, whatever the level; nor stacks. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -27,6 +46,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'],
         censor: '[redacted]',
       },
+      serializers: { err: errWithoutStack },
       hooks: { streamWrite: scrubSecrets },
     },
     destination,

@@ -20,6 +20,8 @@ import { KEYGATE_BIN, type ServerProcess, startServer } from '../helpers/server-
 
 /** A line of a JavaScript stack trace. */
 const STACK_FRAME = /\n\s+at \S.*:\d+:\d+/;
+/** A stack frame inside a JSON string. */
+const STACK_FRAME_IN_JSON = /\\n\s+at \S.*:\d+:\d+/;
 /** Anything shaped like a Keygate token. */
 const TOKEN_SHAPE = /keygate_[0-9A-Za-z]{20,}/g;
 const EVERY_ROLE = [
@@ -113,6 +115,8 @@ function leaksInLogs(lines: readonly string[], tokens: Iterable<string>, passwor
     if (TOKEN_SHAPE.test(line)) leaks.push(`log line holds something token-shaped: ${line}`);
     TOKEN_SHAPE.lastIndex = 0;
     if (password && line.includes(password)) leaks.push(`log line holds the database password: ${line}`);
+    // docs/api.md: no log line holds a stack (a line is JSON: a frame's newline is written "\n").
+    if (/"stack"/.test(line) || STACK_FRAME_IN_JSON.test(line)) leaks.push(`log line holds a stack: ${line}`);
   }
   return leaks;
 }
