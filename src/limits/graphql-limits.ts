@@ -109,7 +109,9 @@ export function operationLimits(limits: Limits, costBudget?: Pick<RateLimits, 'c
 
 function armor(limits: Limits, production: boolean): Plugin {
   return EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth },
+    // Fields are levels, fragments are not: a document is as deep as it would be written out, so the
+    // console's documents with fragments pass as their written-out form would (README, Limits).
+    maxDepth: { n: limits.maxDepth, flattenFragments: true },
     maxAliases: { n: limits.maxAliases },
     maxTokens: { n: limits.maxTokens },
     maxDirectives: { n: limits.maxDirectives },

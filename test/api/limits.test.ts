@@ -138,6 +138,27 @@ describe.each(providers)('GraphQL abuse limits on %s', (provider) => {
       expectRefused(await post(nested(9)), /depth limit of 8 exceeded, found 9/);
     });
 
+    it('counts fields, not fragments: a document as deep as written out, however its fragments split it', async () => {
+      // Depth 6 written out (apiKeys, edges, node, creator, apiKey, id): served, as the console's
+      // documents with fragments must be.
+      expectServed(
+        await post(
+          '{ apiKeys(first: 1) { edges { node { ...F } } } } fragment F on ApiKey { creator { ...G } } fragment G on Creator { apiKey { id } }',
+        ),
+      );
+      // nested(8) and nested(9) with every ofType behind a fragment spread: the same depths, 8 and 9.
+      const split = (depth: number) => {
+        const levels = depth - 4;
+        const fragments = Array.from(
+          { length: levels },
+          (_, i) => `fragment L${i} on __Type { ofType { ${i + 1 < levels ? `...L${i + 1}` : 'name'} } }`,
+        );
+        return `{ __type(name: "ApiKey") { fields { type { ...L0 } } } } ${fragments.join(' ')}`;
+      };
+      expectServed(await post(split(8)));
+      expectRefused(await post(split(9)), /depth limit of 8 exceeded, found 9/);
+    });
+
     it('follows KEYGATE_MAX_DEPTH', async () => {
       const shallow = await createTestApp(provider, { limits: { maxDepth: 3 } });
       try {

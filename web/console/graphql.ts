@@ -20,7 +20,6 @@ const RoleFields = graphql(`
   }
 `);
 
-// Role fields are written out, not spread: the server's depth limit counts a fragment as a level.
 const KeyFields = graphql(
   `
   fragment KeyFields on ApiKey {
