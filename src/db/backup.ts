@@ -3,6 +3,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseConfig } from './database-config.ts';
+import { privateFile } from './private-files.ts';
 import { requireEmbeddedDatabase, sqliteFile } from './reader.ts';
 
 export class BackupError extends Error {
@@ -31,6 +32,8 @@ export async function backupEmbeddedDatabase(
   if (!existsSync(dirname(target))) throw new BackupError(`the folder ${dirname(target)} does not exist.`);
   const partial = `${target}.partial`;
   rmSync(partial, { force: true });
+  // The copy holds token hashes like the database: 0600 before SQLite writes into it (private-files.ts).
+  privateFile(partial);
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const source = new BetterSqlite3(sqliteFile(config.dataDir), { fileMustExist: true, timeout: 10_000 });
   try {

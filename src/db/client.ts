@@ -1,6 +1,6 @@
 // The one place that opens a database. Both providers get a Prisma client generated from the same
 // models (prisma/schema.prisma); the rest of the code sees one type, Db, which both clients satisfy.
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -11,6 +11,7 @@ import { PrismaClient as PostgresClient } from '../generated/postgresql/client.t
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
+import { privateFile, restrict } from './private-files.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
 import { openWalIndex, type WalIndex } from './wal-index.ts';
 
@@ -106,16 +107,6 @@ export function sqliteUrl(dataDir: string): string {
   return `file:${join(resolve(dataDir), SQLITE_FILE)}`;
 }
 
-/** Sets a path's permission bits when they differ; a missing path, or one owned by someone else, is left. */
-function restrict(path: string, mode: number): void {
-  try {
-    if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code !== 'ENOENT' && code !== 'EPERM') throw error;
-  }
-}
-
 /**
  * The data directory (0700) and the database file (0600), made before SQLite opens it: they hold token
  * hashes and every key's grants. SQLite gives the -wal and -shm files it creates the database file's
@@ -126,8 +117,7 @@ function privateDatabaseFile(dataDir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   restrict(dir, 0o700);
   const file = join(dir, SQLITE_FILE);
-  closeSync(openSync(file, 'a', 0o600));
-  for (const path of [file, `${file}-wal`, `${file}-shm`]) restrict(path, 0o600);
+  privateFile(file, ['-wal', '-shm']);
   return file;
 }
 

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../config.ts';
+import { privateFile } from './private-files.ts';
 
 export const LOCK_FILE = 'keygate.lock';
 
@@ -21,6 +22,8 @@ export interface DataDirLock {
 export function lockDataDir(dataDir: string): DataDirLock {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
+  // 0600 like the database beside it (src/db/private-files.ts); its journal takes the same mode.
+  privateFile(join(dir, LOCK_FILE), ['-journal']);
   const lock = new BetterSqlite3(join(dir, LOCK_FILE), { timeout: 0 });
   try {
     // EXCLUSIVE locking mode keeps the lock after the first transaction takes it, until the

@@ -2,7 +2,7 @@
 // "Backups"): the copy is consistent (every key answered before the backup began is in it, each with
 // its audit event, and nothing half made), and restoring it, as docs/operations.md says, gives a working
 // server whose keys authenticate. On PostgreSQL the command refuses and names pg_dump.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,8 @@ describe('keygate backup of the embedded database', () => {
       const printed = output<{ backup: string; bytes: number }>(result);
       expect(printed).toEqual({ backup: file, bytes: expect.any(Number) });
       expect(printed.bytes).toBeGreaterThan(0);
+      // The copy holds token hashes as the database does: the owner's alone, whatever the umask.
+      expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
       const countAtEnd = answered.length;
       while (answered.length < countAtEnd + 10) await new Promise((resolve) => setTimeout(resolve, 20));
       stop = true;

@@ -147,8 +147,10 @@ describe.each(providers)('keygate serve and the keygate CLI, end to end on %s', 
 
       // The embedded database holds token hashes: its files are the owner's alone (issue 12, item 9).
       if (provider === 'sqlite') {
-        const files = readdirSync(dataDir).filter((name) => name.startsWith('keygate.db'));
+        // The lock beside it (and its journal) too: no file of the directory is readable to others.
+        const files = readdirSync(dataDir).filter((name) => name.startsWith('keygate.'));
         expect(files).toContain('keygate.db');
+        expect(files).toContain('keygate.lock');
         for (const name of files)
           expect([name, (statSync(join(dataDir, name)).mode & 0o777).toString(8)]).toEqual([name, '600']);
       }
