@@ -155,7 +155,7 @@ function requireWithinLifetime(caller: Caller, expiresAt: Date | null): void {
   const own = caller.key.expiresAt;
   if (own !== null && outlivesCaller(own, expiresAt)) {
     throw forbidden(
-      `This API key expires at ${own.toISOString()}: a key it creates or updates must expire no later than that (${expiresAt === null ? 'this one would never expire' : `this one would expire at ${expiresAt.toISOString()}`}).`,
+      `This API key expires at ${own.toISOString()}: a key it creates, updates or rotates must expire no later than that (${expiresAt === null ? 'this one would never expire' : `this one would expire at ${expiresAt.toISOString()}`}).`,
     );
   }
 }
@@ -355,6 +355,9 @@ function judgeRotate(caller: Caller, id: string, locked: ApiKeyRecord | null): A
   requireManager(caller);
   const target = requireVisible(caller, id, locked);
   requireCovers(caller, target.grants, 'rotate a key that holds');
+  // Covering extends to time (docs/rules.md, Expiry), and a rotation hands out a token of the target:
+  // a caller that expires cannot get one that outlives it.
+  requireWithinLifetime(caller, target.expiresAt);
   return target;
 }
 

@@ -218,6 +218,25 @@ describe.each(providers)('expiry on %s', (provider) => {
       expect(fixed.data?.updateApiKey.apiKey.expiresAt).toBe(iso(ownMs));
     });
 
+    it('nor rotate a key that outlives it: a rotation hands out a token of that key (FORBIDDEN, nothing changed)', async () => {
+      const ownMs = Date.now() + 7 * DAY;
+      const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'expiring manager', new Date(ownMs));
+      const forever = await org.key({ roles: ['viewer'] });
+      const later = await org.key({ roles: ['viewer'] }, 'later', new Date(ownMs + DAY));
+      for (const target of [forever, later]) {
+        const response = await t.gql(manager.token, ROTATE, { input: { id: target.id, gracePeriodMinutes: 0 } });
+        expect(response.code).toBe('FORBIDDEN');
+        expect(response.errors?.[0]?.message).toContain(new Date(ownMs).toISOString());
+        await expectAccepted(t, target.token); // its token was not replaced
+      }
+      // A key that ends no later than the caller, and the caller itself, it may rotate.
+      const bounded = await org.key({ roles: ['viewer'] }, 'bounded', new Date(ownMs));
+      for (const target of [bounded, manager]) {
+        const response = await t.gql(manager.token, ROTATE, { input: { id: target.id, gracePeriodMinutes: 0 } });
+        expect(response.errors).toBeUndefined();
+      }
+    });
+
     it('input validity comes first: a past expiresAt is BAD_USER_INPUT, not FORBIDDEN', async () => {
       const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'm', new Date(Date.now() + DAY));
       const response = await create(manager.token, { expiresAt: iso(Date.now() - MINUTE) });
