@@ -17,6 +17,7 @@ import { apiErrorCodesPlugin, toClientError } from './errors.ts';
 import { authenticationPlugin, type ServerContext } from './http/authentication.ts';
 import { pagesFor } from './http/console.ts';
 import { graphiqlPlugin } from './http/graphiql.ts';
+import { malformedRequestStatus } from './http/malformed-request.ts';
 import { requestDeadlines } from './http/request-deadline.ts';
 import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
@@ -198,6 +199,8 @@ export function createApp(options: AppOptions) {
         },
       }),
       responseHeaders(),
+      // HTTP 400 for a malformed request, whatever media type the client accepts.
+      malformedRequestStatus(),
       graphiqlPlugin(pagesFor(schema)),
       probes(database),
       authentication,

@@ -109,6 +109,9 @@ export async function serve(config: Config): Promise<void> {
       onError: (err, errorId) => logger.error({ err, errorId }, 'verification failed unexpectedly'),
     }),
   });
+  // An idle kept-alive connection is closed after 65 s. Receiving a request is bounded by the request
+  // timeout (createHttpServer: its headers within it, 408 past it), and a connection whose request was
+  // answered before its body arrived is closed after the answer (src/http/connection-close.ts).
   server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {

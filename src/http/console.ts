@@ -85,14 +85,21 @@ export function createConsole(directory = BUILD_DIRECTORY): StaticSite {
       const isAsset = pathname.startsWith(CONSOLE_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (method !== 'GET' && method !== 'HEAD') {
-        return staticErrorAnswer(405, 'The console is read with GET.', 'BAD_USER_INPUT', { allow: 'GET, HEAD' });
+        return staticErrorAnswer(pathname, 405, 'The console is read with GET.', 'BAD_USER_INPUT', {
+          allow: 'GET, HEAD',
+        });
       }
       const current = loaded();
       if (!current) {
-        return staticErrorAnswer(503, 'The console is not built; run `npm run build:console`.', 'SERVICE_UNAVAILABLE');
+        return staticErrorAnswer(
+          pathname,
+          503,
+          'The console is not built; run `npm run build:console`.',
+          'SERVICE_UNAVAILABLE',
+        );
       }
       const file = isPage ? current.page : current.assets.get(pathname.slice(CONSOLE_ASSETS_PATH.length));
-      if (!file) return staticErrorAnswer(404, 'No such console file.', 'NOT_FOUND');
+      if (!file) return staticErrorAnswer(pathname, 404, 'No such console file.', 'NOT_FOUND');
       return answerWith(file, method, header('accept-encoding'), header('if-none-match'));
     },
   };

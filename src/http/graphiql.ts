@@ -151,14 +151,21 @@ export function createGraphiQL(schema: GraphQLSchema, directory = BUILD_DIRECTOR
       const isAsset = pathname.startsWith(GRAPHIQL_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (isAsset && method !== 'GET' && method !== 'HEAD') {
-        return staticErrorAnswer(405, 'GraphiQL files are read with GET.', 'BAD_USER_INPUT', { allow: 'GET, HEAD' });
+        return staticErrorAnswer(pathname, 405, 'GraphiQL files are read with GET.', 'BAD_USER_INPUT', {
+          allow: 'GET, HEAD',
+        });
       }
       const current = loaded();
       if (!current) {
-        return staticErrorAnswer(503, 'GraphiQL is not built; run `npm run build:graphiql`.', 'SERVICE_UNAVAILABLE');
+        return staticErrorAnswer(
+          pathname,
+          503,
+          'GraphiQL is not built; run `npm run build:graphiql`.',
+          'SERVICE_UNAVAILABLE',
+        );
       }
       const file = isPage ? current.page : current.assets.get(pathname.slice(GRAPHIQL_ASSETS_PATH.length));
-      if (!file) return staticErrorAnswer(404, 'No such GraphiQL file.', 'NOT_FOUND');
+      if (!file) return staticErrorAnswer(pathname, 404, 'No such GraphiQL file.', 'NOT_FOUND');
       return answerWith(file, method, header('accept-encoding'), header('if-none-match'));
     },
   };

@@ -6,7 +6,7 @@
 // response).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Deadline } from '../db/deadline.ts';
-import { errorContentType } from './responses.ts';
+import { API_HEADERS, errorContentType } from './responses.ts';
 
 /** The deadline of each request the HTTP server is serving (read by the GraphQL context, src/app.ts). */
 export const requestDeadlines = new WeakMap<IncomingMessage, Deadline>();
@@ -27,10 +27,14 @@ function answerAtDeadline(req: IncomingMessage, res: ServerResponse, deadline: D
   // A COMMIT already on its way decides the answer (bounded by the database timeouts); otherwise,
   // from here on nothing of this request can commit.
   if (!deadline.expire()) return;
+  // The headers of every API answer, as the database-unavailable 503 has them. A request whose body has
+  // not all arrived is answered with `Connection: close` and its connection closed after the answer
+  // (src/http/connection-close.ts): the deadline does not wait for the rest of a trickling body.
   res.writeHead(503, {
     'content-type': errorContentType(req.headers.accept),
     'content-length': Buffer.byteLength(body),
     'retry-after': '1',
+    ...API_HEADERS,
   });
   res.end(body);
 }
@@ -87,10 +91,12 @@ export function withRequestDeadline(
     const now = performance.now();
     const waiting: InFlight[] = [];
     for (const entry of inFlight) {
-      // Answered, or the client has gone.
+      // Answered, or the client has gone. (A request whose body stream was torn down, as Yoga does past
+      // the body limit, has no socket of its own any more: its response's is the connection.)
       const res = entry.res;
-      if (res === null || res.writableEnded || res.destroyed || res.req.socket.destroyed) entry.deadline.close();
-      else if (entry.due <= now) answerAtDeadline(res.req, res, entry.deadline, body);
+      if (res === null || res.writableEnded || res.destroyed || (res.socket ?? res.req.socket)?.destroyed) {
+        entry.deadline.close();
+      } else if (entry.due <= now) answerAtDeadline(res.req, res, entry.deadline, body);
       else waiting.push(entry);
     }
     inFlight = waiting;

@@ -3,27 +3,33 @@
 // well-formed unknown token, one indexed lookup) instead of a trip through the GraphQL pipeline. The
 // pipeline is src/auth/authenticate.ts; its answers are src/http/responses.ts's. An admitted request
 // enters Yoga with its principal in the server context. Requests it cannot judge alone (GraphiQL
-// pages, CORS, probes) go to Yoga without one, whose plugin authenticates them the same way.
+// pages, CORS, probes) go to Yoga without one, whose plugin authenticates them the same way. Before
+// any of that, a request whose path or Host a URL parser would read otherwise than they were sent is
+// refused (src/http/request-head.ts). Receiving a request is bounded by the request timeout
+// (nodeTimeouts below), and an answer given before the body arrived closes the connection
+// (src/http/connection-close.ts).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isPromise, sendNodeResponse } from '@whatwg-node/server';
 import type { App } from '../app.ts';
-import { type Authentication, Authenticator, isRefusal } from '../auth/authenticate.ts';
+import { type Authentication, Authenticator, isRefusal, type Refusal } from '../auth/authenticate.ts';
 import type { TokenVerifier } from '../auth/verifier.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { RateLimits } from '../limits/rate-limit.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { nodeAccessLog, ObservedResponse } from '../observability/access-log.ts';
+import { nodeAccessLog, type ObservedResponse } from '../observability/access-log.ts';
 import { newRequestId, REQUEST_ID_HEADER } from '../observability/request-id.ts';
 import { schema } from '../schema/index.ts';
 import type { Principal } from '../verification/principal.ts';
 import type { VerifierTokens } from '../verification/verifier-tokens.ts';
 import { needsToken, type ServerContext } from './authentication.ts';
+import { bodyStillArriving, isClosing, ServedResponse } from './connection-close.ts';
 import { pagesFor } from './console.ts';
 import { serveGraphiQL } from './graphiql.ts';
 import { withRequestDeadline } from './request-deadline.ts';
+import { expectationFailed, refusedHead } from './request-head.ts';
 import {
   API_HEADERS,
   defaultError,
@@ -73,12 +79,32 @@ function onClientError(error: Error & { code?: string }, socket: Duplex): void {
   connection.destroy(error);
 }
 
+/** How often Node looks for requests past its timeouts (its default, 30 s, answered them up to 30 s late). */
+const TIMEOUT_CHECK_MS = 250;
+
+/**
+ * Node's own bounds on receiving a request, tied to the request timeout: the headers must all have
+ * arrived within it (else 408 and the connection closed, see onClientError; Node's default was 60 s),
+ * and the whole request within it and a second more (the deadline answers first, and an answer before
+ * the body arrived closes the connection: this bounds what nothing else would; Node's default, 300 s).
+ */
+function nodeTimeouts(requestTimeoutMs: number) {
+  return {
+    headersTimeout: requestTimeoutMs,
+    requestTimeout: requestTimeoutMs + 1_000,
+    connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, requestTimeoutMs),
+  };
+}
+
 export interface HttpServerOptions {
   /** Per-key and failed-authentication limits, shared with the app; none when not given. */
   rateLimits?: RateLimits;
   /** Header a trusted proxy sets to the client address (see src/limits/client-address.ts). */
   clientAddressHeader?: string | undefined;
-  /** Every request is answered within this many ms (src/http/request-deadline.ts); none when not given. */
+  /**
+   * Every request is answered within this many ms (src/http/request-deadline.ts), and its headers must
+   * arrive within it; none, and Node's default bounds, when not given.
+   */
   requestTimeoutMs?: number | undefined;
   /** Writes the access log (one line per request); the x-request-id header is set either way. */
   logger?: Logger;
@@ -148,6 +174,11 @@ export function createHttpServer(
   const pages = pagesFor(schema);
   // Request id, access log line and request metrics of every request (src/observability/access-log.ts).
   const observe = nodeAccessLog(options.logger ?? silent, options);
+  const refuse = (req: IncomingMessage, res: ObservedResponse, outcome: Refusal): void => {
+    if (outcome.kind === 'unavailable') onError(outcome.error);
+    else if (outcome.kind === 'failed') onError(outcome.error, outcome.errorId);
+    GRAPHQL_ERRORS.write(res, req.headers.accept, outcome);
+  };
   const settle = (req: IncomingMessage, res: ObservedResponse, outcome: Authentication): void => {
     if (!isRefusal(outcome)) {
       // A verifier token is no key: the access log names none.
@@ -155,13 +186,22 @@ export function createHttpServer(
       yoga(req, res, outcome);
       return;
     }
-    req.resume(); // discard the body
-    if (outcome.kind === 'unavailable') onError(outcome.error);
-    else if (outcome.kind === 'failed') onError(outcome.error, outcome.errorId);
-    GRAPHQL_ERRORS.write(res, req.headers.accept, outcome);
+    req.resume(); // the body is read and dropped
+    // Refused while the packets that brought the headers are still being parsed (from the token's
+    // format, the cache or a limit counted in memory): the body that came with them is read by the
+    // next turn of the event loop, when the answer then keeps the connection. A body still arriving
+    // then is not waited for: the answer closes the connection (src/http/connection-close.ts).
+    if (bodyStillArriving(req)) setImmediate(refuse, req, res, outcome);
+    else refuse(req, res, outcome);
   };
   const handle = (req: IncomingMessage, res: ObservedResponse): void => {
+    // A request sent on after an answer that closes its connection (pipelined) is not served.
+    if (isClosing(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     observe(req, res);
+    if (refusedHead(req, res)) return;
     // The path without the query string, as /graphql is matched (a startsWith, not a split, on every request).
     if (verification && (req.url === '/v1/verify' || req.url?.startsWith('/v1/verify?'))) {
       verification(req, res);
@@ -178,9 +218,19 @@ export function createHttpServer(
     else settle(req, res, outcome);
   };
   const server = createServer(
-    { ServerResponse: ObservedResponse },
+    {
+      ServerResponse: ServedResponse,
+      // Answered by refusedHead, in JSON with the headers, where Node would send a bare 400.
+      requireHostHeader: false,
+      ...(options.requestTimeoutMs ? nodeTimeouts(options.requestTimeoutMs) : {}),
+    },
     withRequestDeadline(options.requestTimeoutMs, handle as (req: IncomingMessage, res: ServerResponse) => void),
   );
   server.on('clientError', onClientError);
+  // An Expect other than 100-continue: Node would answer a bare 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ObservedResponse) => {
+    observe(req, res);
+    expectationFailed(req, res);
+  });
   return server as unknown as Server;
 }

@@ -1,10 +1,13 @@
 // Files served from memory: each is read (or made) once, with its brotli and gzip forms, and every
 // request is answered with one of those buffers. Nothing is rendered, read or compressed per request,
 // so anonymous page traffic costs no more memory than a few socket buffers (src/http/graphiql.ts).
+// Served before Yoga on node:http, these answers carry themselves the headers every answer carries, and
+// their errors have the shape of their path (src/http/responses.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { API_HEADERS, type ApiErrorCode, errorBodyFor, JSON_CONTENT_TYPE, SECURITY_HEADERS } from './responses.ts';
 
 export interface StaticFile {
   contentType: string;
@@ -113,7 +116,7 @@ export function answerWith(
     'content-type': file.contentType,
     'cache-control': file.cacheControl,
     etag,
-    'x-content-type-options': 'nosniff',
+    ...SECURITY_HEADERS,
     ...(file.br || file.gzip ? { vary: 'Accept-Encoding' } : {}),
     ...file.headers,
   };
@@ -123,21 +126,24 @@ export function answerWith(
   return { status: 200, headers, body: method === 'HEAD' ? null : (body as Buffer) };
 }
 
-/** A JSON error in the API's shape, for a page file that cannot be served. */
+/**
+ * A JSON error for a page or file that cannot be served, in the shape of its path (the GraphiQL page is
+ * at /graphql: a GraphQL response; its files and the console: `{"error": {"code", "message"}}`).
+ */
 export function staticErrorAnswer(
+  pathname: string,
   status: number,
   message: string,
-  code: string,
+  code: ApiErrorCode,
   extra: Record<string, string> = {},
 ): StaticAnswer {
-  const body = Buffer.from(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  const body = Buffer.from(errorBodyFor(pathname, code, message));
   return {
     status,
     headers: {
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': JSON_CONTENT_TYPE,
       'content-length': String(body.length),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
+      ...API_HEADERS,
       ...extra,
     },
     body,

@@ -3,9 +3,16 @@
 // hashed files cached for a year, brotli or gzip as asked; the API itself still needs a token.
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bothTransports, type Send } from '../helpers/static-site.ts';
+import { type Answer, bothTransports, type Send } from '../helpers/static-site.ts';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+/** The headers of every API answer, errors included (README, HTTP answers). */
+function expectApiHeaders(answer: Answer) {
+  expect(answer.header('x-content-type-options')).toBe('nosniff');
+  expect(answer.header('referrer-policy')).toBe('no-referrer');
+  expect(answer.header('cache-control')).toBe('no-store');
+}
 
 describe.each(bothTransports('keygate-console-static-'))('the console through %s', (_name, sendOf) => {
   let send: Send;
@@ -51,6 +58,8 @@ describe.each(bothTransports('keygate-console-static-'))('the console through %s
       expect(plain.header('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(plain.header('content-type')).toMatch(/^text\/(javascript|css); charset=utf-8$/);
       expect(plain.header('vary')).toBe('Accept-Encoding');
+      expect(plain.header('x-content-type-options')).toBe('nosniff');
+      expect(plain.header('referrer-policy')).toBe('no-referrer');
       const br = await send('GET', path, { 'accept-encoding': 'gzip, deflate, br, zstd' });
       expect(br.header('content-encoding')).toBe('br');
       expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
@@ -62,16 +71,23 @@ describe.each(bothTransports('keygate-console-static-'))('the console through %s
         'if-none-match': br.header('etag') as string,
       });
       expect(revalidated.status).toBe(304);
+      expect(revalidated.header('referrer-policy')).toBe('no-referrer');
     }
   });
 
   it('answers 404 for an unknown file, 405 for a write, and leaves the API and other paths as they were', async () => {
     const missing = await send('GET', '/console/assets/console-NOTAHASH.js');
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body.toString()).errors[0].extensions.code).toBe('NOT_FOUND');
+    // Not /graphql: `{"error": {"code", "message"}}`, with the headers of every API answer (README, HTTP answers).
+    expect(JSON.parse(missing.body.toString())).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    expectApiHeaders(missing);
     const write = await send('POST', '/console');
     expect(write.status).toBe(405);
     expect(write.header('allow')).toBe('GET, HEAD');
+    expect(JSON.parse(write.body.toString())).toEqual({
+      error: { code: 'BAD_USER_INPUT', message: expect.any(String) },
+    });
+    expectApiHeaders(write);
     // Only the exact paths are the console's: look-alikes stay the 404 of a path that is no endpoint.
     for (const path of ['/console/', '/consoles', '/console/x', '/x/console']) {
       const other = await send('GET', path, HTML);

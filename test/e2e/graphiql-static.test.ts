@@ -5,10 +5,17 @@ import { readFileSync } from 'node:fs';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { filesOf } from '../helpers/page-load.ts';
-import { bothTransports, type Send } from '../helpers/static-site.ts';
+import { type Answer, bothTransports, type Send } from '../helpers/static-site.ts';
 
 const SCHEMA_FILE = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+/** The headers of every API answer, errors included (README, HTTP answers). */
+function expectApiHeaders(answer: Answer) {
+  expect(answer.header('x-content-type-options')).toBe('nosniff');
+  expect(answer.header('referrer-policy')).toBe('no-referrer');
+  expect(answer.header('cache-control')).toBe('no-store');
+}
 
 describe.each(bothTransports('keygate-graphiql-static-'))('GraphiQL files through %s', (_name, sendOf) => {
   let send: Send;
@@ -107,16 +114,35 @@ describe.each(bothTransports('keygate-graphiql-static-'))('GraphiQL files throug
     expect(schema.body.toString()).toBe(SCHEMA_FILE);
   });
 
-  it('answers 404 for an unknown file and 405 for a write, as JSON with a code', async () => {
+  it('answers 404 for an unknown file and 405 for a write, as JSON in the shape of their path, with the headers', async () => {
     const missing = await send('GET', '/graphiql/assets/graphiql-NOTAHASH.js');
     expect(missing.status).toBe(404);
     expect(missing.header('content-type')).toMatch(/^application\/json/);
-    expect(JSON.parse(missing.body.toString()).errors[0].extensions.code).toBe('NOT_FOUND');
+    // Not /graphql: `{"error": {"code", "message"}}` (README, HTTP answers).
+    expect(JSON.parse(missing.body.toString())).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    expectApiHeaders(missing);
     const traversal = await send('GET', `/graphiql/assets/..%2F..%2Fmanifest.json`);
     expect(traversal.status).toBe(404);
+    expectApiHeaders(traversal);
     const write = await send('POST', files[0] as string);
     expect(write.status).toBe(405);
     expect(write.header('allow')).toBe('GET, HEAD');
-    expect(JSON.parse(write.body.toString()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(JSON.parse(write.body.toString())).toEqual({
+      error: { code: 'BAD_USER_INPUT', message: expect.any(String) },
+    });
+    expectApiHeaders(write);
+  });
+
+  it('every file answer carries the headers every answer carries', async () => {
+    for (const path of files) {
+      const plain = await send('GET', path);
+      const head = await send('HEAD', path);
+      const revalidated = await send('GET', path, { 'if-none-match': plain.header('etag') as string });
+      expect(revalidated.status).toBe(304);
+      for (const answer of [plain, head, revalidated]) {
+        expect(answer.header('x-content-type-options'), path).toBe('nosniff');
+        expect(answer.header('referrer-policy'), path).toBe('no-referrer');
+      }
+    }
   });
 });

@@ -1,0 +1,59 @@
+// A request that is no GraphQL request (a body that is not JSON, an empty body, no query) is malformed:
+// HTTP 400 whatever media type the client accepts (docs/api.md, Errors), as a batch, a `null` body or an
+// unknown parameter already were. Yoga marks these refusals `http.spec`, and then answers a client that
+// accepts application/json with 200 (GraphQL over HTTP lets legacy clients read request errors so).
+// The hooks below act where such a refusal arises, so that only it changes: errors about the document
+// (syntax, validation, the limits), which Yoga marks the same way, keep their 200. The input broke a
+// rule there; the request itself was read.
+import { isPromise } from '@whatwg-node/server';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+
+type RequestParser = NonNullable<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['requestParser']>;
+
+interface HttpExtension {
+  status?: number;
+  spec?: boolean;
+}
+
+/** The error, with its own HTTP status for every client (the error is the request's own, made by Yoga). */
+function unwaived(error: unknown): never {
+  const http = (error as { extensions?: { http?: HttpExtension } } | null)?.extensions?.http;
+  if (http?.spec) http.spec = false;
+  throw error;
+}
+
+/** One wrapper per parser (Yoga's are module functions): no closure is made per request. */
+const wrapped = new WeakMap<RequestParser, RequestParser>();
+
+function strictParser(parse: RequestParser): RequestParser {
+  let strict = wrapped.get(parse);
+  if (!strict) {
+    strict = (request) => {
+      try {
+        const parsed = parse(request);
+        return isPromise(parsed) ? parsed.then(undefined, unwaived) : parsed;
+      } catch (error) {
+        return unwaived(error);
+      }
+    };
+    wrapped.set(parse, strict);
+  }
+  return strict;
+}
+
+/** Yoga's own check of the same (useCheckGraphQLQueryParams) runs after this one, with the mark. */
+const noQuery = () =>
+  createGraphQLError('Must provide query string.', {
+    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+  });
+
+export function malformedRequestStatus(): Pick<Plugin, 'onRequestParse' | 'onParams'> {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (requestParser) setRequestParser(strictParser(requestParser));
+    },
+    onParams({ params }) {
+      if (params.query == null) throw noQuery();
+    },
+  };
+}
