@@ -14,6 +14,7 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { FOLDED_PATHS, LOOK_ALIKE_PATHS } from '../helpers/look-alike-paths.ts';
 import { sendRaw } from '../helpers/ports.ts';
+import { parseRawAnswer } from '../helpers/raw-answer.ts';
 import { startHttpServer } from '../helpers/verify-server.ts';
 
 interface Answer {
@@ -47,14 +48,8 @@ function send(
 
 /** A raw HTTP/1.1 answer as status, lower-cased headers and body. */
 function parseRaw(text: string): Answer {
-  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
-  const [statusLine = '', ...lines] = head.split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return { status: Number(statusLine.split(' ')[1]), headers, text: body };
+  const { status, headers, body } = parseRawAnswer(text);
+  return { status, headers, text: body };
 }
 
 const PROBE = JSON.stringify({ query: '{ nope currentApiKey { id } apiKey { id } }' });

@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providers } from '../helpers/databases.ts';
+import { parseRawAnswer, type RawAnswer } from '../helpers/raw-answer.ts';
 import { type ServerProcess, startServerOnFreshDatabase } from '../helpers/server-process.ts';
 
 const TIMEOUT_MS = 1_000;
@@ -15,12 +16,6 @@ const SLACK_MS = 1_500;
 /** How long a closing connection may still read what its client sends (src/http/connection-close.ts). */
 const LINGER_MS = 1_000;
 const TRICKLE_EVERY_MS = 200;
-
-interface Head {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
 
 /** A raw connection that allows half-open, so it can keep sending after the server's FIN, as an attacker would. */
 interface Raw {
@@ -34,7 +29,7 @@ interface Raw {
   /** ms from opening until the connection was gone altogether (the server destroyed it). */
   closed: Promise<number>;
   /** The first answer, once its head arrived. */
-  answer(): Head;
+  answer(): RawAnswer;
   /** Everything received so far. */
   text(): string;
   destroy(): void;
@@ -78,16 +73,7 @@ function open(url: string): Promise<Raw> {
       answered,
       ended,
       closed,
-      answer() {
-        const [head = '', body = ''] = text.split('\r\n\r\n', 2);
-        const [statusLine = '', ...lines] = head.split('\r\n');
-        const headers: Record<string, string> = {};
-        for (const line of lines) {
-          const colon = line.indexOf(':');
-          headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-        }
-        return { status: Number(statusLine.split(' ')[1]), headers, body };
-      },
+      answer: () => parseRawAnswer(text),
       text: () => text,
       destroy() {
         clearInterval(trickling);
@@ -102,7 +88,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still open'> {
   return Promise.race([promise, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms))]);
 }
 
-function expectApiHeaders(head: Head) {
+function expectApiHeaders(head: RawAnswer) {
   expect(head.headers['x-content-type-options']).toBe('nosniff');
   expect(head.headers['referrer-policy']).toBe('no-referrer');
   expect(head.headers['cache-control']).toBe('no-store');
@@ -110,7 +96,7 @@ function expectApiHeaders(head: Head) {
 }
 
 /** The code of a JSON error body: `errors[0].extensions.code` on /graphql, `error.code` elsewhere. */
-function code(head: Head): string | undefined {
+function code(head: RawAnswer): string | undefined {
   const body = JSON.parse(head.body) as { error?: { code: string }; errors?: Array<{ extensions: { code: string } }> };
   return body.error?.code ?? body.errors?.[0]?.extensions.code;
 }
