@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { GRAPHQL_PATH } from './responses.ts';
+import { GRAPHQL_PATH, pathOf } from './responses.ts';
 import {
   answerWith,
   builtFile,
@@ -185,9 +185,7 @@ export function graphiqlFor(schema: GraphQLSchema): GraphiQL {
 export function serveGraphiQL(graphiql: StaticSite, req: IncomingMessage, res: ServerResponse): boolean {
   // API requests (POST) are not looked at: the Yoga plugin answers the odd POST to a GraphiQL file.
   if (req.method === 'POST') return false;
-  const url = req.url ?? '';
-  const query = url.indexOf('?');
-  const pathname = query === -1 ? url : url.slice(0, query);
+  const pathname = pathOf(req.url);
   const answer = graphiql.answer(req.method ?? 'GET', pathname, (name) => {
     const value = req.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;

@@ -19,6 +19,7 @@ import {
   GRAPHQL_PATH,
   JSON_CONTENT_TYPE,
   NOT_FOUND_MESSAGE,
+  pathOf,
 } from './responses.ts';
 
 /** A dot segment in any spelling a URL parser reads as one (".", "..", "%2e", ".%2E", …), "\", "#". */
@@ -30,15 +31,9 @@ const HOST = /^(?:[\w.~-]+|\[[\da-f:.]+\])(?::\d{1,5})?$/i;
 const BAD_HOST_MESSAGE = 'The Host header must name this server: a host name or address, and a port.';
 const EXPECTATION_MESSAGE = 'Unsupported Expect header: only "Expect: 100-continue" is understood.';
 
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
 /** An error in the shape of its path (src/http/responses.ts), with the headers of every API answer. */
 function answer(req: IncomingMessage, res: ServerResponse, status: number, code: ApiErrorCode, message: string) {
-  const path = pathOf(req);
+  const path = pathOf(req.url);
   const body = errorBodyFor(path, code, message);
   res.writeHead(status, {
     'content-type': path === GRAPHQL_PATH ? errorContentType(req.headers.accept) : JSON_CONTENT_TYPE,
@@ -54,7 +49,7 @@ function answer(req: IncomingMessage, res: ServerResponse, status: number, code:
  * missing (the server is created with Node's own check of it off: createHttpServer).
  */
 export function refusedHead(req: IncomingMessage, res: ServerResponse): boolean {
-  const path = pathOf(req);
+  const path = pathOf(req.url);
   // The endpoints as sent (nearly every request) need no pattern; the Host is checked for all.
   if (path !== GRAPHQL_PATH && path !== VERIFY_PATH && (path[0] !== '/' || FOLDED_PATH.test(path))) {
     answer(req, res, 404, 'NOT_FOUND', NOT_FOUND_MESSAGE);

@@ -87,6 +87,16 @@ export function defaultError(status: number): [ApiErrorCode, string] {
   );
 }
 
+/**
+ * The path of a request target as sent, without its query string (which may hold anything a client
+ * pasted, a token included): what every endpoint is matched on and the access log records.
+ */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** An error body in the shape of the path it answers. */
 export function errorBodyFor(pathname: string, code: ApiErrorCode, message: string): string {
   return pathname === GRAPHQL_PATH ? graphqlErrorBody(message, code) : httpErrorBody(code, message);
@@ -216,6 +226,6 @@ export function writeFailure(req: IncomingMessage, res: ServerResponse, error: u
     res.destroy();
     return;
   }
-  const answers = req.url?.split('?', 1)[0] === GRAPHQL_PATH ? GRAPHQL_ERRORS : OTHER_ERRORS;
+  const answers = pathOf(req.url) === GRAPHQL_PATH ? GRAPHQL_ERRORS : OTHER_ERRORS;
   answers.write(res, req.headers.accept, { refused: true, kind: 'failed', error, errorId });
 }

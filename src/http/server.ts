@@ -36,12 +36,13 @@ import {
   GRAPHQL_ERRORS,
   httpErrorBody,
   JSON_CONTENT_TYPE,
+  pathOf,
   writeFailure,
 } from './responses.ts';
 
 function judgedHere(req: IncomingMessage): boolean {
   if (req.headers.origin !== undefined) return false; // CORS headers are Yoga's business
-  return needsToken(req.method, req.url?.split('?', 1)[0] ?? '', req.headers.accept);
+  return needsToken(req.method, pathOf(req.url), req.headers.accept);
 }
 
 /**

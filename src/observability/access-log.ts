@@ -9,6 +9,7 @@ import type { ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../errors.ts';
 import type { DeadlineTracked, InFlight } from '../http/request-deadline.ts';
+import { pathOf } from '../http/responses.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { Logger } from '../logger.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -58,13 +59,6 @@ export class ObservedResponse extends ServerResponse<IncomingMessage> implements
     }
     return super.writeHead(statusCode, reasonOrHeaders as string, headers as OutgoingHttpHeaders);
   }
-}
-
-function pathOf(url: string | undefined): string {
-  if (!url) return '';
-  const query = url.indexOf('?');
-  // Never the query string: a GET request's query or variables may hold anything the client pasted.
-  return query === -1 ? url : url.slice(0, query);
 }
 
 // Answers made before GraphQL (authentication, rate limits, probes) carry no result to read a code from.

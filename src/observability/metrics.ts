@@ -3,6 +3,7 @@
 // (src/observability/signals.ts). The list, with what each label means, is in docs/observability.md.
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { pathOf } from '../http/responses.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import type { AuthenticationOutcome, RateLimit, VerificationVerdict } from './signals.ts';
 import { signals, VERIFICATION_VERDICTS } from './signals.ts';
@@ -134,7 +135,7 @@ export function createMetricsServer(registry: Registry): Server {
   return createServer((req, res) => {
     // Every answer carries an x-request-id, on this port as on the public one (docs/api.md, HTTP).
     res.setHeader(REQUEST_ID_HEADER, requestIdOf(req.headers[REQUEST_ID_HEADER]));
-    if (req.method !== 'GET' || req.url?.split('?', 1)[0] !== '/metrics') {
+    if (req.method !== 'GET' || pathOf(req.url) !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
