@@ -48,6 +48,19 @@ function closeInStages(req: IncomingMessage, socket: Socket): void {
   };
 }
 
+/** writeHead's headers (an object, or a flat array of names and values) without any Connection header. */
+function withoutConnection(headers: unknown): unknown {
+  if (Array.isArray(headers)) {
+    const kept: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() !== 'connection') kept.push(headers[i], headers[i + 1]);
+    }
+    return kept;
+  }
+  if (headers === null || typeof headers !== 'object') return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'connection'));
+}
+
 /**
  * The response of every request served over node:http (src/http/server.ts): the access log's, which
  * also closes the connection after an answer given before the request's body arrived.
@@ -55,8 +68,13 @@ function closeInStages(req: IncomingMessage, socket: Socket): void {
 export class ServedResponse extends ObservedResponse {
   override writeHead(statusCode: number, reasonOrHeaders?: unknown, headers?: unknown): this {
     if (!this.headersSent && bodyStillArriving(this.req)) {
-      // Node writes `Connection: close` for it, and calls destroySoon once the answer is written.
+      // Node calls destroySoon once the answer is written. The header is set here rather than left to
+      // Node, which would keep a Connection header the handler set (Yoga's event streams say keep-alive):
+      // the answer would promise a connection that the next request finds closed.
       this.shouldKeepAlive = false;
+      this.setHeader('connection', 'close');
+      if (typeof reasonOrHeaders === 'string') headers = withoutConnection(headers);
+      else reasonOrHeaders = withoutConnection(reasonOrHeaders);
       // The request's own socket is gone once its body stream was torn down (Yoga does, past the body
       // limit): the response's is the same connection.
       const socket = this.socket ?? this.req.socket;

@@ -196,6 +196,35 @@ describe.each(providers.slice(0, 1))('slow and unfinished requests, on %s', (pro
     await expectClosedAfterAnswer(raw);
   });
 
+  it('an answer whose handler asks for keep-alive (a refused method, streamed) still closes when its body had not arrived', async () => {
+    // Yoga refuses the method without reading the body, and an event stream's answer carries its own
+    // `Connection: keep-alive`: the answer must not promise a connection that the server then drops.
+    const patchHead = (length: number) =>
+      `PATCH /graphql HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nAuthorization: Bearer ${admin}\r\n\r\n`;
+    const trickled = await openRaw();
+    trickled.write(`${patchHead(100_000)}{`);
+    trickled.trickle();
+    expect(await within(trickled.answered, SLACK_MS)).not.toBe('still open');
+    expect(trickled.answer().status).toBe(405);
+    await expectClosedAfterAnswer(trickled);
+    // With the body sent whole, whatever the answer says holds: kept, the next request is answered.
+    const whole = await openRaw();
+    whole.write(`${patchHead(QUERY.length)}${QUERY}`);
+    await whole.answered;
+    expect(whole.answer().status).toBe(405);
+    // (A client that sends nothing more sees the server's FIN; the connection's end is the client's.)
+    if (whole.answer().headers.connection === 'close')
+      expect(await within(whole.ended, SLACK_MS)).not.toBe('still open');
+    else {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      whole.write(`${postHead(QUERY.length, admin)}${QUERY}`);
+      for (let waited = 0; !whole.text().includes('HTTP/1.1 200') && waited < SLACK_MS; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(whole.text()).toContain('HTTP/1.1 200');
+    }
+  });
+
   it('a request whose body arrived whole keeps its connection for the next one', async () => {
     const raw = await openRaw();
     raw.write(`${postHead(QUERY.length, admin)}${QUERY}`);
