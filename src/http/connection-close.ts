@@ -48,17 +48,18 @@ function closeInStages(req: IncomingMessage, socket: Socket): void {
   };
 }
 
-/** writeHead's headers (an object, or a flat array of names and values) without any Connection header. */
+/** writeHead's headers (an object, or names and values in one array) without any Connection header. */
 function withoutConnection(headers: unknown): unknown {
+  const isConnection = (name: unknown) => String(name).toLowerCase() === 'connection';
   if (Array.isArray(headers)) {
     const kept: unknown[] = [];
     for (let i = 0; i < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() !== 'connection') kept.push(headers[i], headers[i + 1]);
+      if (!isConnection(headers[i])) kept.push(headers[i], headers[i + 1]);
     }
     return kept;
   }
   if (headers === null || typeof headers !== 'object') return headers;
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'connection'));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isConnection(name)));
 }
 
 /**
