@@ -19,6 +19,7 @@ import {
   readCommittedApiKey,
   readGrantedTeams,
   rotationWrites,
+  type ShownKey,
   tokenInsert,
 } from '../store/api-keys.ts';
 import { Access, adminOnlyPlaces, type Grants, outlivesCaller, tokenDeadline } from './access.ts';
@@ -191,15 +192,16 @@ export function mayShowApiKey(caller: Caller, id: string): true {
 }
 
 /**
- * One key, when the caller can see it (after mayShowApiKey): a plain read of the committed state, served
- * from domain.reads while nothing has changed.
+ * One key, when the caller can see it (after mayShowApiKey), with the user who created it: a plain read
+ * of the committed state, served from domain.reads while nothing has changed.
  */
-export async function showApiKey(domain: Domain, caller: Caller, id: string): Promise<ApiKeyRecord> {
+export async function showApiKey(domain: Domain, caller: Caller, id: string): Promise<ShownKey> {
   const organizationId = caller.key.organizationId;
-  const target = await domain.reads.read(`key\0${organizationId}\0${id}`, () =>
+  const shown = await domain.reads.read(`key\0${organizationId}\0${id}`, () =>
     readCommittedApiKey(domain, organizationId, id),
   );
-  return requireVisible(caller, id, target);
+  requireVisible(caller, id, shown?.key ?? null);
+  return shown as ShownKey;
 }
 
 // ---- create ------------------------------------------------------------------------------------

@@ -109,7 +109,12 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ mayShowApiKey: args.id }),
     // The gate judged the caller (a manager) and the id; the key is read here, once, and shown if visible.
-    resolve: (_root, args, { domain, caller }) => showApiKey(domain, caller, args.id),
+    resolve: async (_root, args, { domain, caller, loaders }) => {
+      const shown = await showApiKey(domain, caller, args.id);
+      // The key came with its creator: `creator { user }` needs no query of its own.
+      if (shown.creatorUser) loaders.user.prime(shown.creatorUser.id, shown.creatorUser);
+      return shown.key;
+    },
   }),
   apiKeys: t.field({
     description: 'List the API keys visible to the caller, newest first (Relay cursor connection).',

@@ -8,12 +8,13 @@ import type { ReadRows } from '../db/raw-read.ts';
 import type { Reader } from '../db/reader.ts';
 import { empty, raw, type Sql, sql } from '../db/sql.ts';
 import type { Grants } from '../domain/access.ts';
+import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
 import type { Dialect } from './dialect.ts';
 import { pairs, rowInsert } from './inserts.ts';
-import { jsonColumns, KEY_COLUMNS, keyValues } from './key-columns.ts';
-import { decodeApiKey } from './rows.ts';
+import { CREATOR_USER_COLUMNS, jsonColumns, KEY_COLUMNS, KEYS_WITH_CREATOR_USERS, keyValues } from './key-columns.ts';
+import { decodeApiKey, decodeUser } from './rows.ts';
 
 /** How keys are read: the catalogue orders roles, the dialect reads grants. */
 export interface KeyReading {
@@ -46,16 +47,36 @@ export async function readApiKey(
   return values ? decodeApiKey(values, KEY_JSON_COLUMNS, reading.catalogue) : null;
 }
 
-/** readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts). */
-export function readCommittedApiKey(
+/** A key as apiKey(id) shows it: with the user who created it, if a user did. */
+export interface ShownKey {
+  key: ApiKeyRecord;
+  creatorUser: UserRecord | null;
+}
+
+/**
+ * readApiKey of committed data, outside any transaction, straight on the driver (src/db/raw-read.ts),
+ * with the user who created the key in the same statement, as a page of keys has them (src/store/key-page.ts):
+ * `creator { user }` then needs no statement of its own.
+ */
+export async function readCommittedApiKey(
   reading: KeyReading & { readRows: ReadRows },
   organizationId: string,
   id: string,
-): Promise<ApiKeyRecord | null> {
-  return readKeyRow(reading.readRows, reading, organizationId, id);
+): Promise<ShownKey | null> {
+  const { columns, rows } = await reading.readRows(
+    reading.dialect.keyRows(
+      sql`${KEYS_WITH_CREATOR_USERS} WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+      CREATOR_USER_COLUMNS,
+    ),
+  );
+  const [row] = rows;
+  if (!row) return null;
+  const key = decodeApiKey(row, columns, reading.catalogue);
+  const creator = key.creatorUserId;
+  return { key, creatorUser: creator === null ? null : decodeUser(row, columns, creator, organizationId) };
 }
 
-/** readApiKey as rows by column name, on `readRows`. */
+/** readApiKey as rows by column name, on `readRows` (inside a transaction: Domain.transactionRows). */
 async function readKeyRow(
   readRows: ReadRows,
   reading: KeyReading,

@@ -3,7 +3,7 @@
 // A new column of ApiKey goes into KEY_COLUMN_NAMES (and TIMESTAMP_COLUMNS if it is a time).
 
 import { type Columns, columnsOf } from '../db/raw-read.ts';
-import { raw, type Sql } from '../db/sql.ts';
+import { raw, type Sql, sql } from '../db/sql.ts';
 import type { ApiKeyRow } from '../domain/records.ts';
 
 /** The columns of an ApiKeyRow. */
@@ -57,3 +57,14 @@ export function namedKeyColumns(dialect: Timestamps, extra: readonly string[]): 
   );
   return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
 }
+
+/** The columns of the user who created a key, beside the key's in a row (see decodeUser, src/store/rows.ts). */
+export const CREATOR_USER_COLUMNS = ['userEmail', 'userName', 'userRole', 'userSlackUserId'] as const;
+
+/**
+ * KEY_COLUMNS of `k`, then CREATOR_USER_COLUMNS of the user `u` who created it, if a user did, from `k`
+ * joined to `u` (a LEFT JOIN: the user's columns are all null otherwise); a WHERE on `k` may follow.
+ */
+export const KEYS_WITH_CREATOR_USERS = sql`SELECT ${KEY_COLUMNS},
+           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
+      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"`;

@@ -8,7 +8,7 @@ import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, Page } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
 import type { Dialect } from './dialect.ts';
-import { KEY_COLUMNS } from './key-columns.ts';
+import { CREATOR_USER_COLUMNS, KEYS_WITH_CREATOR_USERS } from './key-columns.ts';
 import { decodeApiKey, decodeUser } from './rows.ts';
 
 /** The conditions of the filter on `k`, each one the same on both databases. */
@@ -31,9 +31,6 @@ const ROW_LIMITS = [2, 11, 26, 51, 101, 251];
 /** The row limit of a page of `first` keys: one more, rounded up to one of ROW_LIMITS. */
 export const rowLimit = (first: number) => ROW_LIMITS.find((rows) => rows > first) ?? first + 1;
 
-/** The columns of the user who created a key, beside the key's in a page's rows (see decodeUser). */
-const CREATOR_USER_COLUMNS = ['userEmail', 'userName', 'userRole', 'userSlackUserId'] as const;
-
 /** What a page reads: the caller's organization, the keys it sees (visibleKeysSql), the filter. */
 export interface PageQuery {
   organizationId: string;
@@ -50,14 +47,11 @@ export interface PageQuery {
  */
 export function pageStatement(dialect: Dialect, query: Omit<PageQuery, 'first'>, limit: number): Sql {
   const page = sql`
-    SELECT ${KEY_COLUMNS},
-           u."email" AS "userEmail", u."name" AS "userName", u."role" AS "userRole", u."slackUserId" AS "userSlackUserId"
-      FROM "ApiKey" k LEFT JOIN "User" u ON u."id" = k."creatorUserId" AND u."organizationId" = k."organizationId"
+    ${KEYS_WITH_CREATOR_USERS}
      WHERE k."organizationId" = ${query.organizationId} ${query.afterId ? sql`AND k."id" < ${query.afterId}` : empty}
        ${query.visible} ${filterSql(dialect, query.filter)}
      ORDER BY k."id" DESC
      LIMIT ${raw(String(limit))}`;
-  // Beside the key's columns, those of the user who created it, if a user did (a LEFT JOIN: all null otherwise).
   return dialect.keyRows(page, CREATOR_USER_COLUMNS);
 }
 

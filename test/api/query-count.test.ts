@@ -79,6 +79,24 @@ describe.each(providers)('query economy on %s', (provider) => {
     expect(all).toBe(1);
   });
 
+  it('apiKey(id) with every field is one statement: the key with its grants, team names and creating user', async () => {
+    const query = `query($id: ID!) { apiKey(id: $id) { ${API_KEY_FIELDS} } }`;
+    const byUser = await org.key({ roles: ['viewer'], teams: [teams[0] as string], teamRoles: ['schedules_editor'] });
+    const byKey = await t.gql<{ createApiKey: { apiKey: { id: string } } }>(
+      token,
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }',
+      { input: { name: 'shown', roleNames: ['viewer'], teamIds: [teams[1]], teamRoleNames: ['schedules_editor'] } },
+    );
+    for (const id of [byUser.id, byKey.data?.createApiKey.apiKey.id as string]) {
+      // Never read before: not one of the kept reads.
+      expect(await countStatements(query, { id }), id).toBe(1);
+    }
+    const shown = await t.gql<{ apiKey: { creator: { user: { email: string } | null } } }>(token, query, {
+      id: byUser.id,
+    });
+    expect(shown.data?.apiKey.creator.user?.email).toMatch(/@/);
+  });
+
   it('a filtered page (name, team, expiry, together) is still one statement, whatever its size', async () => {
     const page = (n: number, filter: string) =>
       `{ apiKeys(first: ${n}, filter: ${filter}) { edges { cursor node { ${API_KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;

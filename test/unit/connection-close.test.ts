@@ -1,7 +1,7 @@
 // ServedResponse (src/http/connection-close.ts) on a real node:http server: an answer given while the
 // request's body is still arriving says `Connection: close`, once, whichever way its handler passed a
 // Connection header of its own; an answer given after the whole body keeps what the handler asked.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServedResponse } from '../../src/http/connection-close.ts';
@@ -22,7 +22,7 @@ let server: Server;
 let port: number;
 
 beforeAll(async () => {
-  server = createServer({ ServerResponse: ServedResponse as never }, (req: IncomingMessage, res) => {
+  server = createServer({ ServerResponse: ServedResponse as unknown as typeof ServerResponse }, (req: IncomingMessage, res) => {
     const answer = () => {
       FORMS[req.url ?? '']?.(res as ServedResponse);
       res.end('answered');
