@@ -22,18 +22,21 @@ let server: Server;
 let port: number;
 
 beforeAll(async () => {
-  server = createServer({ ServerResponse: ServedResponse as unknown as typeof ServerResponse }, (req: IncomingMessage, res) => {
-    const answer = () => {
-      FORMS[req.url ?? '']?.(res as ServedResponse);
-      res.end('answered');
-    };
-    // /after-body/…: the handler reads the whole body first.
-    if (req.url?.startsWith('/after-body/')) {
-      req.url = req.url.slice('/after-body'.length);
-      req.resume();
-      req.on('end', answer);
-    } else answer();
-  });
+  server = createServer(
+    { ServerResponse: ServedResponse as unknown as typeof ServerResponse },
+    (req: IncomingMessage, res) => {
+      const answer = () => {
+        FORMS[req.url ?? '']?.(res as ServedResponse);
+        res.end('answered');
+      };
+      // /after-body/…: the handler reads the whole body first.
+      if (req.url?.startsWith('/after-body/')) {
+        req.url = req.url.slice('/after-body'.length);
+        req.resume();
+        req.on('end', answer);
+      } else answer();
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
 });
