@@ -201,7 +201,7 @@ export async function showApiKey(domain: Domain, caller: Caller, id: string): Pr
     readCommittedApiKey(domain, organizationId, id),
   );
   requireVisible(caller, id, shown?.key ?? null);
-  return shown as ShownKey;
+  return shown as ShownKey; // requireVisible threw if there was none
 }
 
 // ---- create ------------------------------------------------------------------------------------

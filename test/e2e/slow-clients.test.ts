@@ -88,6 +88,14 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still open'> {
   return Promise.race([promise, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms))]);
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `raw` has received `count` answers of `status`, or SLACK_MS have passed. */
+async function untilAnswered(raw: Raw, status: number, count: number): Promise<void> {
+  const received = () => raw.text().split(`HTTP/1.1 ${status}`).length - 1;
+  for (let waited = 0; received() < count && waited < SLACK_MS; waited += 20) await sleep(20);
+}
+
 function expectApiHeaders(head: RawAnswer) {
   expect(head.headers['x-content-type-options']).toBe('nosniff');
   expect(head.headers['referrer-policy']).toBe('no-referrer');
@@ -216,11 +224,9 @@ describe.each(providers.slice(0, 1))('slow and unfinished requests, on %s', (pro
     if (whole.answer().headers.connection === 'close')
       expect(await within(whole.ended, SLACK_MS)).not.toBe('still open');
     else {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       whole.write(`${postHead(QUERY.length, admin)}${QUERY}`);
-      for (let waited = 0; !whole.text().includes('HTTP/1.1 200') && waited < SLACK_MS; waited += 50) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilAnswered(whole, 200, 1);
       expect(whole.text()).toContain('HTTP/1.1 200');
     }
   });
@@ -233,9 +239,7 @@ describe.each(providers.slice(0, 1))('slow and unfinished requests, on %s', (pro
     expect(raw.answer().headers.connection).toBe('keep-alive');
     raw.write(`${postHead(QUERY.length, admin)}${QUERY}`);
     // The second answer arrives on the same connection, which stays open.
-    for (let waited = 0; raw.text().split('HTTP/1.1 200').length < 3 && waited < SLACK_MS; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await untilAnswered(raw, 200, 2);
     expect(raw.text().split('HTTP/1.1 200')).toHaveLength(3);
     expect(raw.text()).not.toMatch(/connection: close/i);
     expect(await within(raw.ended, 100)).toBe('still open');
@@ -249,9 +253,7 @@ describe.each(providers.slice(0, 1))('slow and unfinished requests, on %s', (pro
     const raw = await openRaw();
     for (let i = 1; i <= 3; i++) {
       raw.write(`${postHead(QUERY.length, malformed)}${QUERY}`);
-      for (let waited = 0; raw.text().split('HTTP/1.1 401').length <= i && waited < SLACK_MS; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await untilAnswered(raw, 401, i);
       expect(raw.text().split('HTTP/1.1 401')).toHaveLength(i + 1);
     }
     expect(raw.text()).not.toMatch(/connection: close/i);
