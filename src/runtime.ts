@@ -28,12 +28,19 @@ export function createDomain(
     ...(limits.maxKeysPerOrganization === undefined ? {} : { maxKeysPerOrganization: limits.maxKeysPerOrganization }),
     db: database.prisma,
     catalogue,
-    dialect: dialectOf(database.provider, CHANNEL),
+    dialect: dialectOf(
+      database.provider,
+      CHANNEL,
+      database.raw.provider === 'sqlite' ? database.raw.writeInTransaction : undefined,
+    ),
     now,
     reads: new ReadCache(createDataStamp(database.raw)),
     readRows: createRowReader(database.raw, database.onQuery),
     ...(database.raw.provider === 'sqlite'
-      ? { transactionRows: sqliteRowReader(database.raw.writer, database.onQuery) }
+      ? {
+          transactionRows: sqliteRowReader(database.raw.writer, database.onQuery),
+          transactionWrite: database.raw.writeInTransaction,
+        }
       : {}),
   };
 }

@@ -12,7 +12,9 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
 import { privateFile, restrict } from './private-files.ts';
+import { inQuerySpan } from './query-spans.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
+import { type TransactionTracker, type TransactionWrite, transactionWrites } from './transaction-writes.ts';
 import { openWalIndex, type WalIndex } from './wal-index.ts';
 
 /** The models Keygate queries through Prisma's query API (the rest of the SQL is raw). */
@@ -82,6 +84,11 @@ export type RawDriver =
        * (Domain.transactionRows): a statement there is one of that transaction's.
        */
       writer: Pick<BetterSqlite3.Database, 'prepare'>;
+      /**
+       * Runs a write of a transaction of this process straight on `writer`'s connection while that
+       * transaction is open, through Prisma otherwise (src/db/transaction-writes.ts).
+       */
+      writeInTransaction: TransactionWrite;
     }
   | { provider: 'postgresql'; pool: pg.Pool };
 
@@ -215,6 +222,7 @@ async function acquireWithin(lock: Lock, budgetMs: number): Promise<() => void> 
 export function isolateSqliteTransactions(
   factory: SqlDriverAdapterFactory,
   busyBudgetMs = DEFAULT_BUSY_TIMEOUT_MS,
+  tracker: TransactionTracker = { open: null },
 ): SqlDriverAdapterFactory {
   const lock = createLock();
   const exclusive = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -242,8 +250,13 @@ export function isolateSqliteTransactions(
         release();
         throw error;
       }
+      // The transaction open on the connection, for the writes of src/db/transaction-writes.ts.
+      const open = { live: true };
+      tracker.open = open;
       // Prisma sends COMMIT or ROLLBACK through executeRaw, then calls commit() or rollback().
       const end = (finish: () => Promise<void>) => async () => {
+        open.live = false;
+        if (tracker.open === open) tracker.open = null;
         try {
           await finish();
         } finally {
@@ -368,6 +381,8 @@ export async function openDatabase(
     // PRAGMA data_version on the connection this process writes with moves only when another process commits.
     let dataVersion: BetterSqlite3.Statement<[], number> | null = null;
     let writer: Pick<BetterSqlite3.Database, 'prepare'> | null = null;
+    let writeConnection: BetterSqlite3.Database | null = null;
+    const tracker: TransactionTracker = { open: null };
     const adapter = isolateSqliteTransactions(
       withStatementCache(
         new PrismaBetterSqlite3({ url: sqliteUrl(config.dataDir), timeout: SQLITE_BUSY_WAIT_MS }),
@@ -376,11 +391,15 @@ export async function openDatabase(
           dataVersion = c.prepare<[], number>('PRAGMA data_version').pluck();
           // Its own prepare, before cacheStatements gives the adapter a cached one.
           writer = { prepare: c.prepare.bind(c) as BetterSqlite3.Database['prepare'] };
+          // Its prepare becomes the cached one the adapter uses (the same SQL texts as Prisma's writes).
+          writeConnection = c;
         },
       ),
       busyTimeoutMs,
+      tracker,
     );
-    prisma = new SqliteClient({ adapter, log, transactionOptions });
+    const client = new SqliteClient({ adapter, log, transactionOptions });
+    prisma = client;
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     // In WAL mode NORMAL survives any process crash; only a power loss may drop the last commits.
@@ -391,8 +410,23 @@ export async function openDatabase(
     connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     // The WAL index exists now: Prisma's connection is open in WAL mode (the pragmas above ran on it).
     const walIndex = openWalIndex(file);
-    if (!writer) throw new Error("Prisma's SQLite adapter opened no connection");
-    raw = { provider: 'sqlite', connection, walIndex, writer };
+    if (!writer || !writeConnection) throw new Error("Prisma's SQLite adapter opened no connection");
+    const writes = transactionWrites(
+      writeConnection,
+      tracker,
+      (run) => retryWhileBusy(run, busyTimeoutMs),
+      inQuerySpan,
+      options.onQuery,
+    );
+    // Each transaction's callback starts with its transaction open on the connection (the lock of
+    // isolateSqliteTransactions is held from its BEGIN to its end): bound to it there.
+    const transaction = client.$transaction.bind(client) as Db['$transaction'];
+    prisma.$transaction = (run, transactionOptions) =>
+      transaction((tx) => {
+        writes.bind(tx);
+        return run(tx);
+      }, transactionOptions);
+    raw = { provider: 'sqlite', connection, walIndex, writer, writeInTransaction: writes.write };
     const version = dataVersion as BetterSqlite3.Statement<[], number> | null;
     if (version) foreignCommits = walIndex.gate(() => version.get() as number);
   } else {

@@ -7,6 +7,7 @@ import type { ApiKey, ApiKeyToken, Tx } from '../db/client.ts';
 import type { ReadRows } from '../db/raw-read.ts';
 import type { Reader } from '../db/reader.ts';
 import { empty, raw, type Sql, sql } from '../db/sql.ts';
+import type { TransactionWrite } from '../db/transaction-writes.ts';
 import type { Grants } from '../domain/access.ts';
 import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
@@ -22,8 +23,14 @@ export interface KeyReading {
   dialect: Dialect;
 }
 
-/** KeyReading inside a mutation's transaction: on SQLite, with the transaction's own connection's reads. */
-type TransactionReading = KeyReading & { transactionRows?: ReadRows | undefined };
+/**
+ * KeyReading inside a mutation's transaction: on SQLite, with the transaction's own connection's reads
+ * and writes.
+ */
+type TransactionReading = KeyReading & {
+  transactionRows?: ReadRows | undefined;
+  transactionWrite?: TransactionWrite | undefined;
+};
 
 const KEY_JSON_COLUMNS = jsonColumns();
 
@@ -123,8 +130,8 @@ export async function lockApiKey(
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const locked = await tx.$executeRaw`
-    UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
+  const lock = sql`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
+  const locked = await (reading.transactionWrite ? reading.transactionWrite(tx, lock) : tx.$executeRaw(lock));
   return locked === 0 ? null : readInTransaction(tx, reading, organizationId, id, empty);
 }
 

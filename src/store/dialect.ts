@@ -4,6 +4,7 @@
 // everything else in the store is written once for both.
 import type { Db, Provider, Tx } from '../db/client.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
+import type { TransactionWrite } from '../db/transaction-writes.ts';
 import { namedKeyColumns } from './key-columns.ts';
 
 /**
@@ -70,10 +71,18 @@ export interface Dialect {
  */
 export type WriteAll = (tx: Tx, writes: readonly Sql[], changedKeyId?: string) => Promise<void>;
 
-/** SQLite: one statement after the other (one process: nobody else to tell about a change). */
-const writeOneByOne: WriteAll = async (tx, writes) => {
-  for (const write of writes) await tx.$executeRaw(write);
-};
+/**
+ * SQLite: one statement after the other (one process: nobody else to tell about a change), each by
+ * `write`: straight on the connection in the server (src/db/transaction-writes.ts), through Prisma
+ * where no such writer is given.
+ */
+const writeOneByOne =
+  (write: TransactionWrite): WriteAll =>
+  async (tx, writes) => {
+    for (const statement of writes) await write(tx, statement);
+  };
+
+const throughPrisma: TransactionWrite = (tx, statement) => tx.$executeRaw(statement);
 
 /**
  * PostgreSQL: every write in one statement, each a data-modifying WITH query, the main query a
@@ -133,7 +142,7 @@ const SQLITE_DIALECT: Dialect = {
   // Times are ISO-8601 text here; unixepoch reads any form of it.
   expiresBefore: (instant) =>
     sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
-  write: writeOneByOne,
+  write: writeOneByOne(throughPrisma),
 };
 
 /**
@@ -193,10 +202,12 @@ const postgresqlDialect = (channel: string | null): Dialect => {
 /**
  * The dialect of a database. `channel`: PostgreSQL's notification channel, on which a change's writes
  * tell other processes which key changed (src/auth/pg-invalidation.ts listens to it); null only for a
- * process that reads keys and changes none (the CLI's `key list`).
+ * process that reads keys and changes none (the CLI's `key list`). `sqliteWrite`: how SQLite runs a
+ * write of a transaction (RawDriver's writeInTransaction), through Prisma without it.
  */
-export function dialectOf(provider: Provider, channel: string | null): Dialect {
-  return provider === 'postgresql' ? postgresqlDialect(channel) : SQLITE_DIALECT;
+export function dialectOf(provider: Provider, channel: string | null, sqliteWrite?: TransactionWrite): Dialect {
+  if (provider === 'postgresql') return postgresqlDialect(channel);
+  return sqliteWrite ? { ...SQLITE_DIALECT, write: writeOneByOne(sqliteWrite) } : SQLITE_DIALECT;
 }
 
 /**
