@@ -1,9 +1,9 @@
 // Writes inside a transaction on the embedded database, straight on the connection it runs on, without
-// Prisma's cost per statement: a creation of a key sends four or five INSERTs, and through Prisma's
-// `$executeRaw` each cost about three times the statement itself (its request pipeline, transaction
-// bookkeeping and promise chain; measured in a profile of createApiKey, where Prisma's runtime was a
-// third of the server's CPU). Prisma still opens, commits and rolls back the transaction, and runs its
-// other statements; a write made here is one of that transaction's, as a read of Domain.transactionRows is.
+// Prisma's cost per statement: a creation of a key sends four or five INSERTs, and in a profile of the
+// benchmark's createApiKey Prisma's runtime was a third of the server's CPU. Going straight cut the CPU
+// of a creation by about 40% and of a rotation by about half (bench/README.md, alternating builds).
+// Prisma still opens, commits and rolls back the transaction, and runs its other statements; a write
+// made here is one of that transaction's, as a read of Domain.transactionRows is.
 //
 // The one danger is a write that runs when its transaction is no longer open: Prisma ends a transaction
 // that outlives its timeout with a ROLLBACK while the callback may still be running, and the connection

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { type Sql, sql } from '../../src/db/sql.ts';
+import { createApiKey, deleteApiKey, rotateApiKey } from '../../src/domain/api-keys.ts';
+import { createOrganization, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import type { Domain } from '../../src/domain/types.ts';
 import { createDomain } from '../../src/runtime.ts';
@@ -149,6 +151,34 @@ describe('writes inside a transaction on the embedded database', () => {
       expect(await exists(name)).toBe(true);
     } finally {
       other.close();
+    }
+  });
+
+  it("are how a creation, a rotation and a deletion write: none goes through Prisma's $executeRaw", async () => {
+    const organization = await createOrganization(database.prisma, { name: 'writers' });
+    const user = await createUser(database.prisma, organization.id, { email: 'w@example.com', name: 'w' });
+    const operator = { kind: 'user' as const, organizationId: organization.id, userId: user.id };
+    // Every transaction's client counts the statements sent through Prisma's $executeRaw.
+    let throughPrisma = 0;
+    const transaction = database.prisma.$transaction;
+    database.prisma.$transaction = (run, options) =>
+      transaction((tx) => {
+        const executeRaw = tx.$executeRaw.bind(tx);
+        tx.$executeRaw = ((...args: Parameters<typeof executeRaw>) => {
+          throughPrisma++;
+          return executeRaw(...args);
+        }) as typeof tx.$executeRaw;
+        return run(tx);
+      }, options);
+    try {
+      heard.length = 0;
+      const { apiKey } = await createApiKey(domain, operator, { name: 'written straight', roleNames: ['viewer'] });
+      await rotateApiKey(domain, operator, { id: apiKey.id, gracePeriodMinutes: 0 });
+      await deleteApiKey(domain, operator, apiKey.id);
+      expect(heard.filter((text) => /^(INSERT|UPDATE|DELETE)/.test(text.trim())).length).toBeGreaterThanOrEqual(8);
+      expect(throughPrisma).toBe(0);
+    } finally {
+      database.prisma.$transaction = transaction;
     }
   });
 });
