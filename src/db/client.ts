@@ -422,9 +422,13 @@ export async function openDatabase(
     // isolateSqliteTransactions is held from its BEGIN to its end): bound to it there.
     const transaction = client.$transaction.bind(client) as Db['$transaction'];
     prisma.$transaction = (run, transactionOptions) =>
-      transaction((tx) => {
+      transaction(async (tx) => {
         writes.bind(tx);
-        return run(tx);
+        try {
+          return await run(tx);
+        } finally {
+          writes.unbind(tx);
+        }
       }, transactionOptions);
     raw = { provider: 'sqlite', connection, walIndex, writer, writeInTransaction: writes.write };
     const version = dataVersion as BetterSqlite3.Statement<[], number> | null;

@@ -52,7 +52,8 @@ export function bindable(value: unknown): unknown {
 
 /**
  * The writes of transactions on `connection`. `bind(tx)` is called by openDatabase at the start of each
- * transaction's callback, when the transaction open on the connection is that callback's.
+ * transaction's callback, when the transaction open on the connection is that callback's, and
+ * `unbind(tx)` when the callback has ended (a write after that goes through Prisma, which refuses it).
  * `retry` waits out another process's write lock (retryWhileBusy); `onQuery` hears each statement run.
  */
 export function transactionWrites(
@@ -61,11 +62,16 @@ export function transactionWrites(
   retry: <T>(run: () => Promise<T>) => Promise<T>,
   inSpan: <T>(sql: string, run: () => Promise<T>) => Promise<T>,
   onQuery?: (sql: string) => void,
-): { bind(tx: object): void; write: TransactionWrite } {
+): { bind(tx: object): void; unbind(tx: object): void; write: TransactionWrite } {
+  // Emptied as each callback ends (unbind): a long-lived WeakMap's entries outlive young-generation
+  // collections (docs/operations.md, Garbage collection), so it holds no finished transaction's client.
   const transactionOf = new WeakMap<object, OpenTransaction>();
   return {
     bind(tx) {
       if (tracker.open) transactionOf.set(tx, tracker.open);
+    },
+    unbind(tx) {
+      transactionOf.delete(tx);
     },
     async write(tx, statement) {
       const open = transactionOf.get(tx);

@@ -112,23 +112,32 @@ describe('writes inside a transaction on the embedded database', () => {
     const [late, lateName] = newOrganization();
     const [next, nextName] = newOrganization();
     let lateWrite: Promise<unknown> = Promise.resolve();
+    let nextStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      nextStarted = resolve;
+    });
+    let lateDone!: () => void;
+    const done = new Promise<void>((resolve) => {
+      lateDone = resolve;
+    });
     // Prisma ends a transaction that outlives its timeout (a ROLLBACK, the connection handed on) while
-    // its callback goes on: here it writes 300 ms in, when the next transaction is open.
+    // its callback goes on: this one writes once the next transaction is open on the connection.
     const expired = database.prisma.$transaction(
       async (tx) => {
-        await sleep(300);
+        await started;
         lateWrite = write(tx, late);
         await lateWrite.catch(() => {});
+        lateDone();
       },
       { timeout: 100 },
     );
-    await sleep(150);
     const following = database.prisma.$transaction(
       async (tx) => {
+        nextStarted();
         await write(tx, next);
-        await sleep(300);
+        await done;
       },
-      { timeout: 2_000 },
+      { timeout: 5_000 },
     );
     await expect(expired).rejects.toThrow();
     await expect(lateWrite).rejects.toThrow();
