@@ -4,34 +4,25 @@
 // what the transaction wrote and nothing else does, and it shares the transaction's snapshot, so a
 // commit by another process after it makes the transaction's writes fail rather than go through on a
 // stale read.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/client.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/client.ts';
 import { sql } from '../../src/db/sql.ts';
-import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import type { Domain } from '../../src/domain/types.ts';
-import { createDomain } from '../../src/runtime.ts';
+import { createEmbeddedDomain, type EmbeddedDomain } from '../helpers/databases.ts';
 
 describe('reads inside a transaction on the embedded database', () => {
+  let test: EmbeddedDomain;
   let root: string;
   let database: Database;
   let domain: Domain;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'keygate-tx-rows-'));
     // A short wait for another process's lock: the stale write below fails after it.
-    database = await openDatabase({ provider: 'sqlite', dataDir: root }, { busyTimeoutMs: 200 });
-    await migrate(database);
-    await seedRoles(database.prisma);
-    domain = createDomain(database, await loadRoleCatalogue(database.prisma));
+    test = await createEmbeddedDomain({ busyTimeoutMs: 200 });
+    ({ root, database, domain } = test);
   });
-  afterAll(async () => {
-    await database.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => test.drop());
 
   const named = (name: string) => sql`SELECT "name" FROM "Organization" WHERE "name" = ${name}`;
 

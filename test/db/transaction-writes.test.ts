@@ -3,40 +3,28 @@
 // such a write must be one of its transaction's (undone with it, seen by nothing else before it commits),
 // store values exactly as Prisma would, and never run once its transaction has ended, neither on its own
 // nor inside the next transaction.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/client.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/client.ts';
 import { type Sql, sql } from '../../src/db/sql.ts';
 import { createApiKey, deleteApiKey, rotateApiKey } from '../../src/domain/api-keys.ts';
 import { createOrganization, createUser } from '../../src/domain/organizations.ts';
-import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
 import type { Domain } from '../../src/domain/types.ts';
-import { createDomain } from '../../src/runtime.ts';
+import { createEmbeddedDomain, type EmbeddedDomain } from '../helpers/databases.ts';
 
 describe('writes inside a transaction on the embedded database', () => {
+  let test: EmbeddedDomain;
   let root: string;
   let database: Database;
   let domain: Domain;
   const heard: string[] = [];
   let n = 0;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'keygate-tx-writes-'));
-    database = await openDatabase(
-      { provider: 'sqlite', dataDir: root },
-      { busyTimeoutMs: 2_000, onQuery: (text) => heard.push(text) },
-    );
-    await migrate(database);
-    await seedRoles(database.prisma);
-    domain = createDomain(database, await loadRoleCatalogue(database.prisma));
+    test = await createEmbeddedDomain({ busyTimeoutMs: 2_000, onQuery: (text) => heard.push(text) });
+    ({ root, database, domain } = test);
   });
-  afterAll(async () => {
-    await database.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => test.drop());
 
   const write = (tx: Parameters<Parameters<Database['prisma']['$transaction']>[0]>[0], statement: Sql) => {
     if (database.raw.provider !== 'sqlite') throw new Error('expected the embedded database');

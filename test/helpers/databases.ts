@@ -11,6 +11,9 @@ import pg from 'pg';
 import { type Database, openDatabase, type Provider } from '../../src/db/client.ts';
 import type { DatabaseConfig } from '../../src/db/database-config.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
+import type { Domain } from '../../src/domain/types.ts';
+import { createDomain } from '../../src/runtime.ts';
 
 export type { Provider };
 
@@ -62,15 +65,18 @@ export async function createEmptyDatabase(
   };
 }
 
-/** A fresh database with every migration applied. Pass `{ migrate: false }` to get it empty. */
+/**
+ * A fresh database with every migration applied. Pass `{ migrate: false }` to get it empty; `open`
+ * goes to openDatabase.
+ */
 export async function createTestDatabase(
   provider: Provider,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; open?: Parameters<typeof openDatabase>[1] } = {},
 ): Promise<TestDatabase> {
   const { config, remove } = await createEmptyDatabase(provider);
   let database: Database | undefined;
   try {
-    database = await openDatabase(config);
+    database = await openDatabase(config, options.open);
     if (options.migrate !== false) await migrate(database);
   } catch (error) {
     await database?.close();
@@ -86,4 +92,19 @@ export async function createTestDatabase(
       await remove();
     },
   };
+}
+
+/** A TestDatabase on the embedded database, its data directory and the server's Domain over it. */
+export type EmbeddedDomain = TestDatabase & { root: string; domain: Domain };
+
+/**
+ * A fresh embedded database with the roles seeded, the server's Domain over it, and its data directory
+ * (`root`), for tests of the store below the API. `open` goes to openDatabase.
+ */
+export async function createEmbeddedDomain(open?: Parameters<typeof openDatabase>[1]): Promise<EmbeddedDomain> {
+  const test = await createTestDatabase('sqlite', { open });
+  const { database, config } = test;
+  await seedRoles(database.prisma);
+  const domain = createDomain(database, await loadRoleCatalogue(database.prisma));
+  return { ...test, root: config.provider === 'sqlite' ? config.dataDir : '', domain };
 }
