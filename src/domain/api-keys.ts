@@ -117,7 +117,7 @@ async function requireRoomForKey(
 ): Promise<void> {
   const max = domain.maxKeysPerOrganization ?? DEFAULT_MAX_KEYS_PER_ORGANIZATION;
   if (max === 0) return;
-  const { keys, inFlight } = await lockAndCountKeys(tx, domain.dialect, organizationId, max, mode);
+  const { keys, inFlight } = await lockAndCountKeys(tx, domain, organizationId, max, mode);
   if (keys + inFlight <= max) return;
   if (inFlight > 1) throw new NearKeyLimit();
   throw forbidden(

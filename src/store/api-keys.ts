@@ -181,20 +181,31 @@ export function lockCaller(
  */
 export async function lockAndCountKeys(
   tx: Tx,
-  dialect: Dialect,
+  reading: TransactionReading,
   organizationId: string,
   atMost: number,
   mode: 'shared' | 'exclusive',
 ): Promise<{ keys: number; inFlight: number }> {
-  const lock = dialect.organizationLock;
+  const lock = reading.dialect.organizationLock;
   if (lock) await tx.$queryRaw(lock.statement(organizationId, mode));
   // Bounded: an organization far past the limit (seeded directly, or before the limit existed) costs
   // no more than one at it.
   const concurrency = lock && mode === 'shared' ? lock.concurrency : sql`1`;
-  const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>`
+  const count = sql`
     SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
                                   LIMIT ${raw(String(atMost))}) c) AS "keys",
            ${concurrency} AS "inFlight"`;
+  // On SQLite (no lock), on the transaction's own connection; PostgreSQL's count follows its row lock
+  // on the same pooled connection, Prisma's.
+  if (reading.transactionRows && !lock) {
+    const { columns, rows } = await reading.transactionRows(count);
+    const [row] = rows;
+    return {
+      keys: Number(row?.[columns.keys as number] ?? 0),
+      inFlight: Number(row?.[columns.inFlight as number] ?? 1),
+    };
+  }
+  const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>(count);
   return { keys: Number(row?.keys ?? 0), inFlight: Number(row?.inFlight ?? 1) };
 }
 

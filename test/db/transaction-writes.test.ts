@@ -151,11 +151,12 @@ describe('writes inside a transaction on the embedded database', () => {
     }
   });
 
-  it("are how a creation, a rotation and a deletion write: none goes through Prisma's $executeRaw", async () => {
+  it('are how a creation, a rotation and a deletion write: none sends a raw statement through Prisma', async () => {
     const organization = await createOrganization(database.prisma, { name: 'writers' });
     const user = await createUser(database.prisma, organization.id, { email: 'w@example.com', name: 'w' });
     const operator = { kind: 'user' as const, organizationId: organization.id, userId: user.id };
-    // Every transaction's client counts the statements sent through Prisma's $executeRaw.
+    // Every transaction's client counts the statements sent through Prisma's $executeRaw and $queryRaw
+    // (a creation counts the organization's keys against its limit, 10,000 by default, in a read).
     let throughPrisma = 0;
     const transaction = database.prisma.$transaction;
     database.prisma.$transaction = (run, options) =>
@@ -165,6 +166,11 @@ describe('writes inside a transaction on the embedded database', () => {
           throughPrisma++;
           return executeRaw(...args);
         }) as typeof tx.$executeRaw;
+        const queryRaw = tx.$queryRaw.bind(tx);
+        tx.$queryRaw = ((...args: Parameters<typeof queryRaw>) => {
+          throughPrisma++;
+          return queryRaw(...args);
+        }) as typeof tx.$queryRaw;
         return run(tx);
       }, options);
     try {
@@ -173,6 +179,7 @@ describe('writes inside a transaction on the embedded database', () => {
       await rotateApiKey(domain, operator, { id: apiKey.id, gracePeriodMinutes: 0 });
       await deleteApiKey(domain, operator, apiKey.id);
       expect(heard.filter((text) => /^(INSERT|UPDATE|DELETE)/.test(text.trim())).length).toBeGreaterThanOrEqual(8);
+      expect(heard.some((text) => text.includes('COUNT(*)'))).toBe(true);
       expect(throughPrisma).toBe(0);
     } finally {
       database.prisma.$transaction = transaction;
