@@ -125,11 +125,14 @@ async function requireRoomForKey(
   );
 }
 
-/** Name and grants of the input, and the teams of its teamIds (with their names, for the result). */
-async function parseKeyInput(domain: Domain, tx: Tx, organizationId: string, input: KeyInput) {
+/**
+ * Name and grants of the input, and the teams of its teamIds (with their names, for the result), read
+ * in the change's transaction `tx`, or of committed data when it is null (a gate, before it).
+ */
+async function parseKeyInput(domain: Domain, tx: Tx | null, organizationId: string, input: KeyInput) {
   const name = parseName(input.name);
   const grants = parseGrantsInput(domain.catalogue, input);
-  const { teams, missing } = await readGrantedTeams(tx, organizationId, grants.teamIds);
+  const { teams, missing } = await readGrantedTeams(domain, tx, organizationId, grants.teamIds);
   if (missing !== undefined) throw badInput(`teamIds: unknown team ${JSON.stringify(missing)}.`);
   return { name, grants, teams, expiresAt: parseExpiresAt(input.expiresAt, domain.now()) };
 }
@@ -212,7 +215,7 @@ const currentTokenInsert = (apiKeyId: string, token: string, now: Date) =>
 
 /** The gate of createApiKey (see managerGate); anyone but a manager gets its input checked, then FORBIDDEN. */
 export const mayCreateApiKey = (domain: Domain, caller: Caller, input: KeyInput): true | Promise<true> =>
-  managerGate(caller, () => parseKeyInput(domain, domain.db, caller.key.organizationId, input));
+  managerGate(caller, () => parseKeyInput(domain, null, caller.key.organizationId, input));
 
 /** The rules of a creation by a caller, on its parsed input (docs/rules.md, The operations). */
 function judgeCreate(domain: Domain, caller: Caller, parsed: { grants: Grants; expiresAt?: Date | null }): void {
@@ -285,7 +288,7 @@ export interface UpdateInput extends KeyInput {
 export const mayUpdateApiKey = (domain: Domain, caller: Caller, input: UpdateInput): true | Promise<true> =>
   managerGate(caller, () => {
     parseId(input.id);
-    return parseKeyInput(domain, domain.db, caller.key.organizationId, input);
+    return parseKeyInput(domain, null, caller.key.organizationId, input);
   });
 
 /**

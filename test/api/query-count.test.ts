@@ -122,7 +122,7 @@ describe.each(providers)('query economy on %s', (provider) => {
     /** A read of one key with its grants (src/store/api-keys.ts, readApiKey): the caller's or a target's. */
     const readsKey = (sql: string) => /^WITH p AS \(SELECT k\."id"/.test(sql.trim());
     /** A read of the teams of an input's grants (Prisma's, on either database). */
-    const readsTeams = (sql: string) => /FROM [`"](main|public)[`"]\.[`"]Team[`"]/.test(sql);
+    const readsTeams = (sql: string) => /FROM ([`"](main|public)[`"]\.)?[`"]Team[`"]/.test(sql);
     const ROTATE = `mutation($input: RotateApiKeyInput!) {
       rotateApiKey(input: $input) { token previousTokenExpiresAt apiKey { id name roles { name } teams { id name } tokenLastIssuedAt } }
     }`;

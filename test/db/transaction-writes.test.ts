@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { type Sql, sql } from '../../src/db/sql.ts';
 import { createApiKey, deleteApiKey, rotateApiKey } from '../../src/domain/api-keys.ts';
-import { createOrganization, createUser } from '../../src/domain/organizations.ts';
+import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import type { Domain } from '../../src/domain/types.ts';
 import { createEmbeddedDomain, type EmbeddedDomain } from '../helpers/databases.ts';
 
@@ -154,6 +154,7 @@ describe('writes inside a transaction on the embedded database', () => {
   it('are how a creation, a rotation and a deletion write: none sends a raw statement through Prisma', async () => {
     const organization = await createOrganization(database.prisma, { name: 'writers' });
     const user = await createUser(database.prisma, organization.id, { email: 'w@example.com', name: 'w' });
+    const team = await createTeam(database.prisma, organization.id, { name: 'team' });
     const operator = { kind: 'user' as const, organizationId: organization.id, userId: user.id };
     // Every transaction's client counts the statements sent through Prisma's $executeRaw and $queryRaw
     // (a creation counts the organization's keys against its limit, 10,000 by default, in a read).
@@ -175,11 +176,18 @@ describe('writes inside a transaction on the embedded database', () => {
       }, options);
     try {
       heard.length = 0;
-      const { apiKey } = await createApiKey(domain, operator, { name: 'written straight', roleNames: ['viewer'] });
+      const { apiKey } = await createApiKey(domain, operator, {
+        name: 'written straight',
+        roleNames: ['viewer'],
+        teamIds: [team.id],
+        teamRoleNames: ['schedules_editor'],
+      });
       await rotateApiKey(domain, operator, { id: apiKey.id, gracePeriodMinutes: 0 });
       await deleteApiKey(domain, operator, apiKey.id);
       expect(heard.filter((text) => /^(INSERT|UPDATE|DELETE)/.test(text.trim())).length).toBeGreaterThanOrEqual(8);
       expect(heard.some((text) => text.includes('COUNT(*)'))).toBe(true);
+      // The team of the grants, read in a raw statement rather than Prisma's findMany.
+      expect(heard.filter((text) => /^SELECT "id", "name" FROM "Team"/.test(text.trim()))).toHaveLength(1);
       expect(throughPrisma).toBe(0);
     } finally {
       database.prisma.$transaction = transaction;
