@@ -37,10 +37,7 @@ export function createDomain(
     reads: new ReadCache(createDataStamp(database.raw)),
     readRows: createRowReader(database.raw, database.onQuery),
     ...(database.raw.provider === 'sqlite'
-      ? {
-          transactionRows: sqliteRowReader(database.raw.writer, database.onQuery),
-          transactionWrite: database.raw.writeInTransaction,
-        }
+      ? { transactionRows: sqliteRowReader(database.raw.writer, database.onQuery) }
       : {}),
   };
 }

@@ -10,6 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Prisma } from '../generated/sqlite/client.ts';
 import type { QueryListener, RawDriver } from './client.ts';
 import { inQuerySpan } from './query-spans.ts';
+import type { Reader } from './reader.ts';
 import { STATEMENT_CACHE_SIZE } from './statement-cache.ts';
 
 /** Where each column of a statement's rows is, by column name. */
@@ -29,6 +30,18 @@ export interface Rows {
  * 0.25 ms against 0.17 ms); the names are resolved once per statement instead.
  */
 export type ReadRows = (statement: Prisma.Sql) => Promise<Rows>;
+
+/**
+ * `read` as a Reader (src/db/reader.ts): each row an object by column name, for the few small reads that
+ * want one (the hot reads decode the arrays by their Columns).
+ */
+export const rowObjects =
+  (read: ReadRows): Reader =>
+  async <T>(query: Parameters<Reader>[0]) => {
+    const { columns, rows } = await read(query as Prisma.Sql);
+    const names = Object.entries(columns);
+    return rows.map((row) => Object.fromEntries(names.map(([name, i]) => [name, row[i]]))) as T[];
+  };
 
 /** Text as it is: PostgreSQL's values reach the decoder unparsed (timestamps of any zone, bigints, JSON). */
 const asText = (value: string) => value;

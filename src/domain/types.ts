@@ -3,7 +3,6 @@
 // import them without importing each other.
 import type { Db } from '../db/client.ts';
 import type { ReadRows } from '../db/raw-read.ts';
-import type { TransactionWrite } from '../db/transaction-writes.ts';
 import type { KeyReading } from '../store/api-keys.ts';
 import type { Access } from './access.ts';
 import type { ReadCache } from './read-cache.ts';
@@ -42,11 +41,6 @@ export interface Domain extends KeyReading {
    * the transaction's, with the same snapshot. A mutation re-reads its caller so (lockCaller).
    */
   transactionRows?: ReadRows;
-  /**
-   * Embedded database only: a write inside the transaction this process has open, straight on its
-   * connection while it is open (src/db/transaction-writes.ts), as Dialect.write sends a change's writes.
-   */
-  transactionWrite?: TransactionWrite;
 }
 
 /** The authenticated key of a request and what it may do. */

@@ -4,10 +4,9 @@
 // which runs them in its transaction.
 
 import type { ApiKey, ApiKeyToken, Tx } from '../db/client.ts';
-import type { ReadRows } from '../db/raw-read.ts';
-import type { Reader } from '../db/reader.ts';
+import { type ReadRows, rowObjects } from '../db/raw-read.ts';
+import { prismaReader, type Reader } from '../db/reader.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
-import type { TransactionWrite } from '../db/transaction-writes.ts';
 import type { Grants } from '../domain/access.ts';
 import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
@@ -23,14 +22,8 @@ export interface KeyReading {
   dialect: Dialect;
 }
 
-/**
- * KeyReading inside a mutation's transaction: on SQLite, with the transaction's own connection's reads
- * and writes.
- */
-type TransactionReading = KeyReading & {
-  transactionRows?: ReadRows | undefined;
-  transactionWrite?: TransactionWrite | undefined;
-};
+/** KeyReading inside a mutation's transaction: on SQLite, with the transaction's own connection's reads. */
+type TransactionReading = KeyReading & { transactionRows?: ReadRows | undefined };
 
 const KEY_JSON_COLUMNS = jsonColumns();
 
@@ -131,7 +124,7 @@ export async function lockApiKey(
   id: string,
 ): Promise<ApiKeyRecord | null> {
   const lock = sql`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
-  const locked = await (reading.transactionWrite ? reading.transactionWrite(tx, lock) : tx.$executeRaw(lock));
+  const locked = await reading.dialect.writeOne(tx, lock);
   return locked === 0 ? null : readInTransaction(tx, reading, organizationId, id, empty);
 }
 
@@ -151,6 +144,14 @@ function readInTransaction(
     return readKeyRow(reading.transactionRows, reading, organizationId, id);
   return readApiKey(tx, reading, organizationId, id, lock);
 }
+
+/**
+ * Reads inside a mutation's transaction `tx`: on SQLite on the transaction's own connection
+ * (Domain.transactionRows), on PostgreSQL through the transaction's client, on the connection it holds
+ * (after any row lock the transaction took there).
+ */
+const transactionReader = (reading: TransactionReading, tx: Tx): Reader =>
+  reading.transactionRows ? rowObjects(reading.transactionRows) : prismaReader(tx);
 
 /**
  * The caller's own key as it is now, read inside a mutation's transaction with Dialect.callerLock, so
@@ -195,17 +196,7 @@ export async function lockAndCountKeys(
     SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM "ApiKey" WHERE "organizationId" = ${organizationId}
                                   LIMIT ${raw(String(atMost))}) c) AS "keys",
            ${concurrency} AS "inFlight"`;
-  // On SQLite (no lock), on the transaction's own connection; PostgreSQL's count follows its row lock
-  // on the same pooled connection, Prisma's.
-  if (reading.transactionRows && !lock) {
-    const { columns, rows } = await reading.transactionRows(count);
-    const [row] = rows;
-    return {
-      keys: Number(row?.[columns.keys as number] ?? 0),
-      inFlight: Number(row?.[columns.inFlight as number] ?? 1),
-    };
-  }
-  const [row] = await tx.$queryRaw<Array<{ keys: number | bigint; inFlight: number | bigint }>>(count);
+  const [row] = await transactionReader(reading, tx)<{ keys: number | bigint; inFlight: number | bigint }>(count);
   return { keys: Number(row?.keys ?? 0), inFlight: Number(row?.inFlight ?? 1) };
 }
 
@@ -223,14 +214,10 @@ export async function readGrantedTeams(
   teamIds: readonly string[],
 ): Promise<{ teams: Array<{ id: string; name: string }>; missing?: string }> {
   if (teamIds.length === 0) return { teams: [] };
-  const statement = sql`SELECT "id", "name" FROM "Team" WHERE "organizationId" = ${organizationId} AND "id" IN (${join([...teamIds])})`;
-  const readRows = tx === null ? reading.readRows : reading.transactionRows;
-  let found: Array<{ id: string; name: string }>;
-  if (readRows) {
-    const { columns, rows } = await readRows(statement);
-    const [id, name] = [columns.id as number, columns.name as number];
-    found = rows.map((row) => ({ id: row[id] as string, name: row[name] as string }));
-  } else found = await (tx as Tx).$queryRaw<Array<{ id: string; name: string }>>(statement);
+  const read = tx === null ? rowObjects(reading.readRows) : transactionReader(reading, tx);
+  const found = await read<{ id: string; name: string }>(
+    sql`SELECT "id", "name" FROM "Team" WHERE "organizationId" = ${organizationId} AND "id" IN (${join([...teamIds])})`,
+  );
   const teamOfId = new Map(found.map((team) => [team.id, team]));
   const missing = teamIds.find((id) => !teamOfId.has(id));
   return missing === undefined

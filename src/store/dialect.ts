@@ -62,6 +62,12 @@ export interface Dialect {
   expiresBefore(instant: Date): Sql;
   /** Runs the writes of one change inside its transaction (see WriteAll). */
   write: WriteAll;
+  /**
+   * Runs one write inside a change's transaction and resolves with the rows it changed: on SQLite
+   * straight on the transaction's connection where the server gave one (src/db/transaction-writes.ts),
+   * through Prisma otherwise. `write` sends SQLite's writes by it.
+   */
+  writeOne: TransactionWrite;
 }
 
 /**
@@ -143,6 +149,7 @@ const SQLITE_DIALECT: Dialect = {
   expiresBefore: (instant) =>
     sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
   write: writeOneByOne(throughPrisma),
+  writeOne: throughPrisma,
 };
 
 /**
@@ -195,6 +202,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     expiresBefore: (instant) =>
       sql`AND k."expiresAt" IS NOT NULL AND k."expiresAt" < (${instant.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
     write: writeAsOneStatement(channel),
+    writeOne: throughPrisma,
   };
   return dialect;
 };
@@ -207,7 +215,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
  */
 export function dialectOf(provider: Provider, channel: string | null, sqliteWrite?: TransactionWrite): Dialect {
   if (provider === 'postgresql') return postgresqlDialect(channel);
-  return sqliteWrite ? { ...SQLITE_DIALECT, write: writeOneByOne(sqliteWrite) } : SQLITE_DIALECT;
+  return sqliteWrite ? { ...SQLITE_DIALECT, write: writeOneByOne(sqliteWrite), writeOne: sqliteWrite } : SQLITE_DIALECT;
 }
 
 /**
