@@ -63,12 +63,11 @@ export async function readCommittedApiKey(
   organizationId: string,
   id: string,
 ): Promise<ShownKey | null> {
-  const { columns, rows } = await reading.readRows(
-    reading.dialect.keyRows(
-      sql`${KEYS_WITH_CREATOR_USERS} WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
-      CREATOR_USER_COLUMNS,
-    ),
+  const query = reading.dialect.keyRows(
+    sql`${KEYS_WITH_CREATOR_USERS} WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+    CREATOR_USER_COLUMNS,
   );
+  const { columns, rows } = query.rowsOf(await reading.readRows(query.statement));
   const [row] = rows;
   if (!row) return null;
   const key = decodeApiKey(row, columns, reading.catalogue);
@@ -83,12 +82,11 @@ async function readKeyRow(
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const { columns, rows } = await readRows(
-    reading.dialect.keyRows(
-      sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
-      [],
-    ),
+  const query = reading.dialect.keyRows(
+    sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
+    [],
   );
+  const { columns, rows } = query.rowsOf(await readRows(query.statement));
   const [row] = rows;
   return row ? decodeApiKey(row, columns, reading.catalogue) : null;
 }

@@ -7,7 +7,7 @@ import type { ListFilter } from '../domain/list-filter.ts';
 import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, Page } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
-import type { Dialect } from './dialect.ts';
+import type { Dialect, KeyRowsQuery } from './dialect.ts';
 import { CREATOR_USER_COLUMNS, KEYS_WITH_CREATOR_USERS } from './key-columns.ts';
 import { decodeApiKey, decodeUser } from './rows.ts';
 
@@ -45,7 +45,7 @@ export interface PageQuery {
  * The statement of a page: the keys of `visible` under `filter` after `afterId`, newest first, with the
  * users who created them, as Dialect.keyRows's rows. At most `limit` keys.
  */
-export function pageStatement(dialect: Dialect, query: Omit<PageQuery, 'first'>, limit: number): Sql {
+export function pageStatement(dialect: Dialect, query: Omit<PageQuery, 'first'>, limit: number): KeyRowsQuery {
   const page = sql`
     ${KEYS_WITH_CREATOR_USERS}
      WHERE k."organizationId" = ${query.organizationId} ${query.afterId ? sql`AND k."id" < ${query.afterId}` : empty}
@@ -65,8 +65,8 @@ export async function readPage(
   // (src/db/statement-cache.ts) would otherwise assume a tenth of the table and join the grants of that
   // many keys (measured at 1M keys: 0.7 s, against 5 ms with the literal). It is one of a few sizes, so
   // that page sizes do not each make a statement of their own; the rows past first + 1 are dropped.
-  const statement = pageStatement(reading.dialect, query, rowLimit(first));
-  const { columns, rows } = await reading.readRows(statement);
+  const page = pageStatement(reading.dialect, query, rowLimit(first));
+  const { columns, rows } = page.rowsOf(await reading.readRows(page.statement));
   const creatorUsers = new Map<string, UserRecord>();
   const keys: ApiKeyRecord[] = [];
   const count = Math.min(rows.length, first);

@@ -63,7 +63,7 @@ describe.each(providers)('the plan of a page of keys on %s', (provider) => {
         filter: parseListFilter(filter),
       },
       rowLimit(50),
-    );
+    ).statement;
 
   /** The plans of a statement: SQLite's one; PostgreSQL's generic and custom ones. */
   async function plans(sql: Prisma.Sql): Promise<string[]> {

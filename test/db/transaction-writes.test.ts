@@ -42,7 +42,6 @@ describe('writes inside a transaction on the embedded database', () => {
   };
   const named = (name: string) => sql`SELECT "name" FROM "Organization" WHERE "name" = ${name}`;
   const exists = async (name: string) => (await domain.readRows(named(name))).rows.length === 1;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('run on the connection, heard as statements, seen by nothing else before the commit', async () => {
     const [insert, name] = newOrganization();
