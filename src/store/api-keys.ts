@@ -13,7 +13,14 @@ import type { ApiKeyRecord, ApiKeyRow } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
 import type { Dialect } from './dialect.ts';
 import { pairs, rowInsert } from './inserts.ts';
-import { CREATOR_USER_COLUMNS, jsonColumns, KEY_COLUMNS, KEYS_WITH_CREATOR_USERS, keyValues } from './key-columns.ts';
+import {
+  CREATOR_USER_COLUMNS,
+  jsonColumns,
+  KEY_COLUMNS,
+  KEYS_WITH_CREATOR_USERS,
+  keyValues,
+  newestFirst,
+} from './key-columns.ts';
 import { decodeApiKey, decodeUser } from './rows.ts';
 
 /** How keys are read: the catalogue orders roles, the dialect reads grants. */
@@ -27,9 +34,9 @@ type TransactionReading = KeyReading & { transactionRows?: ReadRows | undefined 
 
 const KEY_JSON_COLUMNS = jsonColumns();
 
-/** The keys of a Dialect.keysAsJson statement's one row. */
+/** The keys of a Dialect.keysAsJson statement's one row, newest first. */
 const keysOfResult = (rows: Array<{ keys: string }>): unknown[][] =>
-  rows.length === 0 ? [] : (JSON.parse(rows[0]?.keys as string) as unknown[][]);
+  rows.length === 0 ? [] : newestFirst(JSON.parse(rows[0]?.keys as string) as unknown[][]);
 
 /** One key of an organization with its grants and team names, in one statement. */
 export async function readApiKey(

@@ -6,11 +6,12 @@ import type { Db, Provider, Tx } from '../db/client.ts';
 import type { Rows } from '../db/raw-read.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
 import type { TransactionWrite } from '../db/transaction-writes.ts';
-import { jsonColumns, keyValues, namedKeyColumns } from './key-columns.ts';
+import { jsonColumns, keyValues, namedKeyColumns, newestFirst } from './key-columns.ts';
 
 /**
  * What differs between the providers' SQL in the reads of keys: how a query of key rows becomes the
- * JSON text of one array (KeyValues, one per key, newest first) in one value of one row, grants
+ * JSON text of one array (KeyValues, one per key, in no particular order: newestFirst, in
+ * src/store/key-columns.ts, orders them) in one value of one row, grants
  * included, whatever the number of keys. One value rather than a row of columns per key: Prisma turns
  * every column of a raw result into a typed value and back, which for a page of 50 keys cost more than
  * the statement (0.43–0.55 ms against 0.19–0.20 ms for the same page as one JSON value, on SQLite).
@@ -18,7 +19,10 @@ import { jsonColumns, keyValues, namedKeyColumns } from './key-columns.ts';
 export interface Dialect {
   /**
    * `keys`: a query of key rows with an "id" column. `values`: expressions over its rows `p`, the first
-   * elements of each KeyValues. The statement's one row has one column, "keys".
+   * elements of each KeyValues, "id" first. The statement's one row has one column, "keys". The keys
+   * are not sorted in the statement: an aggregate's ORDER BY sorts its rows again on SQLite (a
+   * temporary B-tree, about a tenth of a page's statement), where sorting the parsed keys costs
+   * microseconds.
    */
   keysAsJson(keys: Sql, values: Sql): Sql;
   /**
@@ -136,7 +140,7 @@ function writeAsOneStatement(channel: string | null): WriteAll {
  * keyRows is keysAsJson, parsed: better-sqlite3 makes a JavaScript value of every column of every row
  * (17 of them for each key of a page, and three JSON texts of grants to parse), where one JSON text
  * of the whole page is made and parsed at once. Measured on a page of 51 keys, statement and decoding
- * together: 0.23–0.245 ms against 0.275–0.29 ms as rows (the aggregate's sort of 51 rows included).
+ * together: 0.19 ms against 0.275–0.29 ms as rows.
  */
 const SQLITE_DIALECT: Dialect = {
   keysAsJson: (keys, values) => sql`WITH p AS (${keys})
@@ -145,13 +149,13 @@ const SQLITE_DIALECT: Dialect = {
       json((SELECT json_group_array(json_array(t."teamId", tm."name"))
               FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = p."id")),
       json((SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id"))
-    ) ORDER BY p."id" DESC) AS "keys" FROM p`,
+    )) AS "keys" FROM p`,
   keyRows: (keys, extra) => {
     const columns = jsonColumns(extra);
     return {
       statement: SQLITE_DIALECT.keysAsJson(keys, keyValues(SQLITE_DIALECT, extra)),
       // One row (an aggregate over no keys gives '[]'), its one value the JSON text of every key's row.
-      rowsOf: ({ rows }) => ({ columns, rows: JSON.parse(rows[0]?.[0] as string) as unknown[][] }),
+      rowsOf: ({ rows }) => ({ columns, rows: newestFirst(JSON.parse(rows[0]?.[0] as string) as unknown[][]) }),
     };
   },
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
@@ -189,7 +193,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     keysAsJson: (keys, values) => sql`WITH p AS (${keys})
     SELECT COALESCE(json_agg(json_build_array(${values},
       COALESCE(gr."value", '[]'::json), COALESCE(gt."value", '[]'::json), COALESCE(gtr."value", '[]'::json)
-    ) ORDER BY p."id" DESC), '[]'::json)::text AS "keys"
+    )), '[]'::json)::text AS "keys"
     FROM p
     ${POSTGRESQL_GRANTS}`,
     // The grants of all the keys at once, joined to the keys by the planner (by each grant table's index,

@@ -50,6 +50,14 @@ export function keyValues(dialect: Timestamps, extra: readonly string[] = []): S
 export const jsonColumns = (extra: readonly string[] = []): Columns =>
   columnsOf([...KEY_COLUMN_NAMES, ...extra, 'roleNames', 'teams', 'teamRoleNames']);
 
+/**
+ * The keys of a Dialect.keysAsJson statement (each the array of its values, "id" first), newest first:
+ * ordered by id, as the statements order keys (ids are ULIDs, which sort in the order they were made).
+ */
+export function newestFirst(keys: unknown[][]): unknown[][] {
+  return keys.sort((a, b) => ((a[0] as string) < (b[0] as string) ? 1 : (a[0] as string) > (b[0] as string) ? -1 : 0));
+}
+
 /** KEY_COLUMN_NAMES of `p` named as in the table (timestamps by Dialect.timestamp), then `extra` of `p`. */
 export function namedKeyColumns(dialect: Timestamps, extra: readonly string[]): Sql {
   const columns = KEY_COLUMN_NAMES.map((name) =>
