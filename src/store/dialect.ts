@@ -8,11 +8,17 @@ import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
 import type { TransactionWrite } from '../db/transaction-writes.ts';
 import { jsonColumns, keyValues, namedKeyColumns, newestFirst } from './key-columns.ts';
 
+/** A statement of Dialect.keyRows, and its result as one row per key. */
+export interface KeyRowsQuery {
+  statement: Sql;
+  rowsOf(result: Rows): Rows;
+}
+
 /**
  * What differs between the providers' SQL in the reads of keys: how a query of key rows becomes the
  * JSON text of one array (KeyValues, one per key, in no particular order: newestFirst, in
- * src/store/key-columns.ts, orders them) in one value of one row, grants
- * included, whatever the number of keys. One value rather than a row of columns per key: Prisma turns
+ * src/store/key-columns.ts, orders them) in one value of one row, grants included, whatever the
+ * number of keys. One value rather than a row of columns per key: Prisma turns
  * every column of a raw result into a typed value and back, which for a page of 50 keys cost more than
  * the statement (0.43–0.55 ms against 0.19–0.20 ms for the same page as one JSON value, on SQLite).
  */
@@ -81,12 +87,6 @@ export interface Dialect {
  * none reads, rewrites or deletes a row that another one writes (a foreign key from one to another is
  * fine). `changedKeyId`: a key whose cached tokens other processes must drop once this commits.
  */
-/** A statement of Dialect.keyRows, and its result as one row per key. */
-export interface KeyRowsQuery {
-  statement: Sql;
-  rowsOf(result: Rows): Rows;
-}
-
 export type WriteAll = (tx: Tx, writes: readonly Sql[], changedKeyId?: string) => Promise<void>;
 
 /**
