@@ -203,7 +203,7 @@ describe.runIf(providers.includes('postgresql'))(
     it('both are planned once: after its first five executions PostgreSQL runs each on its generic plan', async () => {
       // Planned for the values of each execution (one hash or a few), the tokens' statement cost about
       // 0.15 ms of PostgreSQL's CPU more per lookup, every time (src/store/tokens.ts). One connection,
-      // each statement prepared under the name the lookup gives it, run as lookups run it.
+      // each statement prepared under a name of this test's and run as lookups run it, with 1 to 3 values.
       const client = await pgDriver(t).pool.connect();
       try {
         for (const [name, text] of [
