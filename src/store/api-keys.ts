@@ -38,21 +38,30 @@ const KEY_JSON_COLUMNS = jsonColumns();
 const keysOfResult = (rows: Array<{ keys: string }>): unknown[][] =>
   rows.length === 0 ? [] : newestFirst(JSON.parse(rows[0]?.keys as string) as unknown[][]);
 
-/** One key of an organization with its grants and team names, in one statement. */
-export async function readApiKey(
-  tx: Tx,
+/** One key of an organization with its grants and team names, in one statement, read by `read`. */
+async function readKey(
+  read: Reader,
   reading: KeyReading,
   organizationId: string,
   id: string,
-  lock: Sql = empty,
+  lock: Sql,
 ): Promise<ApiKeyRecord | null> {
   const statement = reading.dialect.keysAsJson(
     sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId} ${lock}`,
     keyValues(reading.dialect),
   );
-  const [values] = keysOfResult(await tx.$queryRaw<Array<{ keys: string }>>(statement));
+  const [values] = keysOfResult(await read<{ keys: string }>(statement));
   return values ? decodeApiKey(values, KEY_JSON_COLUMNS, reading.catalogue) : null;
 }
+
+/** One key of an organization with its grants and team names, through the Prisma client `tx`. */
+export const readApiKey = (
+  tx: Tx,
+  reading: KeyReading,
+  organizationId: string,
+  id: string,
+  lock: Sql = empty,
+): Promise<ApiKeyRecord | null> => readKey(prismaReader(tx), reading, organizationId, id, lock);
 
 /** A key as apiKey(id) shows it: with the user who created it, if a user did. */
 export interface ShownKey {
@@ -80,22 +89,6 @@ export async function readCommittedApiKey(
   const key = decodeApiKey(row, columns, reading.catalogue);
   const creator = key.creatorUserId;
   return { key, creatorUser: creator === null ? null : decodeUser(row, columns, creator, organizationId) };
-}
-
-/** readApiKey as rows by column name, on `readRows` (inside a transaction: Domain.transactionRows). */
-async function readKeyRow(
-  readRows: ReadRows,
-  reading: KeyReading,
-  organizationId: string,
-  id: string,
-): Promise<ApiKeyRecord | null> {
-  const query = reading.dialect.keyRows(
-    sql`SELECT ${KEY_COLUMNS} FROM "ApiKey" k WHERE k."id" = ${id} AND k."organizationId" = ${organizationId}`,
-    [],
-  );
-  const { columns, rows } = query.rowsOf(await readRows(query.statement));
-  const [row] = rows;
-  return row ? decodeApiKey(row, columns, reading.catalogue) : null;
 }
 
 /** Every key of an organization, newest first, with its grants: the administration CLI's list. */
@@ -134,9 +127,9 @@ export async function lockApiKey(
 }
 
 /**
- * readApiKey inside a mutation's transaction: on SQLite, whose reads take no lock, on the transaction's
- * own connection without Prisma's cost per query (Domain.transactionRows), the same statement in the
- * same transaction; through the transaction's client otherwise.
+ * readApiKey inside a mutation's transaction, by transactionReader: on SQLite, whose reads take no lock,
+ * on the transaction's own connection without Prisma's cost per query, the same statement in the same
+ * transaction; through the transaction's client otherwise.
  */
 function readInTransaction(
   tx: Tx,
@@ -145,9 +138,7 @@ function readInTransaction(
   id: string,
   lock: Sql,
 ): Promise<ApiKeyRecord | null> {
-  if (reading.transactionRows && lock === empty)
-    return readKeyRow(reading.transactionRows, reading, organizationId, id);
-  return readApiKey(tx, reading, organizationId, id, lock);
+  return readKey(transactionReader(reading, tx), reading, organizationId, id, lock);
 }
 
 /**
