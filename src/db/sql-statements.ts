@@ -4,6 +4,8 @@
 // dollar-quoted bodies or SQLite trigger bodies, so this reads the SQL rather than cutting at `;`.
 
 const TRIGGER = /^CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\b/i;
+/** A SQLite trigger's body (PostgreSQL's CREATE TRIGGER names a function instead, and has none). */
+const BODY = /\bBEGIN\b/i;
 const ENDS_WITH_END = /\bEND$/i;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 
@@ -58,7 +60,7 @@ export function splitSqlStatements(sql: string): string[] {
     } else if (sql[i] === ';') {
       const text = current.trim();
       i += 1;
-      if (TRIGGER.test(text) && !ENDS_WITH_END.test(text)) current += ';';
+      if (TRIGGER.test(text) && BODY.test(text) && !ENDS_WITH_END.test(text)) current += ';';
       else finish();
     } else {
       current += sql[i];

@@ -25,6 +25,15 @@ describe('splitSqlStatements', () => {
     expect(splitSqlStatements(`${fn};\n${trigger};\nSELECT $1;`)).toEqual([fn, trigger, 'SELECT $1']);
   });
 
+  test("a PostgreSQL trigger (a function's name, no body) ends at its semicolon", () => {
+    const trigger = 'CREATE TRIGGER t AFTER INSERT OR DELETE ON a FOR EACH ROW EXECUTE FUNCTION f()';
+    expect(splitSqlStatements(`${trigger};\n${trigger.replace('t ', 'u ')};\nSELECT 1;`)).toEqual([
+      trigger,
+      trigger.replace('t ', 'u '),
+      'SELECT 1',
+    ]);
+  });
+
   test('a last statement without a semicolon and blank statements', () => {
     expect(splitSqlStatements(';;\n  ;SELECT 1')).toEqual(['SELECT 1']);
     expect(splitSqlStatements('-- only a comment\n')).toEqual([]);
