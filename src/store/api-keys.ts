@@ -3,7 +3,7 @@
 // statements, which the operation hands, all the writes of one change together, to Dialect.write,
 // which runs them in its transaction.
 
-import type { ApiKey, ApiKeyToken, Tx } from '../db/client.ts';
+import type { ApiKeyToken, Tx } from '../db/client.ts';
 import { type ReadRows, rowObjects } from '../db/raw-read.ts';
 import { prismaReader, type Reader } from '../db/reader.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
@@ -253,7 +253,7 @@ export function grantInserts(apiKeyId: string, grants: Grants): Sql[] {
 
 /** The INSERTs of a new key and its grants. */
 export const keyInserts = (row: ApiKeyRow, grants: Grants): Sql[] => [
-  rowInsert('ApiKey', row satisfies ApiKey),
+  rowInsert('ApiKey', row),
   ...grantInserts(row.id, grants),
 ];
 

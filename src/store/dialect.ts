@@ -24,20 +24,20 @@ export interface KeyRowsQuery {
  */
 export interface Dialect {
   /**
-   * `keys`: a query of key rows with an "id" column. `values`: expressions over its rows `p`, the first
-   * elements of each KeyValues, "id" first. The statement's one row has one column, "keys". The keys
+   * `keys`: a query of key rows with an "id" and a "grants" column. `values`: expressions over its rows
+   * `p`, the first elements of each KeyValues, "id" first; the key's grants are its last element (parsed
+   * JSON). The statement's one row has one column, "keys". The keys
    * are not sorted in the statement: an aggregate's ORDER BY sorts its rows again on SQLite (a
    * temporary B-tree, about a tenth of a page's statement), where sorting the parsed keys costs
    * microseconds.
    */
   keysAsJson(keys: Sql, values: Sql): Sql;
   /**
-   * `keys`: a query of key rows with the columns KEY_COLUMN_NAMES and `extra`. A statement, and how its
+   * `keys`: a query of key rows with the columns KEY_COLUMN_NAMES, "grants" and `extra`. A statement, and how its
    * result (as a raw reader gives it, src/db/raw-read.ts) becomes one row per key, newest first, with
-   * those columns by name (timestamps as Dialect.timestamp gives them), then its grants as "roleNames",
-   * "teams" and "teamRoleNames": what decodeApiKey (src/store/rows.ts) reads. One statement whatever
-   * the number of keys, each key's grants found by their index (the statement's cost does not grow
-   * with the table).
+   * those columns by name (timestamps as Dialect.timestamp gives them), then its "grants" (the key's
+   * column, see KEY_COLUMNS in src/store/key-columns.ts): what decodeApiKey (src/store/rows.ts) reads.
+   * One statement whatever the number of keys.
    */
   keyRows(keys: Sql, extra: readonly string[]): KeyRowsQuery;
   /**
@@ -133,23 +133,14 @@ function writeAsOneStatement(channel: string | null): WriteAll {
 }
 
 /**
- * SQLite: a correlated subquery per grant table, an index lookup for each key (measured on a page of
- * 51 keys: 0.27 ms, against 0.42 ms for the grouped joins PostgreSQL uses). Timestamps are stored as
- * text, which unixepoch reads whether it carries an offset or not (then it is UTC).
- *
- * keyRows is keysAsJson, parsed: better-sqlite3 makes a JavaScript value of every column of every row
- * (17 of them for each key of a page, and three JSON texts of grants to parse), where one JSON text
- * of the whole page is made and parsed at once. Measured on a page of 51 keys, statement and decoding
- * together: 0.19 ms against 0.275–0.29 ms as rows.
+ * SQLite: each key's grants are its "grants" column, embedded as JSON. keyRows is keysAsJson, parsed:
+ * better-sqlite3 makes a JavaScript value of every column of every row (16 of them for each key of a
+ * page), where one JSON text of the whole page is made and parsed at once. Measured on a page of 51
+ * keys, statement and decoding together: 0.19 ms against 0.275–0.29 ms as rows.
  */
 const SQLITE_DIALECT: Dialect = {
   keysAsJson: (keys, values) => sql`WITH p AS (${keys})
-    SELECT json_group_array(json_array(${values},
-      json((SELECT json_group_array(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = p."id")),
-      json((SELECT json_group_array(json_array(t."teamId", tm."name"))
-              FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = p."id")),
-      json((SELECT json_group_array(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = p."id"))
-    )) AS "keys" FROM p`,
+    SELECT json_group_array(json_array(${values}, json(p."grants"))) AS "keys" FROM p`,
   keyRows: (keys, extra) => {
     const columns = jsonColumns(extra);
     return {
@@ -171,42 +162,19 @@ const SQLITE_DIALECT: Dialect = {
 };
 
 /**
- * The grants of the keys of `p` (a WITH query of key rows), aggregated per key and joined to them:
- * gr, gt and gtr, each a "value" (JSON) or NULL for a key without any.
- */
-const POSTGRESQL_GRANTS = raw(`LEFT JOIN (SELECT r."apiKeyId", json_agg(r."roleName") AS "value" FROM "ApiKeyRole" r
-                WHERE r."apiKeyId" IN (SELECT "id" FROM p) GROUP BY r."apiKeyId") gr ON gr."apiKeyId" = p."id"
-    LEFT JOIN (SELECT t."apiKeyId", json_agg(json_build_array(t."teamId", tm."name")) AS "value"
-                 FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId"
-                WHERE t."apiKeyId" IN (SELECT "id" FROM p) GROUP BY t."apiKeyId") gt ON gt."apiKeyId" = p."id"
-    LEFT JOIN (SELECT tr."apiKeyId", json_agg(tr."roleName") AS "value" FROM "ApiKeyTeamRole" tr
-                WHERE tr."apiKeyId" IN (SELECT "id" FROM p) GROUP BY tr."apiKeyId") gtr ON gtr."apiKeyId" = p."id"`);
-
-/**
- * PostgreSQL: each grant table's rows of all the keys, aggregated per key, joined (measured on a page
- * of 51 keys: 1.5 ms, against 2.1 ms for a correlated json_agg per key and table, whose plan costs
- * more than its execution). json_agg over no rows would be NULL: keys without any get '[]'. Timestamps
+ * PostgreSQL: each key's grants are its "grants" column, as text (decodeApiKey parses it). Timestamps
  * are stored without a zone, in UTC; the epoch of such a value is taken as UTC whatever the session's.
  */
 const postgresqlDialect = (channel: string | null): Dialect => {
   const dialect: Dialect = {
     keysAsJson: (keys, values) => sql`WITH p AS (${keys})
-    SELECT COALESCE(json_agg(json_build_array(${values},
-      COALESCE(gr."value", '[]'::json), COALESCE(gt."value", '[]'::json), COALESCE(gtr."value", '[]'::json)
-    )), '[]'::json)::text AS "keys"
-    FROM p
-    ${POSTGRESQL_GRANTS}`,
-    // The grants of all the keys at once, joined to the keys by the planner (by each grant table's index,
-    // one lookup per key, past a few thousand rows: the plan test holds it), and the rows left as columns
-    // rather than built into one JSON value: measured on a page of 51 keys, 0.32–0.45 ms of PostgreSQL's
-    // CPU against 0.43–0.55 ms for keysAsJson.
+    SELECT COALESCE(json_agg(json_build_array(${values}, p."grants"::json)), '[]'::json)::text AS "keys" FROM p`,
+    // The rows left as columns rather than built into one JSON value: measured on a page of 51 keys
+    // (when the grants were still joined from their tables), 0.32–0.45 ms of PostgreSQL's CPU against
+    // 0.43–0.55 ms for keysAsJson.
     keyRows: (keys, extra) => ({
-      statement: sql`WITH p AS MATERIALIZED (${keys})
-    SELECT ${namedKeyColumns(dialect, extra)},
-           gr."value" AS "roleNames", gt."value" AS "teams", gtr."value" AS "teamRoleNames"
-      FROM p
-      ${POSTGRESQL_GRANTS}
-     ORDER BY p."id" DESC`,
+      statement: sql`WITH p AS (${keys})
+    SELECT ${namedKeyColumns(dialect, extra)}, p."grants" FROM p ORDER BY p."id" DESC`,
       rowsOf: (result) => result,
     }),
     timestamp: (column) => `(extract(epoch FROM p."${column}") * 1000)::bigint`,

@@ -10,9 +10,15 @@ function insertColumns<Row>(columns: Record<keyof Row, true>): { names: Array<ke
   return { names, sql: raw(names.map((name) => `"${String(name)}"`).join(', ')) };
 }
 
+/**
+ * A key's row as the write paths insert it: every column but "grants", which starts empty and which the
+ * database's triggers on the grant tables write (src/store/key-columns.ts, KEY_COLUMNS).
+ */
+type ApiKeyInsert = Omit<ApiKey, 'grants'>;
+
 /** Every column of each table the write paths insert whole rows into. */
 const INSERT_COLUMNS = {
-  ApiKey: insertColumns<ApiKey>({
+  ApiKey: insertColumns<ApiKeyInsert>({
     id: true,
     organizationId: true,
     name: true,
@@ -45,7 +51,7 @@ const INSERT_COLUMNS = {
 };
 
 interface InsertableRows {
-  ApiKey: ApiKey;
+  ApiKey: ApiKeyInsert;
   ApiKeyToken: ApiKeyToken;
   AuditEvent: AuditEvent;
 }

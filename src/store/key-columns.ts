@@ -27,8 +27,12 @@ export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set([
   'expiresAt',
 ]);
 
-/** KEY_COLUMN_NAMES of "ApiKey" read as `k`. */
-export const KEY_COLUMNS = raw(KEY_COLUMN_NAMES.map((name) => `k."${name}"`).join(', '));
+/**
+ * KEY_COLUMN_NAMES of "ApiKey" read as `k`, then its "grants": the JSON text of the key's grants,
+ * [role names, [[team id, team name], …], team role names], which the database's triggers keep equal to
+ * the grant tables (prisma/migrations/20261207052756_key_grants; docs/database.md).
+ */
+export const KEY_COLUMNS = raw([...KEY_COLUMN_NAMES.map((name) => `k."${name}"`), 'k."grants"'].join(', '));
 
 /** How a dialect gives a timestamp column of `p` (see Dialect.timestamp). */
 interface Timestamps {
@@ -48,7 +52,7 @@ export function keyValues(dialect: Timestamps, extra: readonly string[] = []): S
 
 /** The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra). */
 export const jsonColumns = (extra: readonly string[] = []): Columns =>
-  columnsOf([...KEY_COLUMN_NAMES, ...extra, 'roleNames', 'teams', 'teamRoleNames']);
+  columnsOf([...KEY_COLUMN_NAMES, ...extra, 'grants']);
 
 /**
  * The keys of a Dialect.keysAsJson statement (each the array of its values, "id" first), newest first:

@@ -3,7 +3,7 @@
 // src/store/audit.ts) names its columns as the table does, and gives the values as the raw readers get
 // them (src/db/raw-read.ts), each row an array found by name through the statement's columns:
 // timestamps as milliseconds since the epoch (Dialect.timestamp: a number on SQLite, its text on
-// PostgreSQL), grants as the JSON text of an array (or null when the key has none). A row is decoded
+// PostgreSQL), grants as the key's "grants" column holds them (JSON). A row is decoded
 // once, straight into the record the resolvers return.
 import type { Columns } from '../db/raw-read.ts';
 import type { Grants } from '../domain/access.ts';
@@ -69,20 +69,18 @@ const valueIn = (columns: Columns) => (row: readonly unknown[], name: string) =>
 const dateOf = (value: unknown): Date => new Date(Number(value));
 const optionalDateOf = (value: unknown): Date | null => (value == null ? null : dateOf(value));
 
-/** A JSON array of a grant column; null and '[]' (no grant) without parsing. */
-function arrayOf<T>(value: unknown): T[] {
-  if (value == null) return [];
-  if (typeof value !== 'string') return value as T[];
-  return value === '[]' ? [] : (JSON.parse(value) as T[]);
-}
+/** The grants of a key as its "grants" column holds them: role names, [id, name] of each team, team role names. */
+type GrantsValue = [string[], Array<[string, string]>, string[]];
 
 /**
- * An "ApiKey" row with its grants: the key's columns, then "roleNames" and "teamRoleNames" (JSON arrays
- * of role names) and "teams" (a JSON array of [id, name] pairs).
+ * An "ApiKey" row with its grants: the key's columns, then "grants", the JSON of [role names, [[team id,
+ * team name], …], team role names] (text as the column holds it, or already parsed, within the JSON of
+ * a whole page: Dialect.keysAsJson).
  */
 export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogue: RoleCatalogue): ApiKeyRecord {
   const at = valueIn(columns);
-  const teams = arrayOf<[string, string]>(at(row, 'teams')).map(([id, name]) => ({ id, name }));
+  const value = at(row, 'grants');
+  const [roleNames, teams, teamRoleNames] = (typeof value === 'string' ? JSON.parse(value) : value) as GrantsValue;
   return recordOf(
     {
       id: at(row, 'id') as string,
@@ -96,9 +94,9 @@ export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogu
       creatorUserId: (at(row, 'creatorUserId') ?? null) as string | null,
       expiresAt: optionalDateOf(at(row, 'expiresAt')),
     },
-    arrayOf<string>(at(row, 'roleNames')),
-    teams,
-    arrayOf<string>(at(row, 'teamRoleNames')),
+    roleNames,
+    teams.map(([id, name]) => ({ id, name })),
+    teamRoleNames,
     catalogue,
   );
 }

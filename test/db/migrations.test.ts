@@ -2,7 +2,16 @@
 // it applies is exactly schema.prisma, and its `_prisma_migrations` is the one Prisma keeps.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -223,13 +232,17 @@ describe.each(providers)('migrations on %s', (provider) => {
     ).rejects.toThrow();
   });
 
-  test('dropping ApiKey.version keeps every key, grant, team and token of the keys', async () => {
+  test('dropping ApiKey.version keeps every key, grant, team and token of the keys, and key_grants copies the grants', async () => {
     const dir = historyCopy(provider);
     const dropped = '20261206055822_drop_api_key_version';
+    // The database as it was before that migration: it and every later one held back.
+    const later = readdirSync(dir).filter((name) => name >= dropped && !name.endsWith('.toml'));
     const held = mkdtempSync(join(tmpdir(), 'keygate-migrations-held-'));
     cleanups.push(async () => rmSync(held, { recursive: true, force: true }));
-    cpSync(join(dir, dropped), join(held, dropped), { recursive: true });
-    rmSync(join(dir, dropped), { recursive: true });
+    for (const name of later) {
+      cpSync(join(dir, name), join(held, name), { recursive: true });
+      rmSync(join(dir, name), { recursive: true });
+    }
     const config = await emptyDatabase(provider);
     const database = await open(config);
     await migrate(database, { dir });
@@ -244,16 +257,16 @@ describe.each(providers)('migrations on %s', (provider) => {
         { name: 'r2', position: 2, ...role },
       ],
     });
-    await prisma.apiKey.create({
-      data: { id: 'key', organizationId: 'org', name: 'ci', createdAt: at, tokenLastIssuedAt: at },
-    });
+    // In SQL: this client writes (and reads back) the columns of the later migrations too.
+    await prisma.$executeRaw`INSERT INTO "ApiKey" ("id", "organizationId", "name", "createdAt", "tokenLastIssuedAt")
+      VALUES ('key', 'org', 'ci', ${at}, ${at})`;
     await prisma.apiKeyRole.create({ data: { apiKeyId: 'key', roleName: 'r1' } });
     await prisma.apiKeyTeam.create({ data: { apiKeyId: 'key', teamId: 'team' } });
     await prisma.apiKeyTeamRole.create({ data: { apiKeyId: 'key', roleName: 'r2' } });
     await prisma.apiKeyToken.create({ data: { id: 'tok', apiKeyId: 'key', hash: 'h'.repeat(64), createdAt: at } });
 
-    cpSync(join(held, dropped), join(dir, dropped), { recursive: true });
-    expect(await migrate(database, { dir })).toEqual({ applied: [dropped] });
+    for (const name of later) cpSync(join(held, name), join(dir, name), { recursive: true });
+    expect(await migrate(database, { dir })).toEqual({ applied: later });
 
     const counts = await Promise.all([
       prisma.apiKey.count(),
@@ -263,6 +276,9 @@ describe.each(providers)('migrations on %s', (provider) => {
       prisma.apiKeyToken.count(),
     ]);
     expect(counts).toEqual([1, 1, 1, 1, 1]);
+    // The key_grants migration copied the grants written before it onto the key.
+    const { grants } = await prisma.apiKey.findUniqueOrThrow({ where: { id: 'key' } });
+    expect(JSON.parse(grants)).toEqual([['r1'], [['team', 'Platform']], ['r2']]);
     expect(await diffDatabaseToSchema(config, schemaOf(provider))).toBe('');
   });
 
