@@ -1,7 +1,8 @@
 // The hot lookup: token hash → key and grants, as raw prepared statements on the driver under
 // Prisma (a Prisma query costs ~0.3–0.6 ms here, a prepared statement ~0.01–0.09 ms). Everything
-// else stays on Prisma. Two index lookups: the token (unique hash) with its key, then the grants.
-// On PostgreSQL the hashes asked for together share the two statements (batchedFinder).
+// else stays on Prisma. One index lookup: the token (unique hash) with its key, whose row holds its
+// grants (the "grants" column, src/store/key-columns.ts). On PostgreSQL the hashes asked for together
+// share the statement (batchedFinder).
 import type { RawDriver } from '../db/client.ts';
 import type { ApiKeyRow } from '../domain/records.ts';
 import { timestampText, toDate } from './dialect.ts';
@@ -25,24 +26,23 @@ function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = @hash
   const columns = KEY_COLUMN_NAMES.map((c) =>
     TIMESTAMP_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`,
   );
-  return `SELECT ${columns.join(', ')}, ${castDate('t."expiresAt"')} AS "tokenExpiresAt"${extra}
+  return `SELECT ${columns.join(', ')}, k."grants", ${castDate('t."expiresAt"')} AS "tokenExpiresAt"${extra}
     FROM "ApiKeyToken" t JOIN "ApiKey" k ON k."id" = t."apiKeyId" WHERE ${condition}`;
 }
 
-/** The grants of the keys whose "apiKeyId" meets `condition`, as GrantRows; `extra`: more columns first. */
-const grantsSql = (condition: string, extra = '') => `
-  SELECT ${extra}'role' AS kind, "roleName" AS value, NULL AS "teamName" FROM "ApiKeyRole" WHERE ${condition}
-  UNION ALL
-  SELECT ${extra}'team' AS kind, t."teamId" AS value, tm."name" AS "teamName"
-    FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE ${condition}
-  UNION ALL
-  SELECT ${extra}'team_role' AS kind, "roleName" AS value, NULL AS "teamName" FROM "ApiKeyTeamRole" WHERE ${condition}`;
-
-const GRANTS_SQL = grantsSql('"apiKeyId" = @id');
+/** The copy of a key's grants (its "grants" column) as grant rows. */
+function grantRows(grants: string): GrantRow[] {
+  const [roleNames, teams, teamRoleNames] = JSON.parse(grants) as [string[], Array<[string, string]>, string[]];
+  return [
+    ...roleNames.map((value): GrantRow => ({ kind: 'role', value, teamName: null })),
+    ...teams.map(([value, teamName]): GrantRow => ({ kind: 'team', value, teamName })),
+    ...teamRoleNames.map((value): GrantRow => ({ kind: 'team_role', value, teamName: null })),
+  ];
+}
 
 type RawRow = Record<string, string | null>;
 
-function toMatch(row: RawRow, grants: GrantRow[], provider: RawDriver['provider']): TokenMatch {
+function toMatch(row: RawRow, provider: RawDriver['provider']): TokenMatch {
   return {
     key: {
       id: row.id as string,
@@ -57,7 +57,7 @@ function toMatch(row: RawRow, grants: GrantRow[], provider: RawDriver['provider'
       expiresAt: toDate(row.expiresAt ?? null, provider),
     },
     expiresAt: toDate(row.tokenExpiresAt ?? null, provider),
-    grants,
+    grants: grantRows(row.grants as string),
   };
 }
 
@@ -65,10 +65,9 @@ function toMatch(row: RawRow, grants: GrantRow[], provider: RawDriver['provider'
 export function tokenFinder(raw: RawDriver): FindToken {
   if (raw.provider === 'sqlite') {
     const token = raw.connection.prepare<{ hash: string }, RawRow>(tokenSql('sqlite'));
-    const grants = raw.connection.prepare<{ id: string }, GrantRow>(GRANTS_SQL);
     return async (hash) => {
       const row = token.get({ hash });
-      return row ? toMatch(row, grants.all({ id: row.id as string }), 'sqlite') : null;
+      return row ? toMatch(row, 'sqlite') : null;
     };
   }
   return batchedFinder(raw.pool);
@@ -94,9 +93,6 @@ const UNNEST_PARAMETER = 'unnest((SELECT $1::text[]))';
 /** The tokens of many hashes at once (PostgreSQL), each row with its hash. */
 export const TOKENS_OF_HASHES_SQL = `SELECT x.* FROM ${UNNEST_PARAMETER} AS h("hash") CROSS JOIN LATERAL (
   ${tokenSql('postgresql', 't."hash" = h."hash"', ', t."hash" AS "tokenHash"')} OFFSET 0) x`;
-/** The grants of many keys at once (PostgreSQL), each row with its key's id. */
-export const GRANTS_OF_KEYS_SQL = `SELECT g.* FROM ${UNNEST_PARAMETER} AS h("keyId") CROSS JOIN LATERAL (
-  ${grantsSql('"apiKeyId" = h."keyId"', '"apiKeyId", ')} OFFSET 0) g`;
 
 /** The most hashes one statement looks up. */
 const MAX_BATCH = 500;
@@ -109,8 +105,7 @@ interface Pending {
 
 /**
  * PostgreSQL: the hashes asked for during one turn of the event loop are looked up together, in one
- * round trip (two when any of them is found: then the grants of the keys found), instead of one
- * connection and one or two round trips each. Requests that come together (many connections, or a
+ * round trip, instead of one connection and one round trip each. Requests that come together (many connections, or a
  * flood of made-up tokens) share the statement; a hash asked for alone waits for nothing more than the
  * rest of its turn. A failed statement fails every lookup of its batch.
  */
@@ -126,23 +121,7 @@ function batchedFinder(pool: Extract<RawDriver, { provider: 'postgresql' }>['poo
         text: TOKENS_OF_HASHES_SQL,
         values: [hashes],
       });
-      if (rows.length > 0) {
-        const keyIds = [...new Set(rows.map((row) => row.id as string))];
-        const grants = await client.query<GrantRow & { apiKeyId: string }>({
-          name: 'keygate_grants_of_keys',
-          text: GRANTS_OF_KEYS_SQL,
-          values: [keyIds],
-        });
-        const byKey = new Map<string, GrantRow[]>();
-        for (const { apiKeyId, kind, value, teamName } of grants.rows) {
-          const list = byKey.get(apiKeyId);
-          if (list) list.push({ kind, value, teamName });
-          else byKey.set(apiKeyId, [{ kind, value, teamName }]);
-        }
-        for (const row of rows) {
-          matches.set(row.tokenHash as string, toMatch(row, byKey.get(row.id as string) ?? [], 'postgresql'));
-        }
-      }
+      for (const row of rows) matches.set(row.tokenHash as string, toMatch(row, 'postgresql'));
     } finally {
       client.release();
     }
