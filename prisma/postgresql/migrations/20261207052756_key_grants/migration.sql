@@ -4,17 +4,23 @@
 -- writes a grant (the server, the CLI, a script on the database) makes the copy again in its statement.
 -- (No semicolons or apostrophes in these comments, and the bodies of the trigger functions are strings
 -- with each semicolon written as the escape \073: Prisma splits a script at every semicolon.)
--- The copy is made by the same expression in the three places below, written out in each: inside a
--- PL/pgSQL function the statement is planned once per connection, where a call of an SQL function
--- from it was planned again on every call (a third of the cost of a creation to PostgreSQL).
+-- The copy is made by a view, which the statements of the trigger functions read: inside a PL/pgSQL
+-- function a statement is planned once per connection, where a call of an SQL function from it was
+-- planned again on every call (a third of the cost of a creation to PostgreSQL).
 ALTER TABLE "ApiKey" ADD COLUMN "grants" TEXT NOT NULL DEFAULT '[[],[],[]]';
 
-UPDATE "ApiKey" k SET "grants" = json_build_array(
+-- The copy of the grants of each key, made from the grant tables: what the backfill below and the
+-- trigger functions write.
+CREATE VIEW "ApiKeyGrants" AS
+SELECT k."id" AS "apiKeyId", json_build_array(
     COALESCE((SELECT json_agg(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id"), '[]'::json),
     COALESCE((SELECT json_agg(json_build_array(t."teamId", tm."name"))
                 FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = k."id"), '[]'::json),
     COALESCE((SELECT json_agg(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = k."id"), '[]'::json)
-  )::text;
+  )::text AS "grants"
+  FROM "ApiKey" k;
+
+UPDATE "ApiKey" k SET "grants" = (SELECT g."grants" FROM "ApiKeyGrants" g WHERE g."apiKeyId" = k."id");
 
 -- A grant row written, changed or deleted: the copy of its key (of both keys, if it moved) made again.
 CREATE FUNCTION "keygate_grants_changed"() RETURNS trigger LANGUAGE plpgsql AS E'
@@ -28,12 +34,7 @@ BEGIN
   ELSE
     key_ids := ARRAY[OLD."apiKeyId", NEW."apiKeyId"]\073
   END IF\073
-  UPDATE "ApiKey" k SET "grants" = json_build_array(
-      COALESCE((SELECT json_agg(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id"), ''[]''::json),
-      COALESCE((SELECT json_agg(json_build_array(t."teamId", tm."name"))
-                  FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = k."id"), ''[]''::json),
-      COALESCE((SELECT json_agg(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = k."id"), ''[]''::json)
-    )::text
+  UPDATE "ApiKey" k SET "grants" = (SELECT g."grants" FROM "ApiKeyGrants" g WHERE g."apiKeyId" = k."id")
    WHERE k."id" = ANY(key_ids)\073
   RETURN NULL\073
 END
@@ -49,12 +50,7 @@ CREATE TRIGGER "ApiKeyTeamRole_grants" AFTER INSERT OR UPDATE OR DELETE ON "ApiK
 -- The name of a team is in the copy of every key in it (Keygate never renames a team, a script might).
 CREATE FUNCTION "keygate_team_renamed"() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
-  UPDATE "ApiKey" k SET "grants" = json_build_array(
-      COALESCE((SELECT json_agg(r."roleName") FROM "ApiKeyRole" r WHERE r."apiKeyId" = k."id"), ''[]''::json),
-      COALESCE((SELECT json_agg(json_build_array(t."teamId", tm."name"))
-                  FROM "ApiKeyTeam" t JOIN "Team" tm ON tm."id" = t."teamId" WHERE t."apiKeyId" = k."id"), ''[]''::json),
-      COALESCE((SELECT json_agg(tr."roleName") FROM "ApiKeyTeamRole" tr WHERE tr."apiKeyId" = k."id"), ''[]''::json)
-    )::text
+  UPDATE "ApiKey" k SET "grants" = (SELECT g."grants" FROM "ApiKeyGrants" g WHERE g."apiKeyId" = k."id")
    WHERE k."id" IN (SELECT "apiKeyId" FROM "ApiKeyTeam" WHERE "teamId" = NEW."id")\073
   RETURN NULL\073
 END
