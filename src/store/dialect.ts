@@ -134,7 +134,7 @@ function writeAsOneStatement(channel: string | null): WriteAll {
 
 /**
  * SQLite: each key's grants are its "grants" column, embedded as JSON. keyRows is keysAsJson, parsed:
- * better-sqlite3 makes a JavaScript value of every column of every row (16 of them for each key of a
+ * better-sqlite3 makes a JavaScript value of every column of every row (15 of them for each key of a
  * page), where one JSON text of the whole page is made and parsed at once. Measured on a page of 51
  * keys, statement and decoding together: 0.19 ms against 0.275–0.29 ms as rows.
  */

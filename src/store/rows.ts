@@ -70,7 +70,7 @@ const dateOf = (value: unknown): Date => new Date(Number(value));
 const optionalDateOf = (value: unknown): Date | null => (value == null ? null : dateOf(value));
 
 /** The grants of a key as its "grants" column holds them: role names, [id, name] of each team, team role names. */
-type GrantsValue = [string[], Array<[string, string]>, string[]];
+export type GrantsValue = [string[], Array<[string, string]>, string[]];
 
 /**
  * An "ApiKey" row with its grants: the key's columns, then "grants", the JSON of [role names, [[team id,

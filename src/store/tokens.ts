@@ -7,7 +7,7 @@ import type { RawDriver } from '../db/client.ts';
 import type { ApiKeyRow } from '../domain/records.ts';
 import { timestampText, toDate } from './dialect.ts';
 import { KEY_COLUMN_NAMES, TIMESTAMP_COLUMNS } from './key-columns.ts';
-import type { GrantRow } from './rows.ts';
+import type { GrantRow, GrantsValue } from './rows.ts';
 
 export interface TokenMatch {
   key: ApiKeyRow;
@@ -32,7 +32,7 @@ function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = @hash
 
 /** The copy of a key's grants (its "grants" column) as grant rows. */
 function grantRows(grants: string): GrantRow[] {
-  const [roleNames, teams, teamRoleNames] = JSON.parse(grants) as [string[], Array<[string, string]>, string[]];
+  const [roleNames, teams, teamRoleNames] = JSON.parse(grants) as GrantsValue;
   return [
     ...roleNames.map((value): GrantRow => ({ kind: 'role', value, teamName: null })),
     ...teams.map(([value, teamName]): GrantRow => ({ kind: 'team', value, teamName })),
@@ -105,8 +105,8 @@ interface Pending {
 
 /**
  * PostgreSQL: the hashes asked for during one turn of the event loop are looked up together, in one
- * round trip, instead of one connection and one round trip each. Requests that come together (many connections, or a
- * flood of made-up tokens) share the statement; a hash asked for alone waits for nothing more than the
+ * round trip, instead of one connection and one round trip each. Requests that come together (many
+ * connections, or a flood of made-up tokens) share the statement; a hash asked for alone waits for nothing more than the
  * rest of its turn. A failed statement fails every lookup of its batch.
  */
 function batchedFinder(pool: Extract<RawDriver, { provider: 'postgresql' }>['pool']): FindToken {
