@@ -18,7 +18,7 @@ import { Access, type Grants, tokenDeadline } from '../domain/access.ts';
 import { hashToken } from '../domain/tokens.ts';
 import type { Caller, Domain } from '../domain/types.ts';
 import { signals } from '../observability/signals.ts';
-import { assembleRecord } from '../store/rows.ts';
+import { recordWithGrants } from '../store/rows.ts';
 import type { TokenLookup } from './token-lookup.ts';
 
 interface Entry {
@@ -176,7 +176,7 @@ export class TokenVerifier {
     // Past the key's expiresAt the token is refused like an unknown one, but not remembered as unknown:
     // an update may extend the key. The cache entry keeps the deadline and is never used past it.
     const expiresAt = tokenDeadline(match.expiresAt, match.key.expiresAt);
-    const key = assembleRecord(match.key, match.grants, this.#domain.catalogue);
+    const key = recordWithGrants(match.key, match.grants, this.#domain.catalogue);
     const caller: Caller = { key, access: this.#accessFor(key.grants) };
     if (expiresAt !== null && expiresAt <= now) return { caller, deadline: expiresAt };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });

@@ -13,14 +13,22 @@ import type { RoleCatalogue } from '../domain/roles.ts';
 
 const compareById = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** A key with its grants, in canonical order (roles as in the catalogue, teams by id). */
-export function recordOf(
-  key: ApiKeyRow,
-  roleNames: string[],
-  teams: Array<{ id: string; name: string }>,
-  teamRoleNames: string[],
-  catalogue: RoleCatalogue,
-): ApiKeyRecord {
+/** The value of the column `name` of `row` (undefined when the statement has no such column). */
+const valueIn = (columns: Columns) => (row: readonly unknown[], name: string) => row[columns[name] ?? -1];
+
+const dateOf = (value: unknown): Date => new Date(Number(value));
+const optionalDateOf = (value: unknown): Date | null => (value == null ? null : dateOf(value));
+
+/** The grants of a key as its "grants" column holds them: role names, [id, name] of each team, team role names. */
+export type GrantsValue = [string[], Array<[string, string]>, string[]];
+
+/**
+ * A key with its grants as its "grants" column holds them (parsed), in canonical order (roles as in the
+ * catalogue, teams by id): a listed or shown key, a token's key.
+ */
+export function recordWithGrants(key: ApiKeyRow, grants: GrantsValue, catalogue: RoleCatalogue): ApiKeyRecord {
+  const [roleNames, teamPairs, teamRoleNames] = grants;
+  const teams = teamPairs.map(([id, name]) => ({ id, name }));
   if (teams.length > 1) teams.sort(compareById);
   // Written out rather than spread: every record has the same shape, built at a fraction of the cost.
   return {
@@ -43,35 +51,6 @@ export function recordOf(
   };
 }
 
-/** One grant of a key as the grant tables hold it: an account role, a team (with its name), a team role. */
-export interface GrantRow {
-  kind: 'role' | 'team' | 'team_role';
-  value: string;
-  teamName: string | null;
-}
-
-/** A key with its grants given as grant rows (the token lookup, src/store/tokens.ts, reads them so). */
-export function assembleRecord(key: ApiKeyRow, rows: readonly GrantRow[], catalogue: RoleCatalogue): ApiKeyRecord {
-  const roleNames: string[] = [];
-  const teamRoleNames: string[] = [];
-  const teams: Array<{ id: string; name: string }> = [];
-  for (const row of rows) {
-    if (row.kind === 'role') roleNames.push(row.value);
-    else if (row.kind === 'team_role') teamRoleNames.push(row.value);
-    else teams.push({ id: row.value, name: row.teamName ?? '' });
-  }
-  return recordOf(key, roleNames, teams, teamRoleNames, catalogue);
-}
-
-/** The value of the column `name` of `row` (undefined when the statement has no such column). */
-const valueIn = (columns: Columns) => (row: readonly unknown[], name: string) => row[columns[name] ?? -1];
-
-const dateOf = (value: unknown): Date => new Date(Number(value));
-const optionalDateOf = (value: unknown): Date | null => (value == null ? null : dateOf(value));
-
-/** The grants of a key as its "grants" column holds them: role names, [id, name] of each team, team role names. */
-export type GrantsValue = [string[], Array<[string, string]>, string[]];
-
 /**
  * An "ApiKey" row with its grants: the key's columns, then "grants", the JSON of [role names, [[team id,
  * team name], …], team role names] (text as the column holds it, or already parsed, within the JSON of
@@ -80,8 +59,7 @@ export type GrantsValue = [string[], Array<[string, string]>, string[]];
 export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogue: RoleCatalogue): ApiKeyRecord {
   const at = valueIn(columns);
   const value = at(row, 'grants');
-  const [roleNames, teams, teamRoleNames] = (typeof value === 'string' ? JSON.parse(value) : value) as GrantsValue;
-  return recordOf(
+  return recordWithGrants(
     {
       id: at(row, 'id') as string,
       organizationId: at(row, 'organizationId') as string,
@@ -94,9 +72,7 @@ export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogu
       creatorUserId: (at(row, 'creatorUserId') ?? null) as string | null,
       expiresAt: optionalDateOf(at(row, 'expiresAt')),
     },
-    roleNames,
-    teams.map(([id, name]) => ({ id, name })),
-    teamRoleNames,
+    (typeof value === 'string' ? JSON.parse(value) : value) as GrantsValue,
     catalogue,
   );
 }

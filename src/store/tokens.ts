@@ -7,13 +7,14 @@ import type { RawDriver } from '../db/client.ts';
 import type { ApiKeyRow } from '../domain/records.ts';
 import { timestampText, toDate } from './dialect.ts';
 import { KEY_COLUMN_NAMES, TIMESTAMP_COLUMNS } from './key-columns.ts';
-import type { GrantRow, GrantsValue } from './rows.ts';
+import type { GrantsValue } from './rows.ts';
 
 export interface TokenMatch {
   key: ApiKeyRow;
   /** The token's own expiry (end of a rotation grace period); the key's is key.expiresAt. */
   expiresAt: Date | null;
-  grants: GrantRow[];
+  /** The key's grants, its "grants" column parsed. */
+  grants: GrantsValue;
 }
 
 /** Finds the token of a hash, with its key and grants; null when no token has it. */
@@ -28,16 +29,6 @@ function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = @hash
   );
   return `SELECT ${columns.join(', ')}, k."grants", ${castDate('t."expiresAt"')} AS "tokenExpiresAt"${extra}
     FROM "ApiKeyToken" t JOIN "ApiKey" k ON k."id" = t."apiKeyId" WHERE ${condition}`;
-}
-
-/** The copy of a key's grants (its "grants" column) as grant rows. */
-function grantRows(grants: string): GrantRow[] {
-  const [roleNames, teams, teamRoleNames] = JSON.parse(grants) as GrantsValue;
-  return [
-    ...roleNames.map((value): GrantRow => ({ kind: 'role', value, teamName: null })),
-    ...teams.map(([value, teamName]): GrantRow => ({ kind: 'team', value, teamName })),
-    ...teamRoleNames.map((value): GrantRow => ({ kind: 'team_role', value, teamName: null })),
-  ];
 }
 
 type RawRow = Record<string, string | null>;
@@ -57,7 +48,7 @@ function toMatch(row: RawRow, provider: RawDriver['provider']): TokenMatch {
       expiresAt: toDate(row.expiresAt ?? null, provider),
     },
     expiresAt: toDate(row.tokenExpiresAt ?? null, provider),
-    grants: grantRows(row.grants as string),
+    grants: JSON.parse(row.grants as string) as GrantsValue,
   };
 }
 

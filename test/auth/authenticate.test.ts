@@ -38,7 +38,7 @@ function keyRow(id: string, expiresAt: Date | null): TokenMatch {
       creatorUserId: 'user',
     },
     expiresAt: null,
-    grants: [{ kind: 'role', value: 'viewer', teamName: null }],
+    grants: [['viewer'], [], []],
   };
 }
 

@@ -37,7 +37,7 @@ function setup(options: ConstructorParameters<typeof TokenVerifier>[2] = {}) {
         creatorUserId: 'user',
       },
       expiresAt: expiresAt === null ? null : new Date(expiresAt),
-      grants: roles.map((value) => ({ kind: 'role' as const, value, teamName: null })),
+      grants: [[...roles], [], []],
     });
     return token;
   };

@@ -48,20 +48,15 @@ describe.each(providers)('token lookup on %s', (provider) => {
       find(hashToken(keys.plain.token)),
     ]);
     expect(plain?.key.id).toBe(keys.plain.id);
-    expect(plain?.grants).toEqual([{ kind: 'role', value: 'viewer', teamName: null }]);
+    expect(plain?.grants).toEqual([['viewer'], [], []]);
     expect(again?.key.id).toBe(keys.plain.id);
     expect(granted?.key.id).toBe(keys.granted.id);
-    const order = (g: { kind: string; value: string }) => `${g.kind} ${g.value}`;
-    const grants = [...(granted?.grants ?? [])].sort((a, b) => (order(a) < order(b) ? -1 : 1));
-    expect(grants.map(({ kind, value }) => [kind, value])).toEqual([
-      ['role', 'api_keys_manage'],
-      ['role', 'viewer'],
-      ['team', keys.team],
-      ['team_role', 'schedules_editor'],
-    ]);
-    expect(grants.find((g) => g.kind === 'team')?.teamName).toMatch(/^team /);
+    const [roleNames, teams, teamRoleNames] = granted?.grants ?? [[], [], []];
+    expect([...roleNames].sort()).toEqual(['api_keys_manage', 'viewer']);
+    expect(teams).toEqual([[keys.team, expect.stringMatching(/^team /)]]);
+    expect(teamRoleNames).toEqual(['schedules_editor']);
     expect(bare?.key.id).toBe(keys.bare.id);
-    expect(bare?.grants).toEqual([]);
+    expect(bare?.grants).toEqual([[], [], []]);
     expect(none).toBeNull();
     expect(plain?.key.createdAt).toBeInstanceOf(Date);
   });
@@ -119,12 +114,10 @@ describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lo
     const found = await Promise.all([...made.map(find), find(hashToken(keys.granted.token))]);
     expect(found.slice(0, 20)).toEqual(made.map(() => null));
     expect(found[20]?.key.id).toBe(keys.granted.id);
-    expect(found[20]?.grants.map(({ kind, value }) => `${kind} ${value}`).sort()).toEqual([
-      'role api_keys_manage',
-      'role viewer',
-      `team ${keys.team}`,
-      'team_role schedules_editor',
-    ]);
+    const [roleNames, teams, teamRoleNames] = found[20]?.grants ?? [[], [], []];
+    expect([...roleNames].sort()).toEqual(['api_keys_manage', 'viewer']);
+    expect(teams.map(([id]) => id)).toEqual([keys.team]);
+    expect(teamRoleNames).toEqual(['schedules_editor']);
     expect(counts.connects).toBe(1);
     expect(counts.statements).toEqual(['keygate_tokens_lookup']);
   });
