@@ -168,21 +168,27 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
 }
 
 /**
- * The baselines as measured before and after Keygate, as one: each scenario's figures are the medians
- * over the runs of both. This machine's speed drifts over a run of a quarter of an hour (Yoga alone
- * measured from 2,660 to 4,350 req/s in different runs), and Keygate's ratios should not hang on the
- * minutes the baselines happened to get.
+ * Baselines measured at several times, as one: each scenario's figures are the medians over the runs of
+ * all of them. This machine's speed drifts over a run of a quarter of an hour (Yoga alone measured
+ * from 2,372 to 4,500 req/s within one run), and Keygate's ratios should not hang on the minutes the
+ * baselines happened to get: they are measured before Keygate and again after each size, and each
+ * size is judged against the two measured next to it (ServerSummary.baselines, bench/lib/report.ts).
  */
-function bracketBaselines(before: ServerSummary, after: ServerSummary): ServerSummary {
+function bracketBaselines(measured: ServerSummary[]): ServerSummary {
+  const [first, ...later] = measured as [ServerSummary, ...ServerSummary[]];
   return {
-    ...before,
-    maxRssMb: Math.max(before.maxRssMb, after.maxRssMb),
-    scenarios: before.scenarios.map((scenario) => {
-      const later = after.scenarios.find((other) => other.name === scenario.name);
-      if (!later) return scenario;
+    ...first,
+    maxRssMb: Math.max(...measured.map((b) => b.maxRssMb)),
+    scenarios: first.scenarios.map((scenario) => {
+      const same = later.flatMap((b) => b.scenarios.filter((other) => other.name === scenario.name));
+      if (same.length === 0) return scenario;
       const spec = { expectedStatus: scenario.expectedStatus };
-      const probe = scenario.probe.ok ? later.probe : scenario.probe;
-      return summarize({ ...scenario, spec }, [...scenario.runs, ...later.runs], probe);
+      const probe = [scenario, ...same].find((s) => !s.probe.ok)?.probe ?? scenario.probe;
+      return summarize(
+        { ...scenario, spec },
+        [scenario, ...same].flatMap((s) => s.runs),
+        probe,
+      );
     }),
   };
 }
@@ -236,7 +242,13 @@ async function measureMixed(
 const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
 
 /** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
-async function benchKeygate(provider: Provider, options: Options, pinning: Pinning, servers: ServerSummary[]) {
+async function benchKeygate(
+  provider: Provider,
+  options: Options,
+  pinning: Pinning,
+  servers: ServerSummary[],
+  baselinesAfter: () => Promise<ServerSummary | undefined>,
+) {
   const database = await createBenchDatabase(provider, options.pgUrl);
   return withCleanup(database.drop, async () => {
     const name = `keygate ${provider}`;
@@ -301,6 +313,8 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
           return [...measured, ...(await measure(verifyLabel, verify(verification), options, pids))];
         },
       );
+      // With this size's server stopped: the baselines that bracket it (and open the next size).
+      const baselines = await baselinesAfter();
       servers.push({
         server: label,
         provider,
@@ -309,6 +323,7 @@ async function benchKeygate(provider: Provider, options: Options, pinning: Pinni
         maxRssMb: bytesToMb(running.server.maxRss),
         scenarios,
         ...(mixed ? { mixed } : {}),
+        ...(baselines ? { baselines } : {}),
       });
     }
   });
@@ -349,28 +364,36 @@ async function main(): Promise<void> {
   const rawBody = sampleCurrentApiKeyAnswer();
   const servers: ServerSummary[] = [];
   const errors: Array<{ where: string; message: string }> = [];
-  const baselines: { before?: ServerSummary; after?: ServerSummary } = {};
+  // Every measurement of the baselines, in order: before Keygate, then after each of its sizes.
+  const baselines: ServerSummary[] = [];
+  const baselinesAfter = async (): Promise<ServerSummary | undefined> => {
+    log('baselines again');
+    try {
+      const now = await benchBaselines(options, pinning, rawBody);
+      const previous = baselines.at(-1);
+      baselines.push(now);
+      servers[0] = bracketBaselines(baselines);
+      return previous ? bracketBaselines([previous, now]) : now;
+    } catch (error) {
+      // That size's ratios then use the baselines of the whole run, as the note says.
+      const message = (error as Error).stack ?? String(error);
+      errors.push({ where: 'baselines after a size', message });
+      log(`! baselines failed: ${message}`);
+      return undefined;
+    }
+  };
   try {
-    baselines.before = await benchBaselines(options, pinning, rawBody);
-    servers.push(baselines.before);
+    const before = await benchBaselines(options, pinning, rawBody);
+    baselines.push(before);
+    servers.push(before);
     for (const provider of options.providers) {
       try {
-        await benchKeygate(provider, options, pinning, servers);
+        await benchKeygate(provider, options, pinning, servers, baselinesAfter);
       } catch (error) {
         const message = (error as Error).stack ?? String(error);
         errors.push({ where: provider, message });
         log(`! ${provider} failed: ${message}`);
       }
-    }
-    log('baselines again, after Keygate');
-    try {
-      baselines.after = await benchBaselines(options, pinning, rawBody);
-      servers[0] = bracketBaselines(baselines.before, baselines.after);
-    } catch (error) {
-      // Keygate's figures stand; the ratios then use the first baselines alone, as the note says.
-      const message = (error as Error).stack ?? String(error);
-      errors.push({ where: 'baselines after Keygate', message });
-      log(`! baselines after Keygate failed: ${message}`);
     }
   } finally {
     await cleanUp();
@@ -394,11 +417,13 @@ async function main(): Promise<void> {
     `Keygate environment: ${Object.entries(options.serverEnv)
       .map(([name, value]) => `${name}=${value}`)
       .join(' ')}, LOG_LEVEL=warn, NODE_ENV=production.`,
-    baselines.before && baselines.after
-      ? `Baselines before / after Keygate (the table has the medians of both): ${baselines.before.scenarios
+    baselines.length > 1
+      ? `Baselines as measured before Keygate and after each size (the first table has the medians of all; each size's ratios use the two next to it): ${(
+          baselines[0] as ServerSummary
+        ).scenarios
           .map(
-            (scenario, i) =>
-              `${scenario.label} ${scenario.rps.toFixed(0)} / ${baselines.after?.scenarios[i]?.rps.toFixed(0)}`,
+            (scenario) =>
+              `${scenario.label} ${baselines.map((b) => b.scenarios.find((s) => s.name === scenario.name)?.rps.toFixed(0) ?? '-').join(' / ')}`,
           )
           .join('; ')} req/s.`
       : 'Baselines measured before Keygate only.',

@@ -91,4 +91,39 @@ describe('the bench report', () => {
       "20 connections ÷ its p50 in the mix (8.00 ms), ÷ Yoga req/s; the mix averages 0.500 ms of server CPU a response, Yoga 0.200 (0.40×); the others' p50 ms: list 9.0, show 8.5",
     );
   });
+
+  it("takes each size's ratios against the baselines measured next to it, and its small ÷ large against each size's own", () => {
+    // The machine was twice as fast for the 1M measurements: Yoga and raw measured twice the req/s
+    // next to them, and Keygate did too. Against the whole run's baselines the 1k figures would look
+    // slow and the 1M ones fast; each against its own, both sizes are alike.
+    const slow = server('baselines', [scenario('yoga-minimal', 2000, 0.4), scenario('raw-http', 20000, 0.04)], null);
+    const fast = server('baselines', [scenario('yoga-minimal', 4000, 0.2), scenario('raw-http', 40000, 0.02)], null);
+    const whole = server('baselines', [scenario('yoga-minimal', 3000, 0.3), scenario('raw-http', 30000, 0.03)], null);
+    const small: ServerSummary = {
+      ...server('keygate embedded 1k', [scenario('valid', 1800, 0.2), scenario('verify-valid', 11000, 0.03)], 1000),
+      baselines: slow,
+    };
+    const large: ServerSummary = {
+      ...server(
+        'keygate embedded 1M',
+        [scenario('valid', 3600, 0.1), scenario('verify-valid', 22000, 0.015)],
+        1_000_000,
+      ),
+      baselines: fast,
+    };
+    const targets = evaluateTargets([whole, small, large]);
+    const at = (target: string, where: string) => targets.find((t) => t.target === target && t.where === where);
+    expect(at('currentApiKey valid / Yoga', 'embedded 1k')?.value).toBeCloseTo(0.9);
+    expect(at('currentApiKey valid / Yoga', 'embedded 1M')?.value).toBeCloseTo(0.9);
+    expect(at('verify VALID / raw http', 'embedded 1k')?.value).toBeCloseTo(0.55);
+    const sized = at('verification: small req/s ÷ large req/s', 'embedded 1M vs 1k');
+    expect(sized?.value).toBeCloseTo(1);
+    expect(sized?.pass).toBe(true);
+    expect(sized?.note).toBe('Yoga next to each 2000 / 4000 req/s, unadjusted 0.50×; p99 2.00 → 2.00 ms');
+    expect(at('verify-valid: small req/s ÷ large req/s', 'embedded 1M vs 1k')?.value).toBeCloseTo(1);
+    // Without baselines of its own, a size is judged against the whole run's, its size ratio unadjusted.
+    const plain = evaluateTargets([whole, { ...small, baselines: undefined }, { ...large, baselines: undefined }]);
+    expect(plain.find((t) => t.target === 'currentApiKey valid / Yoga')?.value).toBeCloseTo(0.6);
+    expect(plain.find((t) => t.target === 'verification: small req/s ÷ large req/s')?.value).toBeCloseTo(0.5);
+  });
 });
