@@ -128,6 +128,12 @@ function sampleCurrentApiKeyAnswer(): string {
 }
 
 async function benchBaselines(options: Options, pinning: Pinning, body: string): Promise<ServerSummary> {
+  // Their own servers' stops: the baselines are measured between Keygate's sizes too, while the
+  // database of the provider being measured is still open (and in `cleanups`).
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0)) if (cleanups.delete(stop)) await stop();
+  };
   const start = async (name: string, file: string) => {
     const port = await freePort();
     const server = new ServerProcess({
@@ -138,15 +144,17 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
       cwd: ROOT,
       pinning,
     });
-    cleanups.add(() => server.stop());
+    const stop = () => server.stop();
+    stops.push(stop);
+    cleanups.add(stop);
     await server.waitForLine((line) => (line.includes('listening') ? true : undefined), 60_000);
     server.sampleRss();
     return { server, origin: `http://127.0.0.1:${port}` };
   };
-  const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
-  const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
-  const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
   try {
+    const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
+    const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
+    const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
     log('baselines');
     const scenarios = await measure(
       'baselines',
@@ -163,7 +171,7 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
       scenarios,
     };
   } finally {
-    await cleanUp();
+    await stopAll();
   }
 }
 
@@ -342,7 +350,9 @@ async function main(): Promise<void> {
 
   const keygateScenarioCount = options.scenarios?.length ?? 9;
   const perScenario = options.warmup + options.runs * options.duration;
-  const estimate = perScenario * (2 * 3 + keygateScenarioCount * options.providers.length * options.sizes.length);
+  const sized = options.providers.length * options.sizes.length;
+  // Three baselines before Keygate and again after each size.
+  const estimate = perScenario * (3 * (1 + sized) + keygateScenarioCount * sized);
   log(
     `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
       `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +
