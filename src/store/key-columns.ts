@@ -50,9 +50,21 @@ export function keyValues(dialect: Timestamps, extra: readonly string[] = []): S
   return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
 }
 
-/** The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra). */
-export const jsonColumns = (extra: readonly string[] = []): Columns =>
-  columnsOf([...KEY_COLUMN_NAMES, ...extra, 'grants']);
+const jsonColumnsOf = new WeakMap<readonly string[], Columns>();
+const NO_EXTRA: readonly string[] = [];
+
+/**
+ * The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra); made
+ * once for each `extra` (the statements' lists are constants).
+ */
+export function jsonColumns(extra: readonly string[] = NO_EXTRA): Columns {
+  let columns = jsonColumnsOf.get(extra);
+  if (!columns) {
+    columns = columnsOf([...KEY_COLUMN_NAMES, ...extra, 'grants']);
+    jsonColumnsOf.set(extra, columns);
+  }
+  return columns;
+}
 
 /**
  * The keys of a Dialect.keysAsJson statement (each the array of its values, "id" first), newest first:

@@ -78,6 +78,20 @@ describe.each(providers)('expiry on %s', (provider) => {
       expect(explicitNull.apiKey.expiresAt).toBeNull();
     });
 
+    it('reads back to the millisecond in a shown key and a page, up to the last instant of the range', async () => {
+      // The reads carry times as milliseconds computed by the database (src/store/dialect.ts,
+      // Dialect.timestamp): far times and odd milliseconds must survive it exactly.
+      for (const at of ['9999-12-31T23:59:59.999Z', '2999-06-15T12:34:56.789Z', iso(Date.now() + DAY + 1)]) {
+        const key = await created(admin.token, { expiresAt: at });
+        expect(await shownExpiry(key.apiKey.id)).toBe(at);
+        const page = await t.gql<{ apiKeys: { edges: Array<{ node: { id: string; expiresAt: string } }> } }>(
+          admin.token,
+          LIST,
+        );
+        expect(page.data?.apiKeys.edges.find((edge) => edge.node.id === key.apiKey.id)?.node.expiresAt).toBe(at);
+      }
+    });
+
     it('must lie in the future: BAD_USER_INPUT naming expiresAt, nothing written', async () => {
       const before = await t.gql<{ apiKeys: { edges: unknown[] } }>(admin.token, LIST);
       for (const at of [iso(Date.now() - MINUTE), iso(Date.now() - 1000 * DAY)]) {
