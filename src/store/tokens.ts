@@ -97,8 +97,8 @@ interface Pending {
 /**
  * PostgreSQL: the hashes asked for during one turn of the event loop are looked up together, in one
  * round trip, instead of one connection and one round trip each. Requests that come together (many
- * connections, or a flood of made-up tokens) share the statement; a hash asked for alone waits for nothing more than the
- * rest of its turn. A failed statement fails every lookup of its batch.
+ * connections, or a flood of made-up tokens) share the statement; a hash asked for alone waits for
+ * nothing more than the rest of its turn. A failed statement fails every lookup of its batch.
  */
 function batchedFinder(pool: Extract<RawDriver, { provider: 'postgresql' }>['pool']): FindToken {
   let batch: Pending[] = [];
