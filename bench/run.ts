@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BOOTSTRAP } from '../src/domain/bootstrap.ts';
 import { DEFAULT_ROLES } from '../src/domain/roles.ts';
 import { startCpuMeter, waitForQuiet } from './lib/cpu.ts';
-import { createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
+import { type BenchDatabase, createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
 import { probe, type RunResult, runLoad } from './lib/load.ts';
 import { type MixedRunResult, runMixed } from './lib/mixed.ts';
 import { OptionError, type Options, readOptions } from './lib/options.ts';
@@ -23,6 +23,8 @@ import {
   type Provider,
   type ScenarioSummary,
   type ServerSummary,
+  type SideBySide,
+  type SliceTotals,
   serverLabel,
   summarize,
   summarizeMixed,
@@ -247,6 +249,142 @@ async function measureMixed(
   return summarizeMixed(runs, options.connections);
 }
 
+/** The scenarios whose small ÷ large rows (bench/lib/report.ts) are measured side by side as well. */
+const COMPARED_ACROSS_SIZES = [
+  'valid',
+  'apiKeys50',
+  'apiKeys50-uncached',
+  'verify-valid',
+  'verify-scoped',
+  'verify-unknown-fresh',
+  'verify-round-robin',
+  'verify-graphql',
+];
+
+/** One slice of a side-by-side comparison (s): short, so that the two servers alternate often. */
+const SLICE_SECONDS = 1;
+
+/** What one server of a comparison needs: its origin, its database's processes, its credentials. */
+interface ComparedServer {
+  origin: string;
+  pids: () => Promise<number[]>;
+  adminToken: string;
+  verification: VerifySetup | undefined;
+}
+
+function scenariosOf(server: ComparedServer): Scenario[] {
+  const context = { url: server.origin, adminToken: server.adminToken, sampleKeyId: '', rotateKeyId: '' };
+  return [
+    ...keygateScenarios(context),
+    ...(server.verification ? verifyScenarios({ url: server.origin, ...server.verification }) : []),
+  ];
+}
+
+/**
+ * The largest size against the smallest, both servers running: a second database is made at the
+ * smallest size (with its own verified keys, as the first got at that size), and each compared
+ * scenario is warmed up on both, then measured in slices of SLICE_SECONDS, alternating between the two
+ * servers (each round's first in turn), for as long in all as one size's runs. Measured one after the
+ * other, minutes apart, the two sizes met different machines: this one's speed moved by up to 2×
+ * within a run, and a verification that reads no database came out 1.26× slower at 1M keys than at
+ * 1k. Side by side, they share whatever the machine does.
+ */
+async function compareSizes(
+  provider: Provider,
+  large: ComparedServer & { keys: number },
+  options: Options,
+  pinning: Pinning,
+): Promise<SideBySide[]> {
+  const names = COMPARED_ACROSS_SIZES.filter(
+    (name) =>
+      (!options.scenarios || options.scenarios.includes(name)) &&
+      (!name.startsWith('verify-') || large.verification !== undefined),
+  );
+  const smallest = options.sizes[0] as number;
+  if (names.length === 0 || large.keys <= smallest) return [];
+  const twin = await createBenchDatabase(provider, options.pgUrl);
+  return withCleanup(twin.drop, async () => {
+    const start = (database: BenchDatabase, expectBootstrap: boolean) =>
+      startKeygate(database, {
+        cwd: ROOT,
+        pinning,
+        expectBootstrap,
+        name: `keygate ${provider} side by side`,
+        env: options.serverEnv,
+      });
+    const bootstrap = await start(twin, true);
+    await bootstrap.server.stop();
+    const seed = await seedKeys(twin.seedTarget, smallest);
+    const verification = large.verification ? await setUpVerification(twin.seedTarget) : undefined;
+    const small = await start(twin, false);
+    return withCleanup(
+      () => small.server.stop(),
+      async () => {
+        const smallServer: ComparedServer = {
+          origin: small.origin,
+          pids: async () => [small.server.pid, ...(await twin.backendPids())],
+          adminToken: bootstrap.token as string,
+          verification,
+        };
+        const label = `${serverLabel(provider, large.keys)} beside ${serverLabel(provider, seed.total).replace('keygate ', '')}`;
+        log(`${label}: side by side, ${SLICE_SECONDS} s slices`);
+        const sides = [smallServer, large].map((server) => ({ server, scenarios: scenariosOf(server) }));
+        const compared: SideBySide[] = [];
+        const slices = slicesOf(options);
+        for (const name of names) {
+          const pair = sides.map((side) => ({
+            ...side,
+            totals: emptyTotals(),
+            scenario: side.scenarios.find((s) => s.name === name) as Scenario,
+          }));
+          for (const side of pair) {
+            if (side.scenario.prime) await side.scenario.prime();
+            await runLoad(side.scenario.spec, { connections: options.connections, seconds: options.warmup });
+          }
+          for (let slice = 0; slice < slices; slice++) {
+            for (const side of slice % 2 === 0 ? pair : [...pair].reverse()) {
+              const meter = startCpuMeter(await side.server.pids());
+              const run = await runLoad(side.scenario.spec, {
+                connections: options.connections,
+                seconds: SLICE_SECONDS,
+              });
+              const { serverMs } = meter.stopWithServer();
+              side.totals.responses += run.responses;
+              side.totals.seconds += run.seconds;
+              side.totals.serverMs += serverMs;
+              side.totals.unexpected += run.unexpected;
+              side.totals.p99s.push(run.p99);
+            }
+          }
+          const [a, b] = pair as [(typeof pair)[number], (typeof pair)[number]];
+          const rps = (totals: SliceTotals) => totals.responses / totals.seconds;
+          log(
+            `  ${label} | ${a.scenario.label} | ${rps(a.totals).toFixed(0)} / ${rps(b.totals).toFixed(0)} req/s, ` +
+              `server CPU ${(a.totals.serverMs / a.totals.responses).toFixed(3)} / ${(b.totals.serverMs / b.totals.responses).toFixed(3)} ms/req` +
+              (a.totals.unexpected + b.totals.unexpected
+                ? `, ${a.totals.unexpected + b.totals.unexpected} unexpected`
+                : ''),
+          );
+          compared.push({
+            name,
+            smallKeys: seed.total,
+            slices,
+            sliceSeconds: SLICE_SECONDS,
+            small: a.totals,
+            large: b.totals,
+          });
+        }
+        return compared;
+      },
+    );
+  });
+}
+
+/** Slices each server gets per compared scenario: as long as one size's runs, eight at least. */
+const slicesOf = (options: Options) => Math.max(8, Math.round((options.runs * options.duration) / SLICE_SECONDS));
+
+const emptyTotals = (): SliceTotals => ({ responses: 0, seconds: 0, serverMs: 0, unexpected: 0, p99s: [] });
+
 const CREATE_ROTATE_TARGET = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
 
 /** Measures Keygate on one provider at every size; each size's summary goes to `servers` as soon as it is done. */
@@ -334,6 +472,34 @@ async function benchKeygate(
         ...(baselines ? { baselines } : {}),
       });
     }
+    // The largest size again, beside a server of the smallest (compareSizes).
+    const largest = servers.filter((s) => s.provider === provider).at(-1);
+    if (options.sizes.length > 1 && largest?.keys) {
+      const running = await startKeygate(database, {
+        cwd: ROOT,
+        pinning,
+        expectBootstrap: false,
+        name,
+        env: options.serverEnv,
+      });
+      const sideBySide = await withCleanup(
+        () => running.server.stop(),
+        () =>
+          compareSizes(
+            provider,
+            {
+              origin: running.origin,
+              pids: async () => [running.server.pid, ...(await database.backendPids())],
+              adminToken,
+              verification,
+              keys: largest.keys ?? 0,
+            },
+            options,
+            pinning,
+          ),
+      );
+      if (sideBySide.length > 0) largest.sideBySide = sideBySide;
+    }
   });
 }
 
@@ -352,7 +518,10 @@ async function main(): Promise<void> {
   const perScenario = options.warmup + options.runs * options.duration;
   const sized = options.providers.length * options.sizes.length;
   // Three baselines before Keygate and again after each size.
-  const estimate = perScenario * (3 * (1 + sized) + keygateScenarioCount * sized);
+  // compareSizes: every compared scenario warmed up on two servers, then its slices on each.
+  const compared = options.sizes.length > 1 ? options.providers.length * COMPARED_ACROSS_SIZES.length : 0;
+  const sideBySide = compared * 2 * (options.warmup + slicesOf(options) * SLICE_SECONDS);
+  const estimate = perScenario * (3 * (1 + sized) + keygateScenarioCount * sized) + sideBySide;
   log(
     `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
       `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +

@@ -2,7 +2,7 @@
 // server CPU per response beside it, for runs on a machine whose speed drifts.
 import { describe, expect, it } from 'vitest';
 import type { OperationResult } from '../../bench/lib/mixed.ts';
-import { evaluateTargets, type ScenarioSummary, type ServerSummary } from '../../bench/lib/report.ts';
+import { evaluateTargets, type ScenarioSummary, type ServerSummary, type SliceTotals } from '../../bench/lib/report.ts';
 
 function scenario(name: string, rps: number, serverCpuMs: number): ScenarioSummary {
   return {
@@ -125,5 +125,47 @@ describe('the bench report', () => {
     const plain = evaluateTargets([whole, { ...small, baselines: undefined }, { ...large, baselines: undefined }]);
     expect(plain.find((t) => t.target === 'currentApiKey valid / Yoga')?.value).toBeCloseTo(0.6);
     expect(plain.find((t) => t.target === 'verification: small req/s ÷ large req/s')?.value).toBeCloseTo(0.5);
+  });
+
+  it('judges small ÷ large by the side-by-side measurement when there is one, naming the other beside it', () => {
+    // One after the other, the 1M server met a machine half as fast (against the same baselines): 2×.
+    // Side by side it answered as many requests as the 1k server in the same slices: no growth.
+    const base = server('baselines', [scenario('yoga-minimal', 3000, 0.3), scenario('raw-http', 30000, 0.03)], null);
+    const small = server('keygate embedded 1k', [scenario('verify-valid', 20000, 0.03)], 1000);
+    const totals = (responses: number, serverMs: number): SliceTotals => ({
+      responses,
+      seconds: 8,
+      serverMs,
+      unexpected: 0,
+      p99s: [1, 2, 3],
+    });
+    const side = (smallResponses: number, largeResponses: number) => ({
+      ...server('keygate embedded 1M', [scenario('verify-valid', 10000, 0.06)], 1_000_000),
+      sideBySide: [
+        {
+          name: 'verify-valid',
+          smallKeys: 11_000,
+          slices: 8,
+          sliceSeconds: 1,
+          small: totals(smallResponses, smallResponses * 0.025),
+          large: totals(largeResponses, largeResponses * 0.025),
+        },
+      ],
+    });
+    const row = (large: ServerSummary) =>
+      evaluateTargets([base, small, large]).find((t) => t.target === 'verify-valid: small req/s ÷ large req/s');
+    const flat = row(side(160_000, 160_000));
+    expect(flat?.value).toBeCloseTo(1);
+    expect(flat?.pass).toBe(true);
+    expect(flat?.note).toBe(
+      'side by side (11k server beside it, 8 × 1 s each, alternating): 20000 / 20000 req/s, server CPU 0.025 / 0.025 ms a request, p99 2.00 / 2.00 ms; one size after the other 2.00× (p99 2.00 → 2.00 ms)',
+    );
+    const grown = row(side(160_000, 128_000));
+    expect(grown?.value).toBeCloseTo(1.25);
+    expect(grown?.pass).toBe(false);
+    // Without a side-by-side measurement, the sequential one is the row's value.
+    expect(row(server('keygate embedded 1M', [scenario('verify-valid', 10000, 0.06)], 1_000_000))?.value).toBeCloseTo(
+      2,
+    );
   });
 });
