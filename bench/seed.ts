@@ -72,7 +72,7 @@ async function seedSqlite(file: string, total: number): Promise<Omit<SeedResult,
     );
     const insertRole = db.prepare('INSERT INTO "ApiKeyRole" (apiKeyId, roleName) VALUES (?, ?)');
     const insertToken = db.prepare(
-      'INSERT INTO "ApiKeyToken" (id, apiKeyId, hash, createdAt, expiresAt) VALUES (?, ?, ?, ?, NULL)',
+      'INSERT INTO "ApiKeyToken" (id, apiKeyId, hash, createdAt, expiresAt) VALUES (?, ?, unhex(?), ?, NULL)',
     );
     const insertBatch = db.transaction((batch: Batch, createdAt: string) => {
       for (let i = 0; i < batch.keyIds.length; i++) {
@@ -140,7 +140,7 @@ async function seedPostgres(url: string, total: number): Promise<Omit<SeedResult
       );
       await writer.query(
         `INSERT INTO "ApiKeyToken" (id, "apiKeyId", hash, "createdAt")
-         SELECT t.id, t.key, t.hash, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, key, hash)`,
+         SELECT t.id, t.key, decode(t.hash, 'hex'), $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, key, hash)`,
         [batch.tokenIds, batch.keyIds, batch.hashes, createdAt],
       );
       await writer.query('COMMIT');

@@ -41,7 +41,9 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
           'INSERT INTO "ApiKey" (id, organizationId, name, createdAt, tokenLastIssuedAt) VALUES (?, ?, ?, ?, ?)',
         );
         const role = db.prepare('INSERT INTO "ApiKeyRole" (apiKeyId, roleName) VALUES (?, ?)');
-        const token = db.prepare('INSERT INTO "ApiKeyToken" (id, apiKeyId, hash, createdAt) VALUES (?, ?, ?, ?)');
+        const token = db.prepare(
+          'INSERT INTO "ApiKeyToken" (id, apiKeyId, hash, createdAt) VALUES (?, ?, unhex(?), ?)',
+        );
         tokens.forEach((plain, i) => {
           key.run(keyIds[i], org, `bench verified key ${i + 1}`, at, at);
           role.run(keyIds[i], 'viewer');
@@ -73,7 +75,7 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
     );
     await client.query(
       `INSERT INTO "ApiKeyToken" (id, "apiKeyId", hash, "createdAt")
-       SELECT t.id, t.key, t.hash, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, key, hash)`,
+       SELECT t.id, t.key, decode(t.hash, 'hex'), $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, key, hash)`,
       [tokenIds, keyIds, tokens.map(sha256), now],
     );
     await client.query('COMMIT');

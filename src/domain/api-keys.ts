@@ -30,7 +30,7 @@ import { type GrantsInput, parseExpiresAt, parseGracePeriod, parseGrantsInput, p
 import { managerGate, requireManager } from './manager-gate.ts';
 import { DEFAULT_MAX_KEYS_PER_ORGANIZATION } from './quotas.ts';
 import type { ApiKeyRecord, ApiKeyRow } from './records.ts';
-import { generateToken, hashToken } from './tokens.ts';
+import { generateToken, tokenHashBytes } from './tokens.ts';
 import type { Caller, Creator, Domain } from './types.ts';
 
 export interface KeyInput extends GrantsInput {
@@ -211,7 +211,7 @@ export async function showApiKey(domain: Domain, caller: Caller, id: string): Pr
 
 /** The INSERT of a key's new current token (no expiry), issued at `now`; only its hash is stored. */
 const currentTokenInsert = (apiKeyId: string, token: string, now: Date) =>
-  tokenInsert({ id: newId(now.getTime()), apiKeyId, hash: hashToken(token), createdAt: now, expiresAt: null });
+  tokenInsert({ id: newId(now.getTime()), apiKeyId, hash: tokenHashBytes(token), createdAt: now, expiresAt: null });
 
 /** The gate of createApiKey (see managerGate); anyone but a manager gets its input checked, then FORBIDDEN. */
 export const mayCreateApiKey = (domain: Domain, caller: Caller, input: KeyInput): true | Promise<true> =>

@@ -66,3 +66,8 @@ export function isWellFormedToken(token: string): boolean {
 export function hashToken(token: string): string {
   return hash('sha256', token, 'hex');
 }
+
+/** The same SHA-256 as its 32 bytes: what the token table stores ("ApiKeyToken"."hash"). */
+export function tokenHashBytes(token: string): Buffer<ArrayBuffer> {
+  return hash('sha256', token, 'buffer') as Buffer<ArrayBuffer>;
+}

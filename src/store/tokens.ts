@@ -2,7 +2,8 @@
 // Prisma (a Prisma query costs ~0.3–0.6 ms here, a prepared statement ~0.01–0.09 ms). Everything
 // else stays on Prisma. One index lookup: the token (unique hash) with its key, whose row holds its
 // grants (the "grants" column, src/store/key-columns.ts). On PostgreSQL the hashes asked for together
-// share the statement (batchedFinder).
+// share the statement (batchedFinder). Hashes are asked for as the hexadecimal text the caches key
+// by; the column holds their 32 bytes, which the statements decode the text to (`unhex`, `decode`).
 import type { RawDriver } from '../db/client.ts';
 import type { ApiKeyRow } from '../domain/records.ts';
 import { timestampText, toDate } from './dialect.ts';
@@ -22,7 +23,7 @@ export type FindToken = (hash: string) => Promise<TokenMatch | null>;
 
 // `@param` placeholders are rewritten per driver ($1 for pg; better-sqlite3 takes them as they are).
 /** The token whose hash matches `condition` (on `t`), with its key; `extra`: more columns, after a comma. */
-function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = @hash', extra = ''): string {
+function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = unhex(@hash)', extra = ''): string {
   const castDate = (column: string) => timestampText(provider, column);
   const columns = KEY_COLUMN_NAMES.map((c) =>
     TIMESTAMP_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`,
@@ -52,10 +53,13 @@ function toMatch(row: RawRow, provider: RawDriver['provider']): TokenMatch {
   };
 }
 
+/** The token of one hash (SQLite; `@hash` the hexadecimal text). */
+export const TOKEN_OF_HASH_SQL = tokenSql('sqlite');
+
 /** The lookup of token hashes on a driver: its statements are prepared once, here. */
 export function tokenFinder(raw: RawDriver): FindToken {
   if (raw.provider === 'sqlite') {
-    const token = raw.connection.prepare<{ hash: string }, RawRow>(tokenSql('sqlite'));
+    const token = raw.connection.prepare<{ hash: string }, RawRow>(TOKEN_OF_HASH_SQL);
     return async (hash) => {
       const row = token.get({ hash });
       return row ? toMatch(row, 'sqlite') : null;
@@ -83,7 +87,7 @@ export function tokenFinder(raw: RawDriver): FindToken {
 const UNNEST_PARAMETER = 'unnest((SELECT $1::text[]))';
 /** The tokens of many hashes at once (PostgreSQL), each row with its hash. */
 export const TOKENS_OF_HASHES_SQL = `SELECT x.* FROM ${UNNEST_PARAMETER} AS h("hash") CROSS JOIN LATERAL (
-  ${tokenSql('postgresql', 't."hash" = h."hash"', ', t."hash" AS "tokenHash"')} OFFSET 0) x`;
+  ${tokenSql('postgresql', `t."hash" = decode(h."hash", 'hex')`, ', h."hash" AS "tokenHash"')} OFFSET 0) x`;
 
 /** The most hashes one statement looks up. */
 const MAX_BATCH = 500;

@@ -291,7 +291,10 @@ describe.each(providers)('concurrent changes to one key on %s', (provider) => {
   async function expectState(s: Setup, model: Model) {
     const db = t.domain.db;
     const rows = await db.apiKeyToken.findMany({ where: { apiKeyId: s.target.id }, orderBy: { id: 'asc' } });
-    const stored = rows.map((row) => ({ hash: row.hash, expiresAt: row.expiresAt?.getTime() ?? null }));
+    const stored = rows.map((row) => ({
+      hash: Buffer.from(row.hash).toString('hex'),
+      expiresAt: row.expiresAt?.getTime() ?? null,
+    }));
     const expected = model.tokens.map((token) => ({ hash: hashToken(token.token), expiresAt: token.expiresAt }));
     expect(stored).toEqual(expected);
     const shown = await t.gql<{ apiKey: Shown }>(s.manager.token, SHOW, { id: s.target.id });

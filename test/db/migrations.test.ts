@@ -21,6 +21,8 @@ import { type Database, openDatabase, sqliteUrl } from '../../src/db/client.ts';
 import type { DatabaseConfig } from '../../src/db/database-config.ts';
 import { MigrationError, migrate, migrationsDir, readMigrations } from '../../src/db/migrate.ts';
 import { applyMigrationsWithEngine, diffDatabaseToSchema, diffSchemas } from '../../src/db/schema-engine.ts';
+import { generateToken, hashToken, tokenHashBytes } from '../../src/domain/tokens.ts';
+import { tokenFinder } from '../../src/store/tokens.ts';
 import { createEmptyDatabase, type Provider, providers } from '../helpers/databases.ts';
 
 const schemaPath = { sqlite: 'prisma/schema.prisma', postgresql: 'prisma/postgresql/schema.prisma' } as const;
@@ -232,7 +234,7 @@ describe.each(providers)('migrations on %s', (provider) => {
     ).rejects.toThrow();
   });
 
-  test('dropping ApiKey.version keeps every key, grant, team and token of the keys, and key_grants copies the grants', async () => {
+  test('dropping ApiKey.version keeps every key, grant, team and token of the keys, key_grants copies the grants, token_hash_bytes the hashes', async () => {
     const dir = historyCopy(provider);
     const dropped = '20261206055822_drop_api_key_version';
     // The database as it was before that migration: it and every later one held back.
@@ -263,7 +265,10 @@ describe.each(providers)('migrations on %s', (provider) => {
     await prisma.apiKeyRole.create({ data: { apiKeyId: 'key', roleName: 'r1' } });
     await prisma.apiKeyTeam.create({ data: { apiKeyId: 'key', teamId: 'team' } });
     await prisma.apiKeyTeamRole.create({ data: { apiKeyId: 'key', roleName: 'r2' } });
-    await prisma.apiKeyToken.create({ data: { id: 'tok', apiKeyId: 'key', hash: 'h'.repeat(64), createdAt: at } });
+    // A token as the history before token_hash_bytes stored it: its hash as hexadecimal text.
+    const token = generateToken();
+    await prisma.$executeRaw`INSERT INTO "ApiKeyToken" ("id", "apiKeyId", "hash", "createdAt")
+      VALUES ('tok', 'key', ${hashToken(token)}, ${at})`;
 
     for (const name of later) cpSync(join(held, name), join(dir, name), { recursive: true });
     expect(await migrate(database, { dir })).toEqual({ applied: later });
@@ -279,6 +284,10 @@ describe.each(providers)('migrations on %s', (provider) => {
     // The key_grants migration copied the grants written before it onto the key.
     const { grants } = await prisma.apiKey.findUniqueOrThrow({ where: { id: 'key' } });
     expect(JSON.parse(grants)).toEqual([['r1'], [['team', 'Platform']], ['r2']]);
+    // token_hash_bytes turned the hash into its 32 bytes, and the token's lookup finds its key by it.
+    const { hash } = await prisma.apiKeyToken.findUniqueOrThrow({ where: { id: 'tok' } });
+    expect(Buffer.from(hash).equals(tokenHashBytes(token))).toBe(true);
+    expect((await tokenFinder(database.raw)(hashToken(token)))?.key.id).toBe('key');
     expect(await diffDatabaseToSchema(config, schemaOf(provider))).toBe('');
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import type { RawDriver } from '../../src/db/client.ts';
 import { generateToken, hashToken } from '../../src/domain/tokens.ts';
-import { TOKENS_OF_HASHES_SQL } from '../../src/store/tokens.ts';
+import { TOKEN_OF_HASH_SQL, TOKENS_OF_HASHES_SQL } from '../../src/store/tokens.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
@@ -92,6 +92,27 @@ function countingPool(pool: pg.Pool) {
   return { counts, pool: counting as unknown as pg.Pool };
 }
 
+describe.runIf(providers.includes('sqlite'))('token lookup on sqlite', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite');
+  });
+  afterAll(() => t.close());
+
+  it("searches the hash's unique index with the bytes of the hexadecimal text asked for; no table scanned", () => {
+    const raw = t.db.database.raw;
+    if (raw.provider !== 'sqlite') throw new Error('expected SQLite');
+    const plan = raw.connection
+      .prepare<{ hash: string }, { detail: string }>(`EXPLAIN QUERY PLAN ${TOKEN_OF_HASH_SQL}`)
+      .all({ hash: hashToken(generateToken()) })
+      .map((row) => row.detail)
+      .join('\n');
+    expect(plan).toMatch(/SEARCH t USING INDEX ApiKeyToken_hash_key \(hash=\?\)/);
+    expect(plan).toMatch(/SEARCH k USING INDEX sqlite_autoindex_ApiKey_1 \(id=\?\)/);
+    expect(plan).not.toMatch(/SCAN/);
+  });
+});
+
 describe.runIf(providers.includes('postgresql'))('token lookup on postgresql: lookups asked for together', () => {
   let t: TestApp;
   let keys: Keys;
@@ -159,7 +180,7 @@ describe.runIf(providers.includes('postgresql'))(
       await raw.pool.query(`INSERT INTO "ApiKeyRole" ("apiKeyId", "roleName")
         SELECT "id", 'viewer' FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
       await raw.pool.query(`INSERT INTO "ApiKeyToken" ("id", "apiKeyId", "hash", "createdAt")
-        SELECT 'T' || "id", "id", md5("id") || md5('t' || "id"), now() FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
+        SELECT 'T' || "id", "id", sha256("id"::bytea), now() FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`);
       await raw.pool.query(
         `INSERT INTO "ApiKeyTeam" ("apiKeyId", "teamId") SELECT "id", $1 FROM "ApiKey" WHERE "id" LIKE 'PLAN%'`,
         [team],

@@ -249,7 +249,8 @@ describe('a server process whose PostgreSQL connections keep dying', () => {
       }
       if (stored.name !== key.name && !key.maybeNames.includes(stored.name)) lost++;
       const current = stored.tokens.find((t) => t.expiresAt === null);
-      if (!key.maybeRotated && current?.hash !== hashToken(key.token)) lost++;
+      if (!key.maybeRotated && (current ? Buffer.from(current.hash).toString('hex') : null) !== hashToken(key.token))
+        lost++;
       // The last token answered with success still authenticates (a later rotation keeps it in grace).
       const whoami = await graphql(server.url, key.token, WHOAMI);
       if ((whoami.body.data?.currentApiKey as { id: string } | undefined)?.id !== key.id) lost++;
