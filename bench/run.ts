@@ -284,7 +284,7 @@ function scenariosOf(server: ComparedServer): Scenario[] {
  * The largest size against the smallest, both servers running: a second database is made at the
  * smallest size (with its own verified keys, as the first got at that size), and each compared
  * scenario is warmed up on both, then measured in slices of SLICE_SECONDS, alternating between the two
- * servers (each round's first in turn), for as long in all as one size's runs. Measured one after the
+ * servers (each round's first in turn), eight slices each at least (slicesOf). Measured one after the
  * other, minutes apart, the two sizes met different machines: this one's speed moved by up to 2×
  * within a run, and a verification that reads no database came out 1.26× slower at 1M keys than at
  * 1k. Side by side, they share whatever the machine does.
