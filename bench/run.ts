@@ -249,6 +249,10 @@ async function measureMixed(
   return summarizeMixed(runs, options.connections);
 }
 
+/** Keygate started on `database` as the bench starts it (its first start bootstraps the organization). */
+const startOn = (database: BenchDatabase, name: string, options: Options, pinning: Pinning, expectBootstrap = false) =>
+  startKeygate(database, { cwd: ROOT, pinning, expectBootstrap, name, env: options.serverEnv });
+
 /** The scenarios whose small ÷ large rows (bench/lib/report.ts) are measured side by side as well. */
 const COMPARED_ACROSS_SIZES = [
   'valid',
@@ -304,19 +308,12 @@ async function compareSizes(
   if (names.length === 0 || large.keys <= smallest) return [];
   const twin = await createBenchDatabase(provider, options.pgUrl);
   return withCleanup(twin.drop, async () => {
-    const start = (database: BenchDatabase, expectBootstrap: boolean) =>
-      startKeygate(database, {
-        cwd: ROOT,
-        pinning,
-        expectBootstrap,
-        name: `keygate ${provider} side by side`,
-        env: options.serverEnv,
-      });
-    const bootstrap = await start(twin, true);
+    const name = `keygate ${provider} side by side`;
+    const bootstrap = await startOn(twin, name, options, pinning, true);
     await bootstrap.server.stop();
     const seed = await seedKeys(twin.seedTarget, smallest);
     const verification = large.verification ? await setUpVerification(twin.seedTarget) : undefined;
-    const small = await start(twin, false);
+    const small = await startOn(twin, name, options, pinning);
     return withCleanup(
       () => small.server.stop(),
       async () => {
@@ -399,13 +396,7 @@ async function benchKeygate(
   return withCleanup(database.drop, async () => {
     const name = `keygate ${provider}`;
     // First start: bootstrap (organization, admin user, admin key) and the key that rotateApiKey rotates.
-    const first = await startKeygate(database, {
-      cwd: ROOT,
-      pinning,
-      expectBootstrap: true,
-      name,
-      env: options.serverEnv,
-    });
+    const first = await startOn(database, name, options, pinning, true);
     const adminToken = first.token as string;
     const rotateKeyId = await withCleanup(
       () => first.server.stop(),
@@ -428,13 +419,7 @@ async function benchKeygate(
       sampleKeyId = seed.sampleKeyId ?? sampleKeyId;
       const label = serverLabel(provider, seed.total);
       log(`${label}: seeded ${seed.inserted} keys in ${seed.seconds.toFixed(1)} s (${seed.total} in the database)`);
-      const running = await startKeygate(database, {
-        cwd: ROOT,
-        pinning,
-        expectBootstrap: false,
-        name,
-        env: options.serverEnv,
-      });
+      const running = await startOn(database, name, options, pinning);
       running.server.sampleRss();
       let mixed: MixedSummary | undefined;
       const scenarios = await withCleanup(
@@ -475,13 +460,7 @@ async function benchKeygate(
     // The largest size again, beside a server of the smallest (compareSizes).
     const largest = servers.filter((s) => s.provider === provider).at(-1);
     if (options.sizes.length > 1 && largest?.keys) {
-      const running = await startKeygate(database, {
-        cwd: ROOT,
-        pinning,
-        expectBootstrap: false,
-        name,
-        env: options.serverEnv,
-      });
+      const running = await startOn(database, name, options, pinning);
       const sideBySide = await withCleanup(
         () => running.server.stop(),
         () =>
