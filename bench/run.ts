@@ -26,6 +26,8 @@ import {
   type SideBySide,
   type SliceTotals,
   serverLabel,
+  sliceCpuMs,
+  sliceRps,
   summarize,
   summarizeMixed,
   targetsTable,
@@ -354,10 +356,9 @@ async function compareSizes(
             }
           }
           const [a, b] = pair as [(typeof pair)[number], (typeof pair)[number]];
-          const rps = (totals: SliceTotals) => totals.responses / totals.seconds;
           log(
-            `  ${label} | ${a.scenario.label} | ${rps(a.totals).toFixed(0)} / ${rps(b.totals).toFixed(0)} req/s, ` +
-              `server CPU ${(a.totals.serverMs / a.totals.responses).toFixed(3)} / ${(b.totals.serverMs / b.totals.responses).toFixed(3)} ms/req` +
+            `  ${label} | ${a.scenario.label} | ${sliceRps(a.totals).toFixed(0)} / ${sliceRps(b.totals).toFixed(0)} req/s, ` +
+              `server CPU ${sliceCpuMs(a.totals).toFixed(3)} / ${sliceCpuMs(b.totals).toFixed(3)} ms/req` +
               (a.totals.unexpected + b.totals.unexpected
                 ? `, ${a.totals.unexpected + b.totals.unexpected} unexpected`
                 : ''),

@@ -74,8 +74,11 @@ export interface SideBySide {
   large: SliceTotals;
 }
 
-const sliceRps = (totals: SliceTotals) => (totals.seconds > 0 ? totals.responses / totals.seconds : 0);
-const sliceCpuMs = (totals: SliceTotals) => (totals.responses > 0 ? totals.serverMs / totals.responses : Number.NaN);
+/** A server's req/s over the slices of a side-by-side comparison. */
+export const sliceRps = (totals: SliceTotals) => (totals.seconds > 0 ? totals.responses / totals.seconds : 0);
+/** A server's CPU per response over the slices (ms). */
+export const sliceCpuMs = (totals: SliceTotals) =>
+  totals.responses > 0 ? totals.serverMs / totals.responses : Number.NaN;
 
 /** The mixed workload: per operation, medians over the runs. */
 export interface MixedSummary {
