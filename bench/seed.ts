@@ -5,12 +5,13 @@
 //
 //   npx tsx bench/seed.ts 1000000                    # embedded database in KEYGATE_DATA_DIR (./data)
 //   DATABASE_URL=postgresql://… npx tsx bench/seed.ts 1000000
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { monotonicFactory } from 'ulidx';
+import { hashToken } from '../src/domain/tokens.ts';
 
 export type SeedTarget = { provider: 'sqlite'; file: string } | { provider: 'postgresql'; url: string };
 
@@ -43,7 +44,7 @@ function makeBatch(newId: () => string, start: number, size: number): Batch {
     batch.tokenIds.push(newId());
     batch.names.push(`bench key ${start + i + 1}`);
     const token = `seed_${random.toString('base64url', i * 24, (i + 1) * 24)}`;
-    batch.hashes.push(createHash('sha256').update(token).digest('hex'));
+    batch.hashes.push(hashToken(token));
   }
   return batch;
 }

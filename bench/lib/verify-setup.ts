@@ -1,11 +1,10 @@
 // What the verification scenarios need, written straight into the database while the server runs
 // (like bench/seed.ts): a verifier token, and VERIFY_KEYS keys ('viewer') whose tokens are known, in the
 // first organization. Inserted once per database; the sizes seeded afterwards count them.
-import { createHash } from 'node:crypto';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { monotonicFactory } from 'ulidx';
-import { generateToken, generateVerifierToken } from '../../src/domain/tokens.ts';
+import { generateToken, generateVerifierToken, hashToken } from '../../src/domain/tokens.ts';
 import type { SeedTarget } from '../seed.ts';
 
 export const VERIFY_KEYS = 10_000;
@@ -15,8 +14,6 @@ export interface VerifySetup {
   /** VERIFY_KEYS valid tokens, one per key. */
   tokens: string[];
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export async function setUpVerification(target: SeedTarget): Promise<VerifySetup> {
   const newId = monotonicFactory();
@@ -34,7 +31,7 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
         db.prepare('INSERT INTO "Verifier" (id, name, organizationId, hash, createdAt) VALUES (?, ?, NULL, ?, ?)').run(
           newId(),
           'bench verifier',
-          sha256(verifierToken),
+          hashToken(verifierToken),
           at,
         );
         const key = db.prepare(
@@ -47,7 +44,7 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
         tokens.forEach((plain, i) => {
           key.run(keyIds[i], org, `bench verified key ${i + 1}`, at, at);
           role.run(keyIds[i], 'viewer');
-          token.run(tokenIds[i], keyIds[i], sha256(plain), at);
+          token.run(tokenIds[i], keyIds[i], hashToken(plain), at);
         });
       })();
     } finally {
@@ -62,7 +59,7 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
     await client.query('BEGIN');
     await client.query(
       'INSERT INTO "Verifier" (id, name, "organizationId", hash, "createdAt") VALUES ($1, $2, NULL, $3, $4)',
-      [newId(), 'bench verifier', sha256(verifierToken), now],
+      [newId(), 'bench verifier', hashToken(verifierToken), now],
     );
     await client.query(
       `INSERT INTO "ApiKey" (id, "organizationId", name, "createdAt", "tokenLastIssuedAt")
@@ -76,7 +73,7 @@ export async function setUpVerification(target: SeedTarget): Promise<VerifySetup
     await client.query(
       `INSERT INTO "ApiKeyToken" (id, "apiKeyId", hash, "createdAt")
        SELECT t.id, t.key, decode(t.hash, 'hex'), $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, key, hash)`,
-      [tokenIds, keyIds, tokens.map(sha256), now],
+      [tokenIds, keyIds, tokens.map(hashToken), now],
     );
     await client.query('COMMIT');
   } finally {
