@@ -177,7 +177,11 @@ export class TokenVerifier {
     // an update may extend the key. The cache entry keeps the deadline and is never used past it.
     const expiresAt = tokenDeadline(match.expiresAt, match.key.expiresAt);
     const key = recordWithGrants(match.key, match.grants, this.#domain.catalogue);
-    const caller: Caller = { key, access: this.#accessFor(key.grants) };
+    const caller: Caller = {
+      key,
+      access: this.#accessFor(key.grants),
+      token: { id: match.tokenId, expiresAt: match.expiresAt },
+    };
     if (expiresAt !== null && expiresAt <= now) return { caller, deadline: expiresAt };
     if (this.#cacheEnabled && !raced) this.#remember(hash, { caller, expiresAt, cachedAt: now });
     return { caller, deadline: expiresAt };

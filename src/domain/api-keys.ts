@@ -8,6 +8,7 @@
 
 import type { Tx } from '../db/client.ts';
 import {
+  callerTokenExpiry,
   grantDeletes,
   grantInserts,
   keyDelete,
@@ -61,20 +62,27 @@ const sameGrants = (a: Grants, b: Grants) =>
   a.teamRoleNames.join(',') === b.teamRoleNames.join(',');
 
 /**
- * The caller as its key is now (`key`, read in the mutation's transaction): a key that is gone no
- * longer authenticates anything; one whose grants changed is judged by its new grants.
+ * The caller as it is now, read in the mutation's transaction: its key (`key`) and the token the request
+ * was sent with. A key that is gone, or a token that is gone or has stopped working since the request
+ * was authenticated (a rotation with grace 0, the end of its grace period, the key's expiry), no longer
+ * authenticates anything; a key whose grants changed is judged by its new grants.
  */
-function currentCaller(domain: Domain, caller: Caller, key: ApiKeyRecord | null): Caller {
+async function currentCaller(domain: Domain, tx: Tx, caller: Caller, key: ApiKeyRecord | null): Promise<Caller> {
   if (!key) throw unauthenticated();
+  const tokenExpiresAt = await callerTokenExpiry(tx, domain, key.id, caller.token.id);
+  if (tokenExpiresAt === undefined) throw unauthenticated();
+  const deadline = tokenDeadline(tokenExpiresAt, key.expiresAt);
+  if (deadline !== null && deadline <= domain.now().getTime()) throw unauthenticated();
   return {
     key,
     access: sameGrants(key.grants, caller.key.grants) ? caller.access : new Access(domain.catalogue, key.grants),
+    token: { id: caller.token.id, expiresAt: tokenExpiresAt },
   };
 }
 
 /** The caller re-read (and on PostgreSQL locked against deletion) inside a mutation's transaction. */
 async function recheckCaller(domain: Domain, tx: Tx, caller: Caller): Promise<Caller> {
-  return currentCaller(domain, caller, await lockCaller(tx, domain, caller.key.organizationId, caller.key.id));
+  return currentCaller(domain, tx, caller, await lockCaller(tx, domain, caller.key.organizationId, caller.key.id));
 }
 
 /**
@@ -91,7 +99,7 @@ async function lockCallerAndTarget(
   const lockTarget = () => lockApiKey(tx, domain, caller.key.organizationId, id);
   if (id === caller.key.id) {
     const target = await lockTarget();
-    return { caller: currentCaller(domain, caller, target), target };
+    return { caller: await currentCaller(domain, tx, caller, target), target };
   }
   if (caller.key.id < id) {
     const current = await recheckCaller(domain, tx, caller);
@@ -154,12 +162,23 @@ function requireCovers(caller: Caller, grants: Grants, verb: string): void {
   }
 }
 
-/** The lifetime rule (docs/rules.md, Expiry); outlivesCaller is the rule itself. */
+/**
+ * The lifetime rule (docs/rules.md, Expiry); outlivesCaller is the rule itself. The caller's life is its
+ * credential's: the earlier of its key's expiresAt and, for a token in a rotation's grace period, the
+ * grace period's end. Otherwise whoever held a rotated-away token could, before its grace ended, rotate
+ * the key again and keep a token of its own, cutting off the one the rotation issued.
+ */
 function requireWithinLifetime(caller: Caller, expiresAt: Date | null): void {
-  const own = caller.key.expiresAt;
+  const key = caller.key.expiresAt;
+  const token = caller.token.expiresAt;
+  const graceEnds = token !== null && (key === null || token.getTime() < key.getTime());
+  const own = graceEnds ? token : key;
   if (own !== null && outlivesCaller(own, expiresAt)) {
+    const whose = graceEnds
+      ? `The token this request was sent with stops working at ${own.toISOString()}, when its rotation grace period ends`
+      : `This API key expires at ${own.toISOString()}`;
     throw forbidden(
-      `This API key expires at ${own.toISOString()}: a key it creates, updates or rotates must expire no later than that (${expiresAt === null ? 'this one would never expire' : `this one would expire at ${expiresAt.toISOString()}`}).`,
+      `${whose}: a key it creates, updates or rotates must expire no later than that (${expiresAt === null ? 'this one would never expire' : `this one would expire at ${expiresAt.toISOString()}`}).`,
     );
   }
 }
@@ -359,6 +378,13 @@ export const mayRotateApiKey = (caller: Caller, input: RotateInput): true | Prom
 function judgeRotate(caller: Caller, id: string, locked: ApiKeyRecord | null): ApiKeyRecord {
   requireManager(caller);
   const target = requireVisible(caller, id, locked);
+  // A rotation that replaced this token left it working until its grace period ends, for the key's
+  // holder to move to the new token; it cannot rotate the key in turn and cut that token off.
+  if (target.id === caller.key.id && caller.token.expiresAt !== null) {
+    throw forbidden(
+      `The token this request was sent with was replaced by a rotation of its key and stops working at ${caller.token.expiresAt.toISOString()}: it cannot rotate the key again; the key's current token can.`,
+    );
+  }
   requireCovers(caller, target.grants, 'rotate a key that holds');
   // Covering extends to time (docs/rules.md, Expiry), and a rotation hands out a token of the target:
   // a caller that expires cannot get one that outlives it.

@@ -49,6 +49,18 @@ export interface Caller {
   kind?: 'apiKey';
   key: ApiKeyRecord;
   access: Access;
+  /**
+   * The token the request was sent with: its row's id (not a secret: never shown, unlike its hash) and
+   * its own expiry, the end of a rotation's grace period (null for the key's current token). A token in
+   * its grace period is a credential that ends then: the lifetime rule (docs/rules.md, Expiry) holds it
+   * to that end, and a mutation re-reads it in its transaction like the key (src/domain/api-keys.ts).
+   */
+  token: CallerToken;
+}
+
+export interface CallerToken {
+  id: string;
+  expiresAt: Date | null;
 }
 
 /** Who creates a key: an API caller, or a named user acting through the administration CLI. */

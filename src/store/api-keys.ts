@@ -164,6 +164,28 @@ export function lockCaller(
 }
 
 /**
+ * When the token `tokenId` of the key `keyId` stops working by its own expiry (the end of a rotation's
+ * grace period), as it is now, read inside a mutation's transaction: null for a token with none,
+ * undefined when the token is gone (a rotation with grace 0 or a deletion removed it).
+ */
+export async function callerTokenExpiry(
+  tx: Tx,
+  reading: TransactionReading,
+  keyId: string,
+  tokenId: string,
+): Promise<Date | null | undefined> {
+  const [row] = await transactionReader(
+    reading,
+    tx,
+  )<{ expiresAt: number | bigint | string | null }>(
+    sql`SELECT ${raw(reading.dialect.timestamp('expiresAt'))} AS "expiresAt" FROM "ApiKeyToken" p
+         WHERE p."id" = ${tokenId} AND p."apiKeyId" = ${keyId}`,
+  );
+  if (!row) return undefined;
+  return row.expiresAt === null ? null : new Date(Number(row.expiresAt));
+}
+
+/**
  * The keys of an organization, counted up to `atMost`, for a creation to check against the
  * organization's limit, and how many keys creations in flight elsewhere may add to them (`inFlight`,
  * this one included): the organization holds at most `keys + inFlight` once they have all committed.

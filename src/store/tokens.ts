@@ -12,6 +12,8 @@ import type { GrantsValue } from './rows.ts';
 
 export interface TokenMatch {
   key: ApiKeyRow;
+  /** The token's row id (src/domain/types.ts, CallerToken). */
+  tokenId: string;
   /** The token's own expiry (end of a rotation grace period); the key's is key.expiresAt. */
   expiresAt: Date | null;
   /** The key's grants, its "grants" column parsed. */
@@ -28,7 +30,7 @@ function tokenSql(provider: RawDriver['provider'], condition = 't."hash" = unhex
   const columns = KEY_COLUMN_NAMES.map((c) =>
     TIMESTAMP_COLUMNS.has(c) ? `${castDate(`k."${c}"`)} AS "${c}"` : `k."${c}"`,
   );
-  return `SELECT ${columns.join(', ')}, k."grants", ${castDate('t."expiresAt"')} AS "tokenExpiresAt"${extra}
+  return `SELECT ${columns.join(', ')}, k."grants", t."id" AS "tokenId", ${castDate('t."expiresAt"')} AS "tokenExpiresAt"${extra}
     FROM "ApiKeyToken" t JOIN "ApiKey" k ON k."id" = t."apiKeyId" WHERE ${condition}`;
 }
 
@@ -48,6 +50,7 @@ function toMatch(row: RawRow, provider: RawDriver['provider']): TokenMatch {
       creatorUserId: row.creatorUserId ?? null,
       expiresAt: toDate(row.expiresAt ?? null, provider),
     },
+    tokenId: row.tokenId as string,
     expiresAt: toDate(row.tokenExpiresAt ?? null, provider),
     grants: JSON.parse(row.grants as string) as GrantsValue,
   };

@@ -3,8 +3,8 @@
 // (src/store/api-keys.ts, lockApiKey). Here another change lands between the gate and the transaction,
 // and the decision must be taken on the key as it is then.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Access } from '../../src/domain/access.ts';
 import {
+  createApiKey,
   deleteApiKey,
   mayDeleteApiKey,
   mayRotateApiKey,
@@ -27,10 +27,11 @@ describe.each(providers)('a change whose target changed after its check, on %s',
   /** Statements sent while counting (see counted). */
   let statements: string[] | null = null;
 
-  async function caller(id: string): Promise<Caller> {
-    const record = await readApiKey(t.domain.db, t.domain, org.id, id);
-    if (!record) throw new Error(`no key ${id}`);
-    return { key: record, access: new Access(t.domain.catalogue, record.grants) };
+  /** The caller of a token, as authentication makes it (the token's key, its grants, the token itself). */
+  async function caller(token: string): Promise<Caller> {
+    const found = await t.verifier.resolve(token, t.domain.now().getTime());
+    if (!found) throw new Error('no such token');
+    return found.caller;
   }
 
   const code = (promise: Promise<unknown>) =>
@@ -42,8 +43,8 @@ describe.each(providers)('a change whose target changed after its check, on %s',
   beforeAll(async () => {
     t = await createTestApp(provider, { onQuery: (sql) => statements?.push(sql) });
     org = await t.org();
-    manager = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_creator'] })).id);
-    admin = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_editor'] })).id);
+    manager = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_creator'] })).token);
+    admin = await caller((await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_editor'] })).token);
   });
   afterAll(() => t.close());
 
@@ -148,6 +149,56 @@ describe.each(providers)('a change whose target changed after its check, on %s',
     expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toMatchObject({
       name: 'renamed',
       tokenLastIssuedAt: rotated.apiKey.tokenLastIssuedAt,
+    });
+  });
+
+  describe("the caller's token changed after it was authenticated: the change judges the token as it is now", () => {
+    /** A manager key of its own, authenticated (its caller as a request would hold it), and its token. */
+    async function authenticatedManager() {
+      const key = await org.key({ roles: ['api_keys_manage', 'viewer', 'incident_creator'] });
+      return { ...key, caller: await caller(key.token) };
+    }
+    const keysNamed = async (name: string) => t.domain.db.apiKey.count({ where: { organizationId: org.id, name } });
+    const creation = (name: string) => ({ name, roleNames: ['viewer'], teamIds: [], teamRoleNames: [] });
+
+    it('rotated away with grace 0: UNAUTHENTICATED, nothing written (create, update, rotate, delete)', async () => {
+      const target = await org.key({ roles: ['viewer'] }, 'kept target');
+      for (const change of ['create', 'update', 'rotate', 'delete'] as const) {
+        const stale = await authenticatedManager();
+        await rotateApiKey(t.domain, admin, { id: stale.id, gracePeriodMinutes: 0 });
+        const run = {
+          create: () => createApiKey(t.domain, { kind: 'key', caller: stale.caller }, creation('by a revoked token')),
+          update: () => updateApiKey(t.domain, stale.caller, { id: target.id, name: 'renamed', roleNames: ['viewer'] }),
+          rotate: () => rotateApiKey(t.domain, stale.caller, { id: stale.id, gracePeriodMinutes: 0 }),
+          delete: () => deleteApiKey(t.domain, stale.caller, target.id),
+        }[change];
+        expect(await code(run()), change).toBe('UNAUTHENTICATED');
+      }
+      expect(await keysNamed('by a revoked token')).toBe(0);
+      expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toMatchObject({ name: 'kept target' });
+    });
+
+    it('replaced with a grace period: held to its grace end, and it cannot rotate its key again (FORBIDDEN)', async () => {
+      t.clock.freeze();
+      const stale = await authenticatedManager();
+      const rotated = await rotateApiKey(t.domain, admin, { id: stale.id, gracePeriodMinutes: 5 });
+      expect(await code(rotateApiKey(t.domain, stale.caller, { id: stale.id, gracePeriodMinutes: 0 }))).toBe(
+        'FORBIDDEN',
+      );
+      expect(
+        await code(createApiKey(t.domain, { kind: 'key', caller: stale.caller }, creation('outlives the grace'))),
+      ).toBe('FORBIDDEN');
+      expect(await keysNamed('outlives the grace')).toBe(0);
+      // The token the rotation issued is still the key's current one.
+      expect((await t.gql(rotated.token, '{ currentApiKey { id } }')).data).toEqual({
+        currentApiKey: { id: stale.id },
+      });
+
+      // Once the grace period is over, the token authenticates nothing.
+      t.clock.advance(5 * 60_000);
+      expect(await code(deleteApiKey(t.domain, stale.caller, stale.id))).toBe('UNAUTHENTICATED');
+      expect(await readApiKey(t.domain.db, t.domain, org.id, stale.id)).not.toBeNull();
+      t.clock.real();
     });
   });
 });

@@ -251,6 +251,84 @@ describe.each(providers)('expiry on %s', (provider) => {
       }
     });
 
+    describe('a token in its grace period is held to its grace end', () => {
+      /** A manager key that never expires, rotated by the admin with a grace period of 5 minutes. */
+      async function rotatedManager() {
+        const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'rotated manager');
+        const response = await t.gql<{ rotateApiKey: { token: string; previousTokenExpiresAt: string } }>(
+          admin.token,
+          ROTATE,
+          { input: { id: manager.id, gracePeriodMinutes: 5 } },
+        );
+        expect(response.errors).toBeUndefined();
+        const rotated = response.data?.rotateApiKey as { token: string; previousTokenExpiresAt: string };
+        return {
+          id: manager.id,
+          previous: manager.token,
+          current: rotated.token,
+          graceEnd: rotated.previousTokenExpiresAt,
+        };
+      }
+
+      it('it cannot rotate its own key again and so cut off the token that replaced it (FORBIDDEN, both tokens unchanged)', async () => {
+        t.clock.freeze();
+        const manager = await rotatedManager();
+        for (const gracePeriodMinutes of [0, 60]) {
+          const response = await t.gql(manager.previous, ROTATE, { input: { id: manager.id, gracePeriodMinutes } });
+          expect(response.code).toBe('FORBIDDEN');
+          expect(response.errors?.[0]?.message).toContain(manager.graceEnd);
+        }
+        await expectAccepted(t, manager.current);
+        await expectAccepted(t, manager.previous);
+        t.clock.advance(5 * MINUTE);
+        await expectRejected(t, manager.previous);
+        // The key's current token may rotate it.
+        const own = await t.gql(manager.current, ROTATE, { input: { id: manager.id, gracePeriodMinutes: 0 } });
+        expect(own.errors).toBeUndefined();
+      });
+
+      it('nor when its key expires before its grace ends: the token it was replaced by stays the current one', async () => {
+        t.clock.freeze();
+        const start = t.clock.now().getTime();
+        const manager = await org.key(
+          { roles: ['api_keys_manage', 'viewer'] },
+          'expiring',
+          new Date(start + 2 * MINUTE),
+        );
+        const rotated = await t.gql<{ rotateApiKey: { token: string } }>(admin.token, ROTATE, {
+          input: { id: manager.id, gracePeriodMinutes: 5 },
+        });
+        expect(rotated.errors).toBeUndefined();
+        const response = await t.gql(manager.token, ROTATE, { input: { id: manager.id, gracePeriodMinutes: 0 } });
+        expect(response.code).toBe('FORBIDDEN');
+        await expectAccepted(t, rotated.data?.rotateApiKey.token as string);
+      });
+
+      it('it cannot create, update or rotate a key that outlives its grace end', async () => {
+        t.clock.freeze();
+        const manager = await rotatedManager();
+        const graceEndMs = Date.parse(manager.graceEnd);
+        for (const expiresAt of [undefined, null, iso(graceEndMs + 1)]) {
+          const response = await create(manager.previous, expiresAt === undefined ? {} : { expiresAt });
+          expect(response.code).toBe('FORBIDDEN');
+          expect(response.errors?.[0]?.message).toContain(`stops working at ${manager.graceEnd}`);
+        }
+        const bounded = await created(manager.previous, { expiresAt: manager.graceEnd });
+        expect(bounded.apiKey.expiresAt).toBe(manager.graceEnd);
+
+        const forever = await org.key({ roles: ['viewer'] });
+        const renamed = await update(manager.previous, forever.id, { name: 'renamed' });
+        expect(renamed.code).toBe('FORBIDDEN');
+        const rotated = await t.gql(manager.previous, ROTATE, { input: { id: forever.id, gracePeriodMinutes: 0 } });
+        expect(rotated.code).toBe('FORBIDDEN');
+        await expectAccepted(t, forever.token);
+
+        // The key's current token has the key's life, which has no end.
+        const byCurrent = await created(manager.current, {});
+        expect(byCurrent.apiKey.expiresAt).toBeNull();
+      });
+    });
+
     it('input validity comes first: a past expiresAt is BAD_USER_INPUT, not FORBIDDEN', async () => {
       const manager = await org.key({ roles: ['api_keys_manage', 'viewer'] }, 'm', new Date(Date.now() + DAY));
       const response = await create(manager.token, { expiresAt: iso(Date.now() - MINUTE) });

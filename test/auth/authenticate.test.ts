@@ -37,6 +37,7 @@ function keyRow(id: string, expiresAt: Date | null): TokenMatch {
       expiresAt,
       creatorUserId: 'user',
     },
+    tokenId: `token of ${id}`,
     expiresAt: null,
     grants: [['viewer'], [], []],
   };

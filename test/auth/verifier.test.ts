@@ -36,6 +36,7 @@ function setup(options: ConstructorParameters<typeof TokenVerifier>[2] = {}) {
         expiresAt: null,
         creatorUserId: 'user',
       },
+      tokenId: `token ${rows.size}`,
       expiresAt: expiresAt === null ? null : new Date(expiresAt),
       grants: [[...roles], [], []],
     });

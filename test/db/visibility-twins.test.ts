@@ -12,7 +12,6 @@ import { listAuditEvents, listOrganizationAuditEvents } from '../../src/domain/a
 import { listApiKeys } from '../../src/domain/key-list.ts';
 import { MANAGER_ROLE } from '../../src/domain/roles.ts';
 import type { Caller } from '../../src/domain/types.ts';
-import { readApiKey } from '../../src/store/api-keys.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
@@ -96,9 +95,9 @@ describe.each(providers)('the SQL form of visibility equals canSee on %s', (prov
 
         // Changes through the API need a caller that covers every grant: every account role does.
         const updater = await org.key({ roles: [MANAGER_ROLE, ...accountRoles] });
-        const updaterRecord = await readApiKey(t.domain.db, t.domain, org.id, updater.id);
-        if (!updaterRecord) throw new Error('the updater key is missing');
-        const asUpdater: Caller = { key: updaterRecord, access: new Access(t.domain.catalogue, updaterRecord.grants) };
+        const asUpdater = (await t.verifier.resolve(updater.token, t.domain.now().getTime()))?.caller;
+        if (!asUpdater) throw new Error('the updater key is missing');
+        const updaterRecord = asUpdater.key;
         const operator = { kind: 'user' as const, organizationId: org.id, userId: org.userId };
 
         const live = new Map<string, Grants>([[updater.id, updaterRecord.grants]]);
