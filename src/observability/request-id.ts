@@ -1,7 +1,9 @@
 // x-request-id: the client's own when it sent a well-formed one (so a proxy's or a caller's id follows the
 // request through our log), else a new one. Well-formed: 1–128 characters of [A-Za-z0-9._:-], nothing
-// that could break a log line or a header.
+// that could break a log line or a header, and no token: the id is repeated in the answer's headers,
+// which proxies log.
 import { randomUUID } from 'node:crypto';
+import { carriesToken } from '../domain/tokens.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -19,5 +21,5 @@ export function newRequestId(): string {
 
 /** The id a request goes by: its header's when well-formed, else a new one. */
 export function requestIdOf(header: string | string[] | null | undefined): string {
-  return typeof header === 'string' && WELL_FORMED.test(header) ? header : newRequestId();
+  return typeof header === 'string' && WELL_FORMED.test(header) && !carriesToken(header) ? header : newRequestId();
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateVerifierToken } from '../../src/domain/tokens.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createEmptyDatabase, providers } from '../helpers/databases.ts';
@@ -102,9 +103,15 @@ class Session {
 const sha256 = (token: string) => createHash('sha256').update(token).digest();
 
 /** The forms of a secret that must not appear: the token, and its hash as hex (either case) and base64. */
-function forms(token: string): string[] {
+/** What is stored of a token, in the forms it could be written. */
+function hashesOf(token: string): string[] {
   const hash = sha256(token);
-  return [token, hash.toString('hex'), hash.toString('hex').toUpperCase(), hash.toString('base64')];
+  return [hash.toString('hex'), hash.toString('hex').toUpperCase(), hash.toString('base64')];
+}
+
+/** A token, its hashes and its secret part (what follows the prefix, found whatever came before it). */
+function forms(token: string): string[] {
+  return [token, ...hashesOf(token), token.slice(token.lastIndexOf('_') + 1)];
 }
 
 function leaksInLogs(lines: readonly string[], tokens: Iterable<string>, password?: string): string[] {
@@ -125,7 +132,7 @@ function leaksInResponses(session: Session, password?: string): string[] {
   const leaks: string[] = [];
   for (const exchange of session.exchanges) {
     for (const token of session.tokens) {
-      const [, ...hashes] = forms(token);
+      const hashes = hashesOf(token);
       const text = `${exchange.headers}\n${exchange.body}`;
       for (const hash of hashes) if (text.includes(hash)) leaks.push(`${exchange.label}: a token hash in the response`);
       if (exchange.headers.includes(token)) leaks.push(`${exchange.label}: a token in a response header`);
@@ -281,6 +288,15 @@ async function representativeSession(
     headers: json,
     body: JSON.stringify([{ query: '{ teams { id } }' }]),
   });
+  // A token in a path with its prefix percent-encoded (the access log writes paths as sent), and a
+  // verifier token, whose prefix has a second underscore, in a path, a request id and a document.
+  await s.raw('token in a path, underscore encoded', `/nope/keygate%5F${third.slice('keygate_'.length)}`);
+  await s.raw('token in a path, first letter encoded', `/nope/%6Beygate_${third.slice('keygate_'.length)}?x=1`);
+  const verifier = generateVerifierToken();
+  s.tokens.add(verifier);
+  await s.raw('verifier token in a path', `/nope/${verifier}`);
+  await s.raw('verifier token as request id', '/healthz', { headers: { 'x-request-id': verifier } });
+  await s.gql('verifier token as id', admin, `{ apiKey(id: "${verifier}") { id } }`);
   await s.raw('healthz', '/healthz');
   await s.raw('readyz', '/readyz');
 
