@@ -31,8 +31,11 @@ const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 // ALM only set the direction of neutral characters next to them: right-to-left names need them.
 const BIDI_REORDERING = /[\u202A-\u202E\u2066-\u2069]/u;
 // Nothing a reader can see: whitespace and default-ignorable code points (zero-width space and joiners,
-// word joiner, BOM, soft hyphen, Hangul fillers, variation selectors, tags, bidi marks, …).
-const ONLY_INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]+$/u;
+// word joiner, BOM, soft hyphen, Hangul fillers, variation selectors, tags, bidi marks, …), the Braille
+// pattern blank (a symbol drawn as an empty cell, the usual "invisible" name on chat platforms), and
+// marks (combining accents and the like), which are drawn on a character before them: with none, on
+// nothing.
+const ONLY_INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{M}\u2800]+$/u;
 
 /**
  * A name as it is stored and shown (docs/rules.md, Input rules): well-formed Unicode (no lone
@@ -64,7 +67,9 @@ export function parseName(name: string, field = 'name'): string {
   const length = [...normalized].length;
   if (length === 0) throw badInput(`${field} must not be empty.`);
   if (ONLY_INVISIBLE.test(normalized)) {
-    throw badInput(`${field} must contain a visible character; it has only invisible ones (zero-width and the like).`);
+    throw badInput(
+      `${field} must contain a visible character; it has only invisible ones (spaces, zero-width or blank characters, combining marks with nothing to combine with, and the like).`,
+    );
   }
   if (length > NAME_MAX_LENGTH) {
     throw badInput(`${field} is ${length} characters long; the maximum is ${NAME_MAX_LENGTH}.`);

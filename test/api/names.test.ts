@@ -29,6 +29,8 @@ const REFUSED: Array<[string, string, string]> = [
   ['a bidi isolate', 'a\u2066b\u2069', 'U+2066'],
   ['only zero-width characters', '\u200b\u200c\u200d\ufeff', 'visible'],
   ['only a Hangul filler', '\u3164', 'visible'],
+  ['only a Braille pattern blank', '\u2800', 'visible'],
+  ['only a combining accent', '\u0301', 'visible'],
   ['201 characters once composed', 'e\u0301'.repeat(201), '200'],
 ];
 

@@ -119,9 +119,20 @@ describe('Input rules: a name is well-formed Unicode text a person can read (iss
     { name: 'only variation selectors', input: '\ufe0f\ufe0e' },
     { name: 'only tag characters', input: '\u{e0041}\u{e0042}' },
     { name: 'zero-width characters between spaces', input: ' \u200b \u200b ' },
+    { name: 'only a Braille pattern blank', input: '\u2800\u2800' },
+    { name: 'only a combining accent', input: '\u0301' },
+    { name: 'only combining marks and spaces', input: ' \u0301\u0308 \u20dd ' },
   ])('rejects a name of $name (nothing visible)', ({ input }) => {
     expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', 'visible');
   });
+});
+
+it.each([
+  { name: 'a letter with combining marks after it', input: 'e\u0301\u0308', stored: '\u00e9\u0308' },
+  { name: 'Devanagari with its vowel signs', input: 'कुंजी', stored: 'कुंजी' },
+  { name: 'a Braille blank beside a visible character', input: 'a\u2800b', stored: 'a\u2800b' },
+])('accepts $name: something visible is drawn', ({ input, stored }) => {
+  expect(parseName(input)).toBe(stored);
 });
 
 const sorted = (g: Grants) => ({
