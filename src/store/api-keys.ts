@@ -108,12 +108,13 @@ export async function readOrganizationApiKeys(
 
 /**
  * Takes the write lock on one key of an organization for the rest of the transaction (a row lock on
- * PostgreSQL, the database write lock on SQLite), so concurrent changes to the same key run one after
- * the other, and returns the key as it is then: the one read of the target a change makes, on which it
- * judges its rules. The lock is an UPDATE that changes nothing, taken before the key is read: on
- * PostgreSQL a statement that waited for a row lock still reads the other tables as they were when it
- * started, and on SQLite no read may be of a snapshot older than the lock; the read after it, in the
- * same transaction, sees the key as the change that held the lock before left it.
+ * PostgreSQL, Dialect.targetLock; the database write lock on SQLite), so concurrent changes to the same
+ * key run one after the other, and returns the key as it is then: the one read of the target a change
+ * makes, on which it judges its rules. The lock is a statement of its own, taken before the key is read:
+ * on PostgreSQL a statement that waited for a row lock still reads the other tables as they were when
+ * it started, and on SQLite (an UPDATE that changes nothing) no read may be of a snapshot older than the
+ * lock; the read after it, in the same transaction, sees the key as the change that held the lock before
+ * left it.
  */
 export async function lockApiKey(
   tx: Tx,
@@ -121,8 +122,20 @@ export async function lockApiKey(
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const lock = sql`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`;
-  const locked = await reading.dialect.writeOne(tx, lock);
+  const rowLock = reading.dialect.targetLock;
+  const locked = rowLock
+    ? (
+        await transactionReader(
+          reading,
+          tx,
+        )(
+          sql`SELECT 1 AS "locked" FROM "ApiKey" WHERE "id" = ${id} AND "organizationId" = ${organizationId} ${rowLock}`,
+        )
+      ).length
+    : await reading.dialect.writeOne(
+        tx,
+        sql`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`,
+      );
   return locked === 0 ? null : readInTransaction(tx, reading, organizationId, id, empty);
 }
 

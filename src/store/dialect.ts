@@ -47,11 +47,20 @@ export interface Dialect {
   timestamp(column: string): string;
   /**
    * The row lock with which a mutation re-reads its caller's key (lockCaller): on PostgreSQL FOR KEY
-   * SHARE, which a deletion of the key waits for (and which waits for one in progress) but a rotation,
-   * an update of its grants or a lastUsedAt flush do not; nothing on SQLite, whose transactions run
-   * one after the other.
+   * SHARE, which a change of the key (targetLock) waits for, and which waits for one in progress, but a
+   * lastUsedAt flush does not; nothing on SQLite, whose transactions run one after the other.
    */
   callerLock: Sql;
+  /**
+   * The row lock a change takes on its target before reading it (lockApiKey), or null where the lock is
+   * an UPDATE that changes nothing (SQLite: it takes the database's write lock). On PostgreSQL FOR
+   * UPDATE, the one lock that waits for the callers' FOR KEY SHARE: a deletion, rotation or update of a
+   * key waits for the changes its own tokens have in flight, so none of them commits after it (a key
+   * created by a token its rotation had revoked, say), its time is taken once they have, and two keys
+   * deleting each other at once take their locks in one order (the ids') instead of each waiting for the
+   * other's caller lock, which PostgreSQL broke as a deadlock after a second.
+   */
+  targetLock: Sql | null;
   /**
    * How a creation of a key locks its organization's row before counting its keys (lockAndCountKeys),
    * and how many transactions may at most be creating keys at once (PostgreSQL's max_connections); null
@@ -151,6 +160,7 @@ const SQLITE_DIALECT: Dialect = {
   },
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
   callerLock: empty,
+  targetLock: null,
   organizationLock: null,
   // SQLite's lower() folds ASCII letters only (without the ICU extension, which Keygate does not load).
   nameContains: (folded) => sql`AND instr(lower(k."name"), ${folded}) > 0`,
@@ -181,6 +191,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     // a timestamp(3) of the years 0001–9999 is exact in it to well under a millisecond.
     timestamp: (column) => `(date_part('epoch', p."${column}") * 1000)::bigint`,
     callerLock: sql`FOR KEY SHARE`,
+    targetLock: sql`FOR UPDATE`,
     organizationLock: {
       statement: (organizationId, mode) =>
         sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? sql`FOR KEY SHARE` : sql`FOR UPDATE`}`,

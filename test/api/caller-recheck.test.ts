@@ -127,6 +127,12 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
     expect(await keysCreatedBy(m.id)).toBe(0);
   });
 
+  /** When the audit log says `action` was done to or by the key `id` (each event's time, ms). */
+  async function auditTimes(filter: { targetKeyId?: string; actorKeyId?: string }, action: string) {
+    const events = await t.domain.db.auditEvent.findMany({ where: { ...filter, action } });
+    return events.map((event) => event.createdAt.getTime());
+  }
+
   it('an admin deletes a manager key while it sends many creates: none commits after the deletion (5 rounds of 15)', async () => {
     for (let round = 0; round < 5; round++) {
       const m = await manager(`flooding ${round}`);
@@ -135,6 +141,12 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
       );
       const deleted = await t.gql(admin.token, DELETE, { input: { id: m.id } });
       expect(deleted.code).toBeUndefined();
+      // The deletion waited for the creates in flight before it took its time: the log's order is the
+      // order the changes committed in.
+      const [deletedAt] = await auditTimes({ targetKeyId: m.id }, 'api_key.deleted');
+      for (const createdAt of await auditTimes({ actorKeyId: m.id }, 'api_key.created')) {
+        expect(createdAt).toBeLessThanOrEqual(deletedAt as number);
+      }
       // Committed by the time the deletion answered: at most these may exist.
       const atDeletion = await keysCreatedBy(m.id);
       const answers = await Promise.all(creates);
@@ -143,6 +155,42 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
       const succeeded = answers.filter((answer) => answer.code === undefined).length;
       expect(succeeded).toBe(atDeletion);
       for (const answer of answers) expect([undefined, 'UNAUTHENTICATED']).toContain(answer.code);
+    }
+  });
+
+  it('an admin rotates a manager key (grace 0) while it sends many creates: none commits after the rotation (5 rounds of 15)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const m = await manager(`flooding, rotated ${round}`);
+      const creates = Array.from({ length: 15 }, (_, i) =>
+        t.gql(m.token, CREATE_ID, { input: { name: `rotated flood ${round}.${i}`, roleNames: ['viewer'] } }),
+      );
+      const rotated = await t.gql(admin.token, ROTATE_TOKEN, { input: { id: m.id, gracePeriodMinutes: 0 } });
+      expect(rotated.code).toBeUndefined();
+      const atRotation = await keysCreatedBy(m.id);
+      const answers = await Promise.all(creates);
+      // The rotation waited for the creates its key had in flight: none of the revoked token's commits
+      // after it, and each is logged before it.
+      expect(await keysCreatedBy(m.id)).toBe(atRotation);
+      expect(answers.filter((answer) => answer.code === undefined).length).toBe(atRotation);
+      for (const answer of answers) expect([undefined, 'UNAUTHENTICATED']).toContain(answer.code);
+      const [rotatedAt] = await auditTimes({ targetKeyId: m.id }, 'api_key.rotated');
+      for (const createdAt of await auditTimes({ actorKeyId: m.id }, 'api_key.created')) {
+        expect(createdAt).toBeLessThanOrEqual(rotatedAt as number);
+      }
+    }
+  });
+
+  it('two manager keys deleting each other at once: one deletion wins, the other is UNAUTHENTICATED (10 rounds)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const a = await manager(`mutual ${round} a`);
+      const b = await manager(`mutual ${round} b`);
+      const answers = await Promise.all([
+        t.gql(a.token, DELETE, { input: { id: b.id } }),
+        t.gql(b.token, DELETE, { input: { id: a.id } }),
+      ]);
+      expect(answers.map((answer) => answer.code ?? 'deleted').sort()).toEqual(['UNAUTHENTICATED', 'deleted']);
+      const left = await t.domain.db.apiKey.count({ where: { id: { in: [a.id, b.id] } } });
+      expect(left).toBe(1);
     }
   });
 });
