@@ -21,6 +21,7 @@ const SECRETS: ReadonlyArray<[RegExp, string | ((match: string) => string)]> = [
 export function scrubSecrets(line: string): string {
   let scrubbed = line;
   for (const [pattern, replacement] of SECRETS) {
+    // Narrowed for String.replace, whose two forms take a string or a function, not either.
     scrubbed =
       typeof replacement === 'string' ? scrubbed.replace(pattern, replacement) : scrubbed.replace(pattern, replacement);
   }

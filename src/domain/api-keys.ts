@@ -80,7 +80,7 @@ async function currentCaller(domain: Domain, tx: Tx, caller: Caller, key: ApiKey
   };
 }
 
-/** The caller re-read (and on PostgreSQL locked against deletion) inside a mutation's transaction. */
+/** The caller re-read (and on PostgreSQL locked against changes of its key) inside a mutation's transaction. */
 async function recheckCaller(domain: Domain, tx: Tx, caller: Caller): Promise<Caller> {
   return currentCaller(domain, tx, caller, await lockCaller(tx, domain, caller.key.organizationId, caller.key.id));
 }
