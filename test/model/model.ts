@@ -236,6 +236,16 @@ export class RulesModel {
     return token && this.tokenWorks(token) ? (this.keys.get(token.keyId) ?? null) : null;
   }
 
+  /**
+   * docs/rules.md "Lifetime is part of covering": a token in its grace period (one a rotation replaced)
+   * is held to its grace end. The keys of this model never expire, so whatever such a token creates,
+   * updates or rotates would outlive it.
+   */
+  #inGracePeriod(value: string): boolean {
+    const token = this.tokens.find((candidate) => candidate.value === value);
+    return token !== undefined && token.expiresAt !== null;
+  }
+
   liveKeys(orgId?: string): KeyState[] {
     return [...this.keys.values()].filter((key) => !key.deleted && (orgId === undefined || key.orgId === orgId));
   }
@@ -316,6 +326,7 @@ export class RulesModel {
         if (adminOnlyPlaces(grants).size > 0) return { outcome: 'FORBIDDEN', reason: 'grants api_keys_manage' };
         if (!sees(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'new key not visible' };
         if (!covers(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'grants not covered' };
+        if (this.#inGracePeriod(token)) return { outcome: 'FORBIDDEN', reason: 'outlives a grace token' };
         return { outcome: 'ok', name, grants };
       },
     );
@@ -339,6 +350,7 @@ export class RulesModel {
           return { outcome: 'FORBIDDEN', reason: 'adds api_keys_manage' };
         }
         if (!covers(caller.grants, grants)) return { outcome: 'FORBIDDEN', reason: 'grants not covered' };
+        if (this.#inGracePeriod(token)) return { outcome: 'FORBIDDEN', reason: 'outlives a grace token' };
         return { outcome: 'ok', target, name, grants };
       },
     );
@@ -351,7 +363,11 @@ export class RulesModel {
       (caller, { id, gracePeriodMinutes }) => {
         const target = this.#visibleTarget(caller, id);
         if (!target) return { outcome: 'NOT_FOUND', hints: [id] };
+        const graceToken = this.#inGracePeriod(token);
+        if (graceToken && target.id === caller.id)
+          return { outcome: 'FORBIDDEN', reason: 'grace token rotates its key' };
         if (!covers(caller.grants, target.grants)) return { outcome: 'FORBIDDEN', reason: 'target not covered' };
+        if (graceToken) return { outcome: 'FORBIDDEN', reason: 'outlives a grace token' };
         return { outcome: 'ok', target, gracePeriodMinutes };
       },
     );
