@@ -162,8 +162,12 @@ export class ErrorAnswers {
     return this.#graphql ? errorContentType(accept) : JSON_CONTENT_TYPE;
   }
 
-  /** Answers a refusal on node:http (the caller discards the request body). */
+  /**
+   * Answers a refusal on node:http (the caller discards the request body); nothing when the request was
+   * answered already (by its deadline): a second answer would throw.
+   */
   write(res: ServerResponse, accept: string | undefined, refusal: Refusal): void {
+    if (res.headersSent || res.writableEnded) return;
     if (refusal.kind === 'unauthenticated') {
       res.writeHead(401, this.#unauthenticatedHeaders.get(this.contentType(accept)));
       res.end(this.#unauthenticated);

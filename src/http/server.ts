@@ -181,6 +181,12 @@ export function createHttpServer(
     GRAPHQL_ERRORS.write(res, req.headers.accept, outcome);
   };
   const settle = (req: IncomingMessage, res: ObservedResponse, outcome: Authentication): void => {
+    // Answered already: the request's deadline (src/http/request-deadline.ts) came while its token was
+    // being judged (a lookup or a limit waiting for its database). Nothing of it may run or be written.
+    if (res.headersSent || res.writableEnded) {
+      req.resume();
+      return;
+    }
     if (!isRefusal(outcome)) {
       // A verifier token is no key: the access log names none.
       if (outcome.kind !== 'verifier') res.keyId = outcome.key.id;

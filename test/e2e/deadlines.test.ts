@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { generateToken } from '../../src/domain/tokens.ts';
 import { createEmptyDatabase } from '../helpers/databases.ts';
 import { graphql, type ServerProcess, startServer } from '../helpers/server-process.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -94,6 +95,30 @@ describe('PostgreSQL', () => {
     // Given time to commit if it could (its statement is cancelled server-side 1 s after the deadline).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await names(server, admin)).toEqual(before);
+  }, 60_000);
+
+  it('a token lookup that outlasts the deadline: 503 within the bound, and the server lives on when the lookup ends', async () => {
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE "ApiKeyToken" IN ACCESS EXCLUSIVE MODE');
+    try {
+      // A well-formed token no cache knows: its lookup waits for the lock, past the deadline's answer.
+      const unknown = await timed(() => graphql(server.url, generateToken(), '{ currentApiKey { id } }'));
+      expectUnavailable(unknown.value);
+      expect(unknown.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+      // The lookup ends after the answer (cancelled by its statement timeout, 1 s after the deadline).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Its refusal came after the 503 and is dropped: a second answer to one request threw and ended
+    // the process.
+    expect(server.child.exitCode).toBeNull();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await graphql(server.url, admin, '{ currentApiKey { id } }')).status).toBe(200);
   }, 60_000);
 });
 
