@@ -18,14 +18,14 @@
 //   are not charged, so they add no round trip).
 //
 // Windows are fixed minutes of the injected clock (the key of a counter names its minute), so tests move
-// time instead of sleeping. If Redis cannot be reached, each process falls back to in-memory counters of
-// its own (the library's insurance limiter) and logs a warning: limits stay on, per process, rather
-// than failing open or failing every request.
-import { Redis } from 'ioredis';
+// time instead of sleeping. If Redis cannot be reached, or stops answering, each process falls back to
+// in-memory counters of its own (the library's insurance limiter) and logs a warning: limits stay on,
+// per process, rather than failing open, failing every request or waiting (src/limits/redis-connection.ts).
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { describeRedisError } from '../db/connection-errors.ts';
 import { signals } from '../observability/signals.ts';
+import { connectCounters } from './redis-connection.ts';
 
 const WINDOW_MS = 60_000;
 /** How long a token that authenticated stays exempt from its address's failed-authentication limit. */
@@ -248,27 +248,13 @@ export class RateLimits {
   }
 }
 
-/** A Redis connection that never queues commands while down (the limiter counts in memory then). */
-function connect(url: string, logger: RateLimitsOptions['logger']): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (down) return;
-    down = true;
-    logger?.warn(
-      { err: err.message, problem: describeRedisError(err, url) },
-      'Redis is unreachable: rate limits are counted per process until it is back',
-    );
-  });
-  redis.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger?.info({}, 'Redis is reachable again: rate limits are shared across processes');
-  });
-  return redis;
-}
+/** The counters' Redis connection (src/limits/redis-connection.ts). */
+const connect = (url: string, logger: RateLimitsOptions['logger']): Redis =>
+  connectCounters(
+    url,
+    {
+      fallback: 'rate limits are counted per process until it is back',
+      restored: 'rate limits are shared across processes',
+    },
+    logger,
+  );

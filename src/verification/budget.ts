@@ -3,8 +3,9 @@
 // (KEYGATE_VERIFY_RATE_LIMIT_PER_KEY, default 1,200; 0: no budget). Counted by rate-limiter-flexible,
 // in Redis when REDIS_URL is set (every process shares the counters), with an in-memory insurance
 // limiter while Redis is unreachable, as the API's own limits do (src/limits/rate-limit.ts).
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { connectCounters, type RedisLogger } from '../limits/redis-connection.ts';
 
 const WINDOW_MS = 60_000;
 export const DEFAULT_VERIFY_PER_KEY = 1_200;
@@ -21,7 +22,7 @@ export interface BudgetOptions {
   /** Prefix of the Redis keys (the budget adds "verify:"). */
   prefix?: string | undefined;
   now?: () => Date;
-  logger?: { warn(obj: object, msg: string): void };
+  logger?: RedisLogger;
 }
 
 export class VerifyBudget {
@@ -38,20 +39,14 @@ export class VerifyBudget {
       this.#limiter = null;
       this.#redis = null;
     } else if (options.redisUrl) {
-      this.#redis = new Redis(options.redisUrl, {
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        connectTimeout: 2_000,
-        retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-      });
-      let warned = false;
-      this.#redis.on('error', (err: Error) => {
-        if (!warned) options.logger?.warn({ err: err.message }, 'Redis unreachable: verification budgets per process');
-        warned = true;
-      });
-      this.#redis.on('ready', () => {
-        warned = false;
-      });
+      this.#redis = connectCounters(
+        options.redisUrl,
+        {
+          fallback: 'verification budgets are counted per process until it is back',
+          restored: 'verification budgets are shared across processes',
+        },
+        options.logger,
+      );
       this.#limiter = new RateLimiterRedis({
         storeClient: this.#redis,
         points: this.#limit,

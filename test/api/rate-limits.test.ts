@@ -10,10 +10,12 @@ import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { loadConfig } from '../../src/config.ts';
 import { RateLimits, type RateLimitsOptions } from '../../src/limits/rate-limit.ts';
+import { COMMAND_TIMEOUT_MS, WATCH_EVERY_MS } from '../../src/limits/redis-connection.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { WHOAMI } from '../helpers/documents.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { startHttpServer } from '../helpers/verify-server.ts';
 
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -406,4 +408,55 @@ describe.each(providers)('rate limits on %s shared through Redis', (provider) =>
       await rateLimits.close();
     }
   });
+  it('keeps limiting, per process, without waiting, and logs a warning when Redis stops answering on an open connection', async () => {
+    // A partition: the connection stays open and nothing comes back. Each request used to wait for
+    // Redis until its deadline answered 503, on every process, while /readyz stayed green.
+    const target = new URL(REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    const warnings: string[] = [];
+    const infos: string[] = [];
+    const logger = {
+      warn: (_: object, msg: string) => warnings.push(msg),
+      info: (_: object, msg: string) => infos.push(msg),
+    };
+    const rateLimits = new RateLimits({
+      perKeyPerMinute: 2,
+      failedAuthPerMinute: 0,
+      redisUrl: proxy.via(REDIS_URL),
+      prefix,
+      now: t.clock.now,
+      logger,
+    });
+    try {
+      expect(await rateLimits.ready(2_000)).toBe(true);
+      const app = createApp({
+        domain: t.domain,
+        database: t.db.database,
+        config: { corsOrigins: [], production: false },
+        logger: createLogger('silent'),
+        rateLimits,
+      });
+      const send = viaFetch(app);
+      t.clock.advance(MINUTE);
+      const key = await org.key({ roles: ['viewer'] });
+      expect((await send(key.token)).status).toBe(200); // counted in Redis
+      proxy.silence();
+      const started = Date.now();
+      // Counted in this process from here: two more, then 429.
+      expect((await times(3, () => send(key.token))).map((sent) => sent.status)).toEqual([200, 200, 429]);
+      expect(Date.now() - started).toBeLessThan(2 * COMMAND_TIMEOUT_MS + 1_000); // no waiting for the deadline
+      await new Promise((resolve) => setTimeout(resolve, 2 * WATCH_EVERY_MS + COMMAND_TIMEOUT_MS));
+      expect(warnings.some((msg) => /Redis is not answering/.test(msg))).toBe(true);
+      // Once the silent connection is dropped, a request does not wait for Redis at all.
+      const once = Date.now();
+      expect((await send(key.token)).status).toBe(429);
+      expect(Date.now() - once).toBeLessThan(COMMAND_TIMEOUT_MS);
+      proxy.resume();
+      expect(await rateLimits.ready(5_000)).toBe(true);
+      expect(infos.some((msg) => /Redis is reachable again/.test(msg))).toBe(true);
+    } finally {
+      await rateLimits.close();
+      await proxy.close();
+    }
+  }, 20_000);
 });
