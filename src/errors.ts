@@ -116,7 +116,13 @@ function clientError(
   const original = wrapper ? wrapper.originalError : error;
   const at = { nodes: wrapper?.nodes, path: wrapper?.path };
   if (original instanceof KeygateError) {
-    return new GraphQLError(original.message, { ...at, extensions: { code: original.code } });
+    // UNAUTHENTICATED is HTTP 401 wherever it is found (docs/api.md), also inside a change's transaction
+    // (a caller deleted, or its token rotated away, while the request was in flight).
+    const extensions =
+      original.code === 'UNAUTHENTICATED'
+        ? { code: original.code, http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } }
+        : { code: original.code };
+    return new GraphQLError(original.message, { ...at, extensions });
   }
   if ((original as { name?: unknown } | undefined)?.name === 'ForbiddenError') {
     // scope-auth's own refusal (a scope that answered false instead of throwing a KeygateError).

@@ -65,6 +65,7 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
     held.release();
     const answer = await create;
     expect(answer.code).toBe('UNAUTHENTICATED');
+    expect(answer.status).toBe(401); // as every UNAUTHENTICATED answer (docs/api.md)
     expect(answer.data).toBeNull();
     expect(await keysCreatedBy(m.id)).toBe(0);
     expect(await t.domain.db.apiKey.count({ where: { name: 'made by a deleted key' } })).toBe(0);
@@ -172,7 +173,10 @@ describe.each(providers)('the caller re-checked in the transaction, on %s', (pro
       // after it, and each is logged before it.
       expect(await keysCreatedBy(m.id)).toBe(atRotation);
       expect(answers.filter((answer) => answer.code === undefined).length).toBe(atRotation);
-      for (const answer of answers) expect([undefined, 'UNAUTHENTICATED']).toContain(answer.code);
+      for (const answer of answers) {
+        expect([undefined, 'UNAUTHENTICATED']).toContain(answer.code);
+        expect(answer.status).toBe(answer.code ? 401 : 200);
+      }
       const [rotatedAt] = await auditTimes({ targetKeyId: m.id }, 'api_key.rotated');
       for (const createdAt of await auditTimes({ actorKeyId: m.id }, 'api_key.created')) {
         expect(createdAt).toBeLessThanOrEqual(rotatedAt as number);
