@@ -56,26 +56,11 @@ export function isWellFormedVerifierToken(token: string): boolean {
 }
 
 /**
- * Runs of exactly as many base62 characters as a token's secret part (its random part and checksum),
- * after anything else or a percent-encoded character, for the log's scrubber (src/logger.ts) to test
- * with isTokenSecret: a token whose prefix does not read as one (`keygate%5F…`) still carries them.
+ * Any run of this many letters and digits may be a token's secret part (its random part and checksum,
+ * whatever came before it): the log's scrubber (src/logger.ts) and the request ids
+ * (src/observability/request-id.ts) treat it as one.
  */
-export const SECRET_PART_RUN = new RegExp(
-  `(?:(?<![0-9A-Za-z])|(?<=%[0-9A-Fa-f]{2}))[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![0-9A-Za-z])`,
-  'g',
-);
-
-/** Whether `part` is the secret part of a token, of either kind: its random part, then the checksum of that. */
-export function isTokenSecret(part: string): boolean {
-  if (part.length !== BODY_LENGTH + CHECKSUM_LENGTH) return false;
-  return part.endsWith(checksum(part.slice(0, BODY_LENGTH)));
-}
-
-/** Whether `text` carries a token's secret part (see SECRET_PART_RUN), whatever comes before it. */
-export function carriesToken(text: string): boolean {
-  for (const [run] of text.matchAll(SECRET_PART_RUN)) if (isTokenSecret(run)) return true;
-  return false;
-}
+export const TOKEN_SECRET_LENGTH = BODY_LENGTH + CHECKSUM_LENGTH;
 
 /** Prefix, length, alphabet and checksum: everything that can be known without a lookup. */
 export function isWellFormedToken(token: string): boolean {
