@@ -103,14 +103,16 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
   const read = { hit: cache.labels('read', 'hit'), miss: cache.labels('read', 'miss') };
 
   signals.request = (operation, outcome, seconds) => {
-    const key = `${operation}\0${outcome}`;
+    // Keyed by the label it counts under: every name past MAX_OPERATIONS is one "other", kept once
+    // (keyed by the name itself, each distinct name a client sent kept its own entry, for ever).
+    let name = operation;
+    if (!operations.has(name)) {
+      if (operations.size >= MAX_OPERATIONS) name = 'other';
+      else operations.add(name);
+    }
+    const key = `${name}\0${outcome}`;
     let child = byRequest.get(key);
     if (!child) {
-      let name = operation;
-      if (!operations.has(name)) {
-        if (operations.size >= MAX_OPERATIONS) name = 'other';
-        else operations.add(name);
-      }
       child = duration.labels(name, outcome);
       byRequest.set(key, child);
     }
