@@ -155,7 +155,7 @@ describe.each(providers)('the per-key cost budget, in memory, on %s', (provider)
   });
 
   // Introspection is priced (INTROSPECTION_COST a `__schema`): graphql-armor leaves it out.
-  it("GraphiQL's full introspection passes; three `__schema` in one request are refused at their estimate", async () => {
+  it("GraphiQL's full introspection passes; three `__schema` or `__type` in one request are refused at their estimate", async () => {
     // Any key, a viewer that manages nothing included.
     const viewer = await org.key({ roles: ['viewer'] });
     const full = await send(t.app, viewer.token, getIntrospectionQuery());
@@ -165,6 +165,16 @@ describe.each(providers)('the per-key cost budget, in memory, on %s', (provider)
     const three = await send(t.app, viewer.token, schemaQuery(3, 'types { name fields { name } }'));
     expectCostRefused(three);
     expect(estimateIn(three)).toBe(String(3 * INTROSPECTION_COST));
+    // `__type` alike, also through a fragment.
+    const typeOf = (alias: string) =>
+      `${alias}: __type(name: "ApiKey") { name fields { name type { name ofType { name } } } }`;
+    expectServed(await send(t.app, viewer.token, `{ ${typeOf('a')} }`));
+    const types = await send(
+      t.app,
+      viewer.token,
+      `{ ...T } fragment T on Query { ${['a', 'b', 'c'].map(typeOf).join(' ')} }`,
+    );
+    expectCostRefused(types);
   });
 
   it("is charged to the key's budget: 150 a minute, then 429 RATE_LIMITED; another key has its own", async () => {
