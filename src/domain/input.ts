@@ -30,12 +30,13 @@ const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 // Embeddings, overrides and isolates reorder what follows them ("Trojan Source"). The marks LRM, RLM and
 // ALM only set the direction of neutral characters next to them: right-to-left names need them.
 const BIDI_REORDERING = /[\u202A-\u202E\u2066-\u2069]/u;
-// Nothing a reader can see: whitespace and default-ignorable code points (zero-width space and joiners,
-// word joiner, BOM, soft hyphen, Hangul fillers, variation selectors, tags, bidi marks, …), the Braille
-// pattern blank (a symbol drawn as an empty cell, the usual "invisible" name on chat platforms), and
-// marks (combining accents and the like), which are drawn on a character before them: with none, on
-// nothing.
-const ONLY_INVISIBLE = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{M}\u2800]+$/u;
+// What a reader can see: a letter, digit, punctuation mark or symbol that is not default-ignorable
+// (Hangul fillers are letters drawn as nothing) and not the Braille pattern blank (a symbol drawn as an
+// empty cell, the usual "invisible" name on chat platforms). A name needs one: made only of
+// whitespace, zero-width and other format characters (U+200B, U+FFF9, the Egyptian hieroglyph format
+// controls, …), marks with nothing to combine with, private-use, noncharacter or unassigned code points,
+// it shows nothing.
+const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
 
 /**
  * A name as it is stored and shown (docs/rules.md, Input rules): well-formed Unicode (no lone
@@ -66,9 +67,9 @@ export function parseName(name: string, field = 'name'): string {
   }
   const length = [...normalized].length;
   if (length === 0) throw badInput(`${field} must not be empty.`);
-  if (ONLY_INVISIBLE.test(normalized)) {
+  if (!VISIBLE.test(normalized)) {
     throw badInput(
-      `${field} must contain a visible character; it has only invisible ones (spaces, zero-width or blank characters, combining marks with nothing to combine with, and the like).`,
+      `${field} must contain a visible character (a letter, digit, punctuation mark or symbol); it has only invisible ones (spaces, zero-width, format or blank characters, marks with nothing to combine with, unassigned or private-use code points, and the like).`,
     );
   }
   if (length > NAME_MAX_LENGTH) {

@@ -31,6 +31,7 @@ const REFUSED: Array<[string, string, string]> = [
   ['only a Hangul filler', '\u3164', 'visible'],
   ['only a Braille pattern blank', '\u2800', 'visible'],
   ['only a combining accent', '\u0301', 'visible'],
+  ['only interlinear annotation characters', '\ufff9\ufffb', 'visible'],
   ['201 characters once composed', 'e\u0301'.repeat(201), '200'],
 ];
 

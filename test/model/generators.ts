@@ -75,6 +75,8 @@ const nameArb: fc.Arbitrary<unknown> = fc.oneof(
       'bell\u0007',
       'txt.\u202eexe',
       '\u200b\u200d',
+      '\u2800\u0301',
+      '\ufff9 \ue000',
       'lone \ud800',
       'cle\u0301',
     ),

@@ -175,7 +175,18 @@ function parseName(problems: Problems, raw: unknown): string {
     (p >= 0xfff0 && p <= 0xfff8) ||
     (p >= 0x1bca0 && p <= 0x1bca3) ||
     (p >= 0x1d173 && p <= 0x1d17a) ||
-    (p >= 0xe0000 && p <= 0xe0fff);
+    (p >= 0xe0000 && p <= 0xe0fff) ||
+    // Marks with nothing to combine with, the Braille blank, format characters that are not
+    // default-ignorable, private use and noncharacters (docs/rules.md, Input rules).
+    (p >= 0x300 && p <= 0x36f) ||
+    (p >= 0x20d0 && p <= 0x20ff) ||
+    p === 0x2800 ||
+    (p >= 0xfff9 && p <= 0xfffb) ||
+    (p >= 0x13430 && p <= 0x1343f) ||
+    (p >= 0xe000 && p <= 0xf8ff) ||
+    (p >= 0xfdd0 && p <= 0xfdef) ||
+    p === 0xfffe ||
+    p === 0xffff;
   const blank = points.length > 0 && points.every(invisible);
   if (lone || control || bidi || blank || points.length < 1 || points.length > 200) problems.add('name');
   return trimmed;

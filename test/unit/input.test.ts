@@ -122,6 +122,12 @@ describe('Input rules: a name is well-formed Unicode text a person can read (iss
     { name: 'only a Braille pattern blank', input: '\u2800\u2800' },
     { name: 'only a combining accent', input: '\u0301' },
     { name: 'only combining marks and spaces', input: ' \u0301\u0308 \u20dd ' },
+    { name: 'only interlinear annotation characters', input: '\ufff9\ufffa\ufffb' },
+    { name: 'only Egyptian hieroglyph format controls', input: '\u{13430}\u{13436}\u{1343f}' },
+    { name: 'a Braille blank and an annotation character', input: '\u2800\ufff9' },
+    { name: 'only private-use code points', input: '\ue000\uf8ff' },
+    { name: 'only noncharacters', input: '\ufdd0\uffff' },
+    { name: 'only an unassigned code point', input: '\u{50000}' },
   ])('rejects a name of $name (nothing visible)', ({ input }) => {
     expectKeygateError(() => parseName(input), 'BAD_USER_INPUT', 'name', 'visible');
   });
@@ -131,6 +137,9 @@ it.each([
   { name: 'a letter with combining marks after it', input: 'e\u0301\u0308', stored: '\u00e9\u0308' },
   { name: 'Devanagari with its vowel signs', input: 'कुंजी', stored: 'कुंजी' },
   { name: 'a Braille blank beside a visible character', input: 'a\u2800b', stored: 'a\u2800b' },
+  { name: 'a symbol alone', input: '🔑', stored: '🔑' },
+  { name: 'punctuation alone', input: '—', stored: '—' },
+  { name: 'a private-use character beside a letter', input: 'x\ue000', stored: 'x\ue000' },
 ])('accepts $name: something visible is drawn', ({ input, stored }) => {
   expect(parseName(input)).toBe(stored);
 });
