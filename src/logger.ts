@@ -9,7 +9,8 @@ export type Logger = pino.Logger;
 // connection URL reaches the output. A token is found by its prefix, and also by its secret part: any
 // run of TOKEN_SECRET_LENGTH or more letters and digits is redacted, whatever is around it (a SHA-256
 // hex digest is one; Keygate's ids are 26 characters), and so is any run of letters, digits, `_` and
-// percent-escapes that holds one once decoded (`keygate%5F…`, `%6B%65…`, `keygate%255F…` in a path).
+// percent-escapes that holds one once decoded, however many times (`keygate%5F…`, `%6B%65…`,
+// `keygate%255F…` in a path).
 // Every pattern runs in time proportional to the line, whatever a client puts in it.
 // Written `{49}…*`, not `{49,}`: V8 ran `[0-9A-Za-z]{49,}` in time growing with the square of a run's
 // length (1.2 ms for 32,000 letters, against 0.02 ms).
@@ -20,15 +21,22 @@ const ENCODED_SPAN = new RegExp(`[0-9A-Za-z_%]{${TOKEN_SECRET_LENGTH}}[0-9A-Za-z
 const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g;
 const MAX_DECODED_SPAN = 512;
 
-/** `span` percent-decoded, up to three times (a doubly encoded path), undecodable escapes left as they are. */
-function decoded(span: string): string {
+const DECODING_ROUNDS = 8;
+const AN_ESCAPE = /%[0-9A-Fa-f]{2}/;
+
+/**
+ * Whether `span`, percent-decoded until nothing changes, holds a run as long as a token's secret part;
+ * a span still encoded after DECODING_ROUNDS decodes (no client encodes a path that many times) counts
+ * as holding one.
+ */
+function holdsEncodedToken(span: string): boolean {
   let text = span;
-  for (let round = 0; round < 3 && text.includes('%'); round++) {
+  for (let round = 0; round < DECODING_ROUNDS; round++) {
     const next = text.replace(PERCENT_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    if (next === text) break;
+    if (next === text) return LONG_RUN.test(text);
     text = next;
   }
-  return text;
+  return LONG_RUN.test(text) || AN_ESCAPE.test(text);
 }
 
 /** `line` with every run of letters, digits, `_` and percent-escapes that holds a token once decoded replaced. */
@@ -40,7 +48,7 @@ function withoutEncodedTokens(line: string): string {
   for (let found = ENCODED_SPAN.exec(line); found !== null; found = ENCODED_SPAN.exec(line)) {
     const span = found[0];
     // Longer than any encoding of a token (5 × 57 characters, doubly encoded) is redacted undecoded.
-    if (span.includes('%') && (span.length > MAX_DECODED_SPAN || LONG_RUN.test(decoded(span)))) {
+    if (span.includes('%') && (span.length > MAX_DECODED_SPAN || holdsEncodedToken(span))) {
       scrubbed += `${line.slice(from, found.index)}[redacted]`;
       from = found.index + span.length;
     }

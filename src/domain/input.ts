@@ -31,12 +31,13 @@ const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 // ALM only set the direction of neutral characters next to them: right-to-left names need them.
 const BIDI_REORDERING = /[\u202A-\u202E\u2066-\u2069]/u;
 // What a reader can see: a letter, digit, punctuation mark or symbol that is not default-ignorable
-// (Hangul fillers are letters drawn as nothing) and not the Braille pattern blank (a symbol drawn as an
-// empty cell, the usual "invisible" name on chat platforms). A name needs one: made only of
+// (Hangul fillers are letters drawn as nothing), not the Braille pattern blank (a symbol drawn as an
+// empty cell, the usual "invisible" name on chat platforms) and not the musical null notehead (U+1D159,
+// a symbol drawn as nothing). A name needs one: made only of
 // whitespace, zero-width and other format characters (U+200B, U+FFF9, the Egyptian hieroglyph format
 // controls, …), marks with nothing to combine with, private-use, noncharacter or unassigned code points,
 // it shows nothing.
-const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
+const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}\u2800\u{1D159}])[\p{L}\p{N}\p{P}\p{S}]/u;
 
 /**
  * A name as it is stored and shown (docs/rules.md, Input rules): well-formed Unicode (no lone

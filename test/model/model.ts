@@ -181,6 +181,7 @@ function parseName(problems: Problems, raw: unknown): string {
     (p >= 0x300 && p <= 0x36f) ||
     (p >= 0x20d0 && p <= 0x20ff) ||
     p === 0x2800 ||
+    p === 0x1d159 ||
     (p >= 0xfff9 && p <= 0xfffb) ||
     (p >= 0x13430 && p <= 0x1343f) ||
     (p >= 0xe000 && p <= 0xf8ff) ||

@@ -125,6 +125,7 @@ describe('Input rules: a name is well-formed Unicode text a person can read (iss
     { name: 'only interlinear annotation characters', input: '\ufff9\ufffa\ufffb' },
     { name: 'only Egyptian hieroglyph format controls', input: '\u{13430}\u{13436}\u{1343f}' },
     { name: 'a Braille blank and an annotation character', input: '\u2800\ufff9' },
+    { name: 'only musical null noteheads', input: '\u{1d159}\u{1d159}' },
     { name: 'only private-use code points', input: '\ue000\uf8ff' },
     { name: 'only noncharacters', input: '\ufdd0\uffff' },
     { name: 'only an unassigned code point', input: '\u{50000}' },

@@ -37,6 +37,8 @@ describe('the log scrubber', () => {
       `/nope/${encodedWhole(key)}`,
       `/nope/${encodedWhole(verifier)}`,
       `/nope/keygate%255F${secret}`,
+      `/nope/keygate%2525255F${secret.slice(0, 20)}%2525254A${secret.slice(21)}`,
+      `/nope/${'%25'.repeat(12)}41${secret}`,
       `/nope/${key.slice(0, 20)}${encodedWhole(key.slice(20, 30))}${key.slice(30)}`,
       `/nope/keygate%5F${secret}x`,
       `/nope/x${secret}`,
