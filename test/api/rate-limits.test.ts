@@ -377,42 +377,8 @@ describe.each(providers)('rate limits on %s shared through Redis', (provider) =>
     expect((await sendB(key.token)).status).toBe(200);
   });
 
-  it('keeps limiting, per process, and logs a warning when Redis cannot be reached', async () => {
-    const warnings: string[] = [];
-    const logger = { warn: (_: object, msg: string) => warnings.push(msg), info: () => {} };
-    // Nothing listens on port 1: every connection attempt is refused.
-    const rateLimits = new RateLimits({
-      perKeyPerMinute: 2,
-      failedAuthPerMinute: 0,
-      redisUrl: 'redis://127.0.0.1:1',
-      prefix,
-      now: t.clock.now,
-      logger,
-    });
-    try {
-      expect(await rateLimits.ready(300)).toBe(false);
-      const app = createApp({
-        domain: t.domain,
-        database: t.db.database,
-        config: { corsOrigins: [], production: false },
-        logger: createLogger('silent'),
-        rateLimits,
-      });
-      const send = viaFetch(app);
-      const key = await org.key({ roles: ['viewer'] });
-      const started = Date.now();
-      expect((await times(3, () => send(key.token))).map((sent) => sent.status)).toEqual([200, 200, 429]);
-      expect(Date.now() - started).toBeLessThan(2_000); // no waiting for Redis
-      expect(warnings.some((msg) => /Redis is unreachable/.test(msg))).toBe(true);
-    } finally {
-      await rateLimits.close();
-    }
-  });
-  it('keeps limiting, per process, without waiting, and logs a warning when Redis stops answering on an open connection', async () => {
-    // A partition: the connection stays open and nothing comes back. Each request used to wait for
-    // Redis until its deadline answered 503, on every process, while /readyz stayed green.
-    const target = new URL(REDIS_URL);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  /** An app limiting 2 requests a key a minute, counted in the Redis at `redisUrl`; what it logs about Redis. */
+  function limitedThrough(redisUrl: string) {
     const warnings: string[] = [];
     const infos: string[] = [];
     const logger = {
@@ -422,21 +388,44 @@ describe.each(providers)('rate limits on %s shared through Redis', (provider) =>
     const rateLimits = new RateLimits({
       perKeyPerMinute: 2,
       failedAuthPerMinute: 0,
-      redisUrl: proxy.via(REDIS_URL),
+      redisUrl,
       prefix,
       now: t.clock.now,
       logger,
     });
+    const app = createApp({
+      domain: t.domain,
+      database: t.db.database,
+      config: { corsOrigins: [], production: false },
+      logger: createLogger('silent'),
+      rateLimits,
+    });
+    return { rateLimits, send: viaFetch(app), warnings, infos };
+  }
+
+  it('keeps limiting, per process, and logs a warning when Redis cannot be reached', async () => {
+    // Nothing listens on port 1: every connection attempt is refused.
+    const { rateLimits, send, warnings } = limitedThrough('redis://127.0.0.1:1');
+    try {
+      expect(await rateLimits.ready(300)).toBe(false);
+      const key = await org.key({ roles: ['viewer'] });
+      const started = Date.now();
+      expect((await times(3, () => send(key.token))).map((sent) => sent.status)).toEqual([200, 200, 429]);
+      expect(Date.now() - started).toBeLessThan(2_000); // no waiting for Redis
+      expect(warnings.some((msg) => /Redis is unreachable/.test(msg))).toBe(true);
+    } finally {
+      await rateLimits.close();
+    }
+  });
+
+  it('keeps limiting, per process, without waiting, and logs a warning when Redis stops answering on an open connection', async () => {
+    // A partition: the connection stays open and nothing comes back. Each request used to wait for
+    // Redis until its deadline answered 503, on every process, while /readyz stayed green.
+    const target = new URL(REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    const { rateLimits, send, warnings, infos } = limitedThrough(proxy.via(REDIS_URL));
     try {
       expect(await rateLimits.ready(2_000)).toBe(true);
-      const app = createApp({
-        domain: t.domain,
-        database: t.db.database,
-        config: { corsOrigins: [], production: false },
-        logger: createLogger('silent'),
-        rateLimits,
-      });
-      const send = viaFetch(app);
       t.clock.advance(MINUTE);
       const key = await org.key({ roles: ['viewer'] });
       expect((await send(key.token)).status).toBe(200); // counted in Redis
