@@ -81,6 +81,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** The headers beyond the API's of every 401: the node:http layer's (src/http/responses.ts) and a GraphQL error's. */
+export const UNAUTHENTICATED_HEADERS: Readonly<Record<string, string>> = { 'www-authenticate': 'Bearer' };
+
 /** The codes docs/api.md lets a client see. */
 export const API_ERROR_CODES = new Set([
   'UNAUTHENTICATED',
@@ -120,7 +123,7 @@ function clientError(
     // (a caller deleted, or its token rotated away, while the request was in flight).
     const extensions =
       original.code === 'UNAUTHENTICATED'
-        ? { code: original.code, http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } }
+        ? { code: original.code, http: { status: 401, headers: UNAUTHENTICATED_HEADERS } }
         : { code: original.code };
     return new GraphQLError(original.message, { ...at, extensions });
   }

@@ -62,6 +62,13 @@ export function isWellFormedVerifierToken(token: string): boolean {
  */
 export const TOKEN_SECRET_LENGTH = BODY_LENGTH + CHECKSUM_LENGTH;
 
+/**
+ * A run of TOKEN_SECRET_LENGTH or more letters and digits, whole. Written `{49}…*`, not `{49,}`: V8 ran
+ * `[0-9A-Za-z]{49,}` in time growing with the square of a run's length (1.2 ms for 32,000 letters,
+ * against 0.02 ms).
+ */
+export const TOKEN_SECRET_RUN = new RegExp(`[0-9A-Za-z]{${TOKEN_SECRET_LENGTH}}[0-9A-Za-z]*`);
+
 /** Prefix, length, alphabet and checksum: everything that can be known without a lookup. */
 export function isWellFormedToken(token: string): boolean {
   if (token.length !== TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) return false;

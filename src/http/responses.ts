@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Refusal } from '../auth/authenticate.ts';
 import { unauthenticated } from '../domain/errors.ts';
+import { UNAUTHENTICATED_HEADERS } from '../errors.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -114,7 +115,6 @@ export const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again short
 
 export const unexpectedMessage = (errorId: string) => `Unexpected error; quote error id ${errorId} when reporting it.`;
 
-const UNAUTHENTICATED_HEADERS: Record<string, string> = { 'www-authenticate': 'Bearer' };
 const RETRY_SOON: Record<string, string> = { 'retry-after': '1' };
 
 /** Status, body and the headers beyond content type and length of an answer to a refusal. */

@@ -3,12 +3,11 @@
 // that could break a log line or a header, and nothing that may be a token (a run of as many letters
 // and digits as a token's secret part): the id is repeated in the answer's headers, which proxies log.
 import { randomUUID } from 'node:crypto';
-import { TOKEN_SECRET_LENGTH } from '../domain/tokens.ts';
+import { TOKEN_SECRET_RUN } from '../domain/tokens.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/;
-const TOKEN_LONG = new RegExp(`[0-9A-Za-z]{${TOKEN_SECRET_LENGTH}}`);
 
 // A process prefix and a counter: unique across processes and restarts, and cheaper than a UUID each.
 const PREFIX = randomUUID().slice(0, 8);
@@ -22,5 +21,7 @@ export function newRequestId(): string {
 
 /** The id a request goes by: its header's when well-formed, else a new one. */
 export function requestIdOf(header: string | string[] | null | undefined): string {
-  return typeof header === 'string' && WELL_FORMED.test(header) && !TOKEN_LONG.test(header) ? header : newRequestId();
+  return typeof header === 'string' && WELL_FORMED.test(header) && !TOKEN_SECRET_RUN.test(header)
+    ? header
+    : newRequestId();
 }
