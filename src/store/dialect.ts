@@ -52,13 +52,13 @@ export interface Dialect {
    */
   callerLock: Sql;
   /**
-   * The row lock a change takes on its target before reading it (lockApiKey), or null where the lock is
-   * an UPDATE that changes nothing (SQLite: it takes the database's write lock). On PostgreSQL FOR
-   * UPDATE, the one lock that waits for the callers' FOR KEY SHARE: a deletion, rotation or update of a
-   * key waits for the changes its own tokens have in flight, so none of them commits after it (a key
-   * created by a token its rotation had revoked, say), its time is taken once they have, and two keys
-   * deleting each other at once take their locks in one order (the ids') instead of each waiting for the
-   * other's caller lock, which PostgreSQL broke as a deadlock after a second.
+   * The row lock a change takes on its target in the statement that reads it (lockApiKey), or null
+   * where the lock is an UPDATE that changes nothing (SQLite: it takes the database's write lock). On
+   * PostgreSQL FOR UPDATE, the one lock that waits for the callers' FOR KEY SHARE: a deletion, rotation
+   * or update of a key waits for the changes its own tokens have in flight, so none of them commits
+   * after it (a key created by a token its rotation had revoked, say), its time is taken once they have,
+   * and two keys deleting each other at once take their locks in one order (the ids') instead of each
+   * waiting for the other's caller lock, which PostgreSQL broke as a deadlock after a second.
    */
   targetLock: Sql | null;
   /**
