@@ -11,8 +11,8 @@ export type Logger = pino.Logger;
 // hex digest is one; Keygate's ids are 26 characters), and so is any run of letters, digits, `_` and
 // percent-escapes that holds one once decoded, however many times (`keygate%5F…`, `%6B%65…`,
 // `keygate%255F…` in a path).
-// Every pattern runs in time proportional to the line, whatever a client puts in it.
-const LONG_RUN = TOKEN_SECRET_RUN;
+// Every pattern runs in time proportional to the line, whatever a client puts in it (the run of letters
+// and digits is TOKEN_SECRET_RUN, whose comment says how).
 // A run of what a token and its percent-escapes are made of (`%` alone too: a class, not an alternation
 // of escapes, which V8 also ran in time growing faster than the run).
 const ENCODED_SPAN = new RegExp(`[0-9A-Za-z_%]{${TOKEN_SECRET_LENGTH}}[0-9A-Za-z_%]*`, 'g');
@@ -31,10 +31,10 @@ function holdsEncodedToken(span: string): boolean {
   let text = span;
   for (let round = 0; round < DECODING_ROUNDS; round++) {
     const next = text.replace(PERCENT_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    if (next === text) return LONG_RUN.test(text);
+    if (next === text) return TOKEN_SECRET_RUN.test(text);
     text = next;
   }
-  return LONG_RUN.test(text) || AN_ESCAPE.test(text);
+  return TOKEN_SECRET_RUN.test(text) || AN_ESCAPE.test(text);
 }
 
 /** `line` with every run of letters, digits, `_` and percent-escapes that holds a token once decoded replaced. */
@@ -55,7 +55,7 @@ function withoutEncodedTokens(line: string): string {
 }
 
 const SECRETS: ReadonlyArray<[RegExp, string]> = [
-  [new RegExp(LONG_RUN.source, 'g'), '[redacted]'],
+  [new RegExp(TOKEN_SECRET_RUN.source, 'g'), '[redacted]'],
   [new RegExp(`${TOKEN_PREFIX}(?:verifier_)?[0-9A-Za-z]{8,}`, 'g'), `${TOKEN_PREFIX}[redacted]`],
   // The scheme starts where no scheme character comes before it: tried from every letter of a long run
   // (a path of 15,000 letters), the pattern cost time in the square of the run's length, 127 ms of
