@@ -8,7 +8,9 @@
 // never asked again before the next change (a script paging through every key, a search as it is
 // typed): kept at their first read, they filled the cache with 10,000 keys' worth of records (≈ 9 MB
 // of heap, measured at 1M keys with pages read afresh) that were dropped unread at the next change.
-// A read asked again costs one more statement than before, once per change.
+// A key once kept is hot: under every later stamp its first read is kept at once. A page polled while
+// the database keeps changing (a dashboard beside scripts that rotate keys) then costs one statement a
+// change, not two; keys read once at a time never become hot.
 
 import { signals } from '../observability/signals.ts';
 
@@ -26,6 +28,8 @@ export class ReadCache {
   readonly #entries = new Map<string, Entry>();
   /** Keys read once under #current and not kept: their next read keeps its value. */
   readonly #seen = new Set<string>();
+  /** Keys kept under some stamp: their first read under a later one keeps its value. */
+  readonly #hot = new Set<string>();
   #current: string | null = null;
   #weight = 0;
 
@@ -53,8 +57,8 @@ export class ReadCache {
       }
     }
     signals.readCache(false);
-    const again = this.#seen.has(key);
-    if (!again) this.#remember(key);
+    const again = this.#seen.has(key) || this.#hot.has(key);
+    if (!again) this.#remember(this.#seen, key);
     const value = await load();
     // Read under an older stamp than the newest seen meanwhile: it may be stale already.
     if (again && stamp === this.#current) this.#keep(key, value, weigh(value));
@@ -65,10 +69,13 @@ export class ReadCache {
     return this.#entries.size;
   }
 
-  /** Notes a first read; the keys are bounded in number like the entries' weight (a key is ~100 bytes). */
-  #remember(key: string): void {
-    if (this.#seen.size >= this.#capacity) this.#seen.clear();
-    this.#seen.add(key);
+  /**
+   * Notes a key in `keys` (first reads, or hot keys), bounded in number like the entries' weight (a key is
+   * ~100 bytes): past the bound the set starts over.
+   */
+  #remember(keys: Set<string>, key: string): void {
+    if (keys.size >= this.#capacity) keys.clear();
+    keys.add(key);
   }
 
   #keep(key: string, value: unknown, weight: number): void {
@@ -80,6 +87,7 @@ export class ReadCache {
     }
     this.#entries.set(key, { value, weight });
     this.#weight += weight;
+    if (!this.#hot.has(key)) this.#remember(this.#hot, key);
     for (const [oldest, entry] of this.#entries) {
       if (this.#weight <= this.#capacity) break;
       this.#entries.delete(oldest);

@@ -1,5 +1,6 @@
 // The read cache: an entry is served only under the stamp it was read under; a new stamp drops all; a
-// value is kept only when its key is read a second time under the same stamp.
+// value is kept only when its key is read a second time under the same stamp, or, once a key has been
+// kept, at its first read under every later stamp.
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/domain/read-cache.ts';
 
@@ -88,14 +89,38 @@ describe('read cache', () => {
     state.value = 2;
     await cache.read('a', a.load);
     expect(a.calls.count).toBe(3);
-    expect(cache.size).toBe(0); // b, read under the old stamp, was dropped
+    expect(cache.size).toBe(1); // b, read under the old stamp, was dropped; a, hot, kept again at once
     await cache.read('a', a.load);
     await cache.read('b', b.load);
     await cache.read('b', b.load);
     expect(cache.size).toBe(2);
     await cache.read('a', a.load);
     await cache.read('b', b.load);
-    expect([a.calls.count, b.calls.count]).toEqual([4, 4]);
+    expect([a.calls.count, b.calls.count]).toEqual([3, 3]);
+  });
+
+  it('a key once kept is kept at its first read under every later stamp; a key read once at a time never is', async () => {
+    const { state, stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    const polled = loader('page');
+    await cache.read('polled', polled.load);
+    await cache.read('polled', polled.load); // read twice under one stamp: kept, and hot from now on
+    const paged = loader('next page');
+    for (let change = 2; change <= 5; change++) {
+      state.value = change; // another change committed
+      await cache.read('paged', paged.load); // once under each stamp: never kept
+      for (let poll = 0; poll < 3; poll++) await cache.read('polled', polled.load);
+    }
+    expect(polled.calls.count).toBe(2 + 4); // one statement a change
+    expect(paged.calls.count).toBe(4);
+    expect(cache.size).toBe(1);
+    // A stamp under which the hot key was not read at all does not cool it.
+    state.value = 6;
+    await cache.read('paged', paged.load);
+    state.value = 7;
+    await cache.read('polled', polled.load);
+    await cache.read('polled', polled.load);
+    expect(polled.calls.count).toBe(7);
   });
 
   it('does not keep a value whose read began under a stamp that a later read has replaced', async () => {
