@@ -10,12 +10,13 @@ import { BOOTSTRAP } from '../src/domain/bootstrap.ts';
 import { DEFAULT_ROLES } from '../src/domain/roles.ts';
 import { startCpuMeter, waitForQuiet } from './lib/cpu.ts';
 import { type BenchDatabase, createBenchDatabase, graphqlRequest, startKeygate } from './lib/keygate.ts';
-import { probe, type RunResult, runLoad } from './lib/load.ts';
-import { type MixedRunResult, runMixed } from './lib/mixed.ts';
+import { mergeRuns, probe, type RunResult, runLoad, type SlicedRun } from './lib/load.ts';
+import { type MixedRunResult, mergeMixed, runMixed, type SlicedMixedRun } from './lib/mixed.ts';
 import { OptionError, type Options, readOptions } from './lib/options.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, type Pinning, ServerProcess, setUpPinning } from './lib/processes.ts';
 import {
+  BASELINE_OF,
   evaluateTargets,
   type MixedSummary,
   measurementsTable,
@@ -66,15 +67,70 @@ async function withCleanup<T>(cleanup: () => Promise<void>, run: () => Promise<T
   }
 }
 
+/** A baseline measured beside Keygate: its scenario and its server's process (bench/README.md, Method). */
+interface BesideBaseline {
+  scenario: Scenario;
+  pids: () => Promise<number[]>;
+}
+/** The baseline a Keygate scenario's ratio target is taken against, measured beside it; none for the rest. */
+type Beside = (scenarioName: string) => BesideBaseline | undefined;
+
+/**
+ * One slice of a measurement taken beside another server (s): short, so that the two alternate often.
+ * The same length serves the side-by-side comparison of sizes (compareSizes).
+ */
+const SLICE_SECONDS = 1;
+
+/** Slices of each side in a run of `duration` seconds measured beside a baseline. */
+const besideSlices = (options: Options) => Math.max(1, Math.round(options.duration / SLICE_SECONDS));
+
+/**
+ * One measured run of a scenario and of its baseline, beside each other: `besideSlices` slices of
+ * SLICE_SECONDS each, alternating between the two servers (each round's first in turn), every slice
+ * with its own CPU meter. The run's figures are those of its slices as one (mergeRuns). Measured one
+ * after the other, even seconds apart, the two met different machines: this one's speed moved by up
+ * to 2× within a minute, and a ratio against a baseline measured in another minute measured that.
+ */
+async function runBeside<T extends { seconds: number }>(
+  options: Options,
+  subject: { pids: number[]; run: (seconds: number) => Promise<T> },
+  baseline: { pids: number[]; spec: Scenario['spec'] },
+): Promise<{ subject: Array<T & { otherCores: number; serverMs: number }>; baseline: RunResult }> {
+  const subjectSlices: Array<T & { otherCores: number; serverMs: number }> = [];
+  const baselineSlices: Array<SlicedRun & { serverMs: number }> = [];
+  const runSubject = async () => {
+    const meter = startCpuMeter(subject.pids);
+    const run = await subject.run(SLICE_SECONDS);
+    subjectSlices.push({ ...run, ...meter.stopWithServer() });
+  };
+  const runBaseline = async () => {
+    const meter = startCpuMeter(baseline.pids);
+    const run = await runLoad(baseline.spec, { connections: options.connections, seconds: SLICE_SECONDS });
+    baselineSlices.push({ ...run, ...meter.stopWithServer() });
+  };
+  for (let slice = 0; slice < besideSlices(options); slice++) {
+    for (const side of slice % 2 === 0 ? [runSubject, runBaseline] : [runBaseline, runSubject]) await side();
+  }
+  return { subject: subjectSlices, baseline: mergeRuns(baselineSlices) };
+}
+
+/** A run as it is kept in the results: without its responses' latencies. */
+function kept<T extends RunResult>(run: T & { latencies?: unknown; serverMs?: number }): RunResult {
+  const { latencies: _latencies, serverMs: _serverMs, ...rest } = run;
+  return rest;
+}
+
 /**
  * Probes each scenario, warms it up, then measures: reads interleaved run by run, then writes the same
- * way, so reads never see the keys that createApiKey adds.
+ * way, so reads never see the keys that createApiKey adds. A scenario with a baseline `beside` is
+ * measured in slices alternating with that baseline's (runBeside), which its summary keeps as `beside`.
  */
 async function measure(
   server: string,
   scenarios: Scenario[],
   options: Options,
   serverPids: () => Promise<number[]>,
+  beside: Beside = () => undefined,
 ): Promise<ScenarioSummary[]> {
   const probes = new Map<string, ScenarioSummary['probe']>();
   for (const scenario of scenarios) {
@@ -89,37 +145,70 @@ async function measure(
     if (!answer.ok) log(`  ! ${server} / ${scenario.label}: probe got ${answer.status} ${answer.body.slice(0, 300)}`);
   }
   const runs = new Map<string, RunResult[]>(scenarios.map((scenario) => [scenario.name, []]));
+  const besideRuns = new Map<string, RunResult[]>(scenarios.map((scenario) => [scenario.name, []]));
   const load = { connections: options.connections };
   for (const group of [scenarios.filter((s) => !s.writes), scenarios.filter((s) => s.writes)]) {
     for (const scenario of group) {
       if (scenario.prime) log(`  ${server} | ${scenario.label} | primed: ${await scenario.prime()}`);
       await runLoad(scenario.spec, { ...load, seconds: options.warmup });
     }
+    // The baselines measured beside this group: warm already (measured before Keygate), warmed up again briefly.
+    for (const name of new Set(group.map((s) => beside(s.name)?.scenario.name).filter(Boolean))) {
+      const baseline = group.map((s) => beside(s.name)).find((b) => b?.scenario.name === name) as BesideBaseline;
+      await runLoad(baseline.scenario.spec, { ...load, seconds: Math.min(1, options.warmup) });
+    }
     for (let round = 1; round <= options.runs; round++) {
       for (const scenario of group) {
         const pids = await serverPids();
         if (options.quietWait > 0) await waitForQuiet(options.quietWait, BUSY_CORES, pids);
-        const meter = startCpuMeter(pids);
-        const result = await runLoad(scenario.spec, { ...load, seconds: options.duration });
-        const { otherCores, serverMs } = meter.stopWithServer();
-        const run = {
-          ...result,
-          otherCores,
-          serverCpuMs: result.responses > 0 ? serverMs / result.responses : Number.NaN,
-        };
+        const baseline = beside(scenario.name);
+        let run: RunResult;
+        let besideNote = '';
+        if (baseline) {
+          const measured = await runBeside(
+            options,
+            { pids, run: (seconds) => runLoad(scenario.spec, { ...load, seconds }) },
+            { pids: await baseline.pids(), spec: baseline.scenario.spec },
+          );
+          run = mergeRuns(measured.subject);
+          besideRuns.get(scenario.name)?.push(kept(measured.baseline));
+          besideNote =
+            `; beside it ${baseline.scenario.label} ${measured.baseline.rps.toFixed(0)} req/s, ` +
+            `${(measured.baseline.serverCpuMs ?? Number.NaN).toFixed(3)} ms/req`;
+        } else {
+          const meter = startCpuMeter(pids);
+          const result = kept(await runLoad(scenario.spec, { ...load, seconds: options.duration }));
+          const { otherCores, serverMs } = meter.stopWithServer();
+          run = {
+            ...result,
+            otherCores,
+            serverCpuMs: result.responses > 0 ? serverMs / result.responses : Number.NaN,
+          };
+        }
         runs.get(scenario.name)?.push(run);
         log(
           `  ${server} | ${scenario.label} | run ${round}/${options.runs}: ${run.rps.toFixed(0)} req/s, ` +
-            `p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, server CPU ${run.serverCpuMs.toFixed(3)} ms/req` +
+            `p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, server CPU ${(run.serverCpuMs ?? Number.NaN).toFixed(3)} ms/req` +
+            besideNote +
             (run.unexpected ? `, ${run.unexpected} unexpected ${JSON.stringify(run.statuses)}` : '') +
-            (run.otherCores > BUSY_CORES ? `, machine busy (${run.otherCores.toFixed(2)} cores used by others)` : ''),
+            ((run.otherCores ?? 0) > BUSY_CORES
+              ? `, machine busy (${(run.otherCores ?? 0).toFixed(2)} cores used by others)`
+              : ''),
         );
       }
     }
   }
-  return scenarios.map((scenario) =>
-    summarize(scenario, runs.get(scenario.name) ?? [], probes.get(scenario.name) ?? { ok: false, status: 0 }),
-  );
+  return scenarios.map((scenario) => {
+    const summary = summarize(
+      scenario,
+      runs.get(scenario.name) ?? [],
+      probes.get(scenario.name) ?? { ok: false, status: 0 },
+    );
+    const baseline = beside(scenario.name);
+    const besideOf = besideRuns.get(scenario.name) ?? [];
+    if (!baseline || besideOf.length === 0) return summary;
+    return { ...summary, beside: summarize(baseline.scenario, besideOf, { ok: true, status: 200 }) };
+  });
 }
 
 const bytesToMb = (bytes: number) => bytes / 1024 / 1024;
@@ -131,13 +220,16 @@ function sampleCurrentApiKeyAnswer(): string {
   return JSON.stringify({ data: { currentApiKey } });
 }
 
-async function benchBaselines(options: Options, pinning: Pinning, body: string): Promise<ServerSummary> {
-  // Their own servers' stops: the baselines are measured between Keygate's sizes too, while the
-  // database of the provider being measured is still open (and in `cleanups`).
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0)) if (cleanups.delete(stop)) await stop();
-  };
+/** The baseline servers, started once for the whole run: measured on their own, and beside Keygate. */
+interface Baselines {
+  scenarios: Scenario[];
+  /** The process serving a baseline scenario. */
+  pidOf(name: string): number;
+  /** The largest RSS any of them has had (bytes). */
+  maxRss(): number;
+}
+
+async function startBaselines(pinning: Pinning, body: string): Promise<Baselines> {
   const start = async (name: string, file: string) => {
     const port = await freePort();
     const server = new ServerProcess({
@@ -148,35 +240,48 @@ async function benchBaselines(options: Options, pinning: Pinning, body: string):
       cwd: ROOT,
       pinning,
     });
-    const stop = () => server.stop();
-    stops.push(stop);
-    cleanups.add(stop);
+    cleanups.add(() => server.stop());
     await server.waitForLine((line) => (line.includes('listening') ? true : undefined), 60_000);
     server.sampleRss();
     return { server, origin: `http://127.0.0.1:${port}` };
   };
-  try {
-    const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
-    const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
-    const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
-    log('baselines');
-    const scenarios = await measure(
-      'baselines',
-      baselineScenarios({ raw: raw.origin, yoga: yoga.origin, yogaList: yogaList.origin }),
-      options,
-      async () => [raw.server.pid, yoga.server.pid, yogaList.server.pid],
-    );
-    return {
-      server: 'baselines',
-      provider: null,
-      keys: null,
-      seedSeconds: null,
-      maxRssMb: bytesToMb(Math.max(raw.server.maxRss, yoga.server.maxRss, yogaList.server.maxRss)),
-      scenarios,
-    };
-  } finally {
-    await stopAll();
-  }
+  const raw = await start('raw-http', 'bench/baselines/raw-http.ts');
+  const yoga = await start('yoga-minimal', 'bench/baselines/yoga-minimal.ts');
+  const yogaList = await start('yoga-list', 'bench/baselines/yoga-list.ts');
+  const pids: Record<string, number> = {
+    'raw-http': raw.server.pid,
+    'yoga-minimal': yoga.server.pid,
+    'yoga-list': yogaList.server.pid,
+  };
+  return {
+    scenarios: baselineScenarios({ raw: raw.origin, yoga: yoga.origin, yogaList: yogaList.origin }),
+    pidOf: (name) => pids[name] ?? -1,
+    maxRss: () => Math.max(raw.server.maxRss, yoga.server.maxRss, yogaList.server.maxRss),
+  };
+}
+
+/** The baselines on their own: before Keygate, and after each of its sizes (with that size's server stopped). */
+async function benchBaselines(baselines: Baselines, options: Options): Promise<ServerSummary> {
+  log('baselines');
+  const scenarios = await measure('baselines', baselines.scenarios, options, async () =>
+    baselines.scenarios.map((scenario) => baselines.pidOf(scenario.name)),
+  );
+  return {
+    server: 'baselines',
+    provider: null,
+    keys: null,
+    seedSeconds: null,
+    maxRssMb: bytesToMb(baselines.maxRss()),
+    scenarios,
+  };
+}
+
+/** Each Keygate scenario with a ratio target, beside the baseline its target is taken against (BASELINE_OF). */
+function besideBaselines(baselines: Baselines): Beside {
+  return (name) => {
+    const scenario = baselines.scenarios.find((s) => s.name === BASELINE_OF[name]);
+    return scenario ? { scenario, pids: async () => [baselines.pidOf(scenario.name)] } : undefined;
+  };
 }
 
 /**
@@ -208,7 +313,10 @@ function bracketBaselines(measured: ServerSummary[]): ServerSummary {
 /** Keys the mixed workload rotates and updates (made through the API, so the admin token stays valid). */
 const MIXED_TARGET_KEYS = 10;
 
-/** The mixed workload (bench/lib/mixed.ts): warm-up, then `runs` measured runs. */
+/**
+ * The mixed workload (bench/lib/mixed.ts): warm-up, then `runs` measured runs, each beside Yoga (the
+ * baseline of its currentApiKey target) when `beside` names it, in alternating slices (runBeside).
+ */
 async function measureMixed(
   server: string,
   origin: string,
@@ -216,6 +324,7 @@ async function measureMixed(
   sampleKeyId: string,
   options: Options,
   serverPids: () => Promise<number[]>,
+  beside?: BesideBaseline,
 ): Promise<MixedSummary> {
   const make = async (name: string) =>
     (
@@ -231,24 +340,46 @@ async function measureMixed(
   }
   const operations = mixedOperations({ rotateIds, updateIds, sampleKeyId });
   const load = { connections: options.connections };
-  await runMixed(origin, adminToken, operations, { ...load, seconds: options.warmup });
+  const mix = (seconds: number): Promise<SlicedMixedRun> =>
+    runMixed(origin, adminToken, operations, { ...load, seconds });
+  await mix(options.warmup);
+  if (beside) await runLoad(beside.scenario.spec, { ...load, seconds: Math.min(1, options.warmup) });
   const runs: MixedRunResult[] = [];
+  const besideRuns: RunResult[] = [];
   for (let round = 1; round <= options.runs; round++) {
     const pids = await serverPids();
     if (options.quietWait > 0) await waitForQuiet(options.quietWait, BUSY_CORES, pids);
-    const meter = startCpuMeter(pids);
-    const run = await runMixed(origin, adminToken, operations, { ...load, seconds: options.duration });
-    const { otherCores, serverMs } = meter.stopWithServer();
-    runs.push({ ...run, otherCores, serverCpuMs: run.responses > 0 ? serverMs / run.responses : Number.NaN });
+    let run: MixedRunResult;
+    let besideNote = '';
+    if (beside) {
+      const measured = await runBeside(
+        options,
+        { pids, run: mix },
+        { pids: await beside.pids(), spec: beside.scenario.spec },
+      );
+      run = mergeMixed(measured.subject);
+      besideRuns.push(kept(measured.baseline));
+      besideNote = `; beside it ${beside.scenario.label} ${measured.baseline.rps.toFixed(0)} req/s`;
+    } else {
+      const meter = startCpuMeter(pids);
+      const { latencies: _latencies, ...result } = await mix(options.duration);
+      const { otherCores, serverMs } = meter.stopWithServer();
+      run = { ...result, otherCores, serverCpuMs: result.responses > 0 ? serverMs / result.responses : Number.NaN };
+    }
+    runs.push(run);
     log(
       `  ${server} | mixed workload | run ${round}/${options.runs}: ${run.rps.toFixed(0)} req/s; ` +
         Object.entries(run.operations)
           .map(([name, op]) => `${name} ${op.rps.toFixed(0)} req/s p99 ${op.p99.toFixed(1)} ms`)
           .join(', ') +
+        besideNote +
         (run.unexpected ? `, ${run.unexpected} unexpected` : ''),
     );
   }
-  return summarizeMixed(runs, options.connections);
+  const summary = summarizeMixed(runs, options.connections);
+  return beside && besideRuns.length > 0
+    ? { ...summary, beside: summarize(beside.scenario, besideRuns, { ok: true, status: 200 }) }
+    : summary;
 }
 
 /** Keygate started on `database` as the bench starts it (its first start bootstraps the organization). */
@@ -266,9 +397,6 @@ const COMPARED_ACROSS_SIZES = [
   'verify-round-robin',
   'verify-graphql',
 ];
-
-/** One slice of a side-by-side comparison (s): short, so that the two servers alternate often. */
-const SLICE_SECONDS = 1;
 
 /** What one server of a comparison needs: its origin, its database's processes, its credentials. */
 interface ComparedServer {
@@ -398,6 +526,7 @@ async function benchKeygate(
   pinning: Pinning,
   servers: ServerSummary[],
   baselinesAfter: () => Promise<ServerSummary | undefined>,
+  beside: Beside,
 ) {
   const database = await createBenchDatabase(provider, options.pgUrl);
   return withCleanup(database.drop, async () => {
@@ -435,9 +564,9 @@ async function benchKeygate(
           const all = keygateScenarios({ url: running.origin, adminToken, sampleKeyId, rotateKeyId });
           const chosen = options.scenarios ? all.filter((s) => options.scenarios?.includes(s.name)) : all;
           const pids = async () => [running.server.pid, ...(await database.backendPids())];
-          const measured = await measure(label, chosen, options, pids);
+          const measured = await measure(label, chosen, options, pids, beside);
           if (!options.scenarios || options.scenarios.includes('mixed')) {
-            mixed = await measureMixed(label, running.origin, adminToken, sampleKeyId, options, pids);
+            mixed = await measureMixed(label, running.origin, adminToken, sampleKeyId, options, pids, beside('mixed'));
           }
           // Verification (issue 15): after the other scenarios, so they see the seeded size; its keys are
           // added once, at the first size, and counted by the seeding of the next sizes.
@@ -448,7 +577,7 @@ async function benchKeygate(
           if (verify({ verifierToken: '', tokens: [''] }).length === 0) return measured;
           verification ??= await setUpVerification(database.seedTarget);
           const verifyLabel = `${label} +${VERIFY_KEYS / 1000}k verified keys`;
-          return [...measured, ...(await measure(verifyLabel, verify(verification), options, pids))];
+          return [...measured, ...(await measure(verifyLabel, verify(verification), options, pids, beside))];
         },
       );
       // With this size's server stopped: the baselines that bracket it (and open the next size).
@@ -507,7 +636,10 @@ async function main(): Promise<void> {
   // compareSizes: every compared scenario warmed up on two servers, then its slices on each.
   const compared = options.sizes.length > 1 ? options.providers.length * COMPARED_ACROSS_SIZES.length : 0;
   const sideBySide = compared * 2 * (options.warmup + slicesOf(options) * SLICE_SECONDS);
-  const estimate = perScenario * (3 * (1 + sized) + keygateScenarioCount * sized) + sideBySide;
+  // Scenarios with a ratio target (the mix's included) each measure their baseline beside them as long.
+  const beside = Object.keys(BASELINE_OF).filter((name) => !options.scenarios || options.scenarios.includes(name));
+  const besideTime = beside.length * sized * options.runs * options.duration;
+  const estimate = perScenario * (3 * (1 + sized) + keygateScenarioCount * sized) + sideBySide + besideTime;
   log(
     `keygate bench: ${options.providers.join(', ')} at ${options.sizes.join(', ')} keys; ` +
       `${options.runs} × ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections; ` +
@@ -531,10 +663,11 @@ async function main(): Promise<void> {
   const errors: Array<{ where: string; message: string }> = [];
   // Every measurement of the baselines, in order: before Keygate, then after each of its sizes.
   const baselines: ServerSummary[] = [];
+  let baselineServers: Baselines | undefined;
   const baselinesAfter = async (): Promise<ServerSummary | undefined> => {
     log('baselines again');
     try {
-      const now = await benchBaselines(options, pinning, rawBody);
+      const now = await benchBaselines(baselineServers as Baselines, options);
       const previous = baselines.at(-1);
       baselines.push(now);
       servers[0] = bracketBaselines(baselines);
@@ -548,12 +681,14 @@ async function main(): Promise<void> {
     }
   };
   try {
-    const before = await benchBaselines(options, pinning, rawBody);
+    baselineServers = await startBaselines(pinning, rawBody);
+    const before = await benchBaselines(baselineServers, options);
     baselines.push(before);
     servers.push(before);
+    const beside = besideBaselines(baselineServers);
     for (const provider of options.providers) {
       try {
-        await benchKeygate(provider, options, pinning, servers, baselinesAfter);
+        await benchKeygate(provider, options, pinning, servers, baselinesAfter, beside);
       } catch (error) {
         const message = (error as Error).stack ?? String(error);
         errors.push({ where: provider, message });

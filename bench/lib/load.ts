@@ -44,7 +44,45 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[index] as number;
 }
 
-export async function runLoad(spec: LoadSpec, options: { seconds: number; connections: number }): Promise<RunResult> {
+/** A run with the latency of each of its responses (ms, sorted), to be measured as one with others (mergeRuns). */
+export type SlicedRun = RunResult & { latencies: Float64Array };
+
+/**
+ * Runs measured as one (the slices of a measurement taken beside another server, bench/run.ts): req/s
+ * over their summed time, percentiles over every response of all of them, CPU over all their responses.
+ */
+export function mergeRuns(runs: Array<SlicedRun & { serverMs: number }>): RunResult {
+  const latencies = new Float64Array(runs.reduce((sum, run) => sum + run.latencies.length, 0));
+  let at = 0;
+  for (const run of runs) {
+    latencies.set(run.latencies, at);
+    at += run.latencies.length;
+  }
+  latencies.sort();
+  const statuses: Record<string, number> = {};
+  for (const run of runs) {
+    for (const [status, count] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  }
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const responses = runs.reduce((sum, run) => sum + run.responses, 0);
+  const serverMs = runs.reduce((sum, run) => sum + run.serverMs, 0);
+  const sum = (of: (run: RunResult) => number) => runs.reduce((total, run) => total + of(run), 0);
+  return {
+    rps: seconds > 0 ? responses / seconds : 0,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    responses,
+    seconds,
+    statuses,
+    unexpected: sum((run) => run.unexpected),
+    errors: sum((run) => run.errors),
+    timeouts: sum((run) => run.timeouts),
+    otherCores: seconds > 0 ? sum((run) => (run.otherCores ?? 0) * run.seconds) / seconds : 0,
+    serverCpuMs: responses > 0 ? serverMs / responses : Number.NaN,
+  };
+}
+
+export async function runLoad(spec: LoadSpec, options: { seconds: number; connections: number }): Promise<SlicedRun> {
   const { request } = spec;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -85,6 +123,7 @@ export async function runLoad(spec: LoadSpec, options: { seconds: number; connec
   const seconds = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   return {
+    latencies: sorted,
     rps: latencies.length / seconds,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),

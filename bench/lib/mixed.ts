@@ -33,13 +33,76 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] as number;
 }
 
+/** A run of the mix with each operation's latencies (ms, sorted), to be measured as one with others (mergeMixed). */
+export type SlicedMixedRun = MixedRunResult & { latencies: Record<string, Float64Array> };
+
+/** The figures of an operation from its latencies (sorted) over `seconds`. */
+function operationResult(sorted: Float64Array, seconds: number, unexpected: number): OperationResult {
+  return {
+    rps: sorted.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    responses: sorted.length,
+    unexpected,
+  };
+}
+
+function sortedConcat(arrays: Float64Array[]): Float64Array {
+  const all = new Float64Array(arrays.reduce((sum, array) => sum + array.length, 0));
+  let at = 0;
+  for (const array of arrays) {
+    all.set(array, at);
+    at += array.length;
+  }
+  return all.sort();
+}
+
+/**
+ * Runs of the mix measured as one (the slices of a measurement taken beside a baseline, bench/run.ts):
+ * each operation's req/s over their summed time and percentiles over all its responses.
+ */
+export function mergeMixed(runs: Array<SlicedMixedRun & { serverMs: number }>): MixedRunResult {
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const responses = runs.reduce((sum, run) => sum + run.responses, 0);
+  const names = Object.keys(runs[0]?.operations ?? {});
+  const operations: Record<string, OperationResult> = {};
+  for (const name of names) {
+    operations[name] = operationResult(
+      sortedConcat(runs.map((run) => run.latencies[name] ?? new Float64Array())),
+      seconds,
+      runs.reduce((sum, run) => sum + (run.operations[name]?.unexpected ?? 0), 0),
+    );
+  }
+  const all = sortedConcat(runs.flatMap((run) => Object.values(run.latencies)));
+  const statuses: Record<string, number> = {};
+  for (const run of runs) {
+    for (const [status, count] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  }
+  const sum = (of: (run: SlicedMixedRun & { serverMs: number }) => number) =>
+    runs.reduce((total, run) => total + of(run), 0);
+  return {
+    rps: seconds > 0 ? responses / seconds : 0,
+    p50: percentile(all, 0.5),
+    p99: percentile(all, 0.99),
+    responses,
+    seconds,
+    statuses,
+    unexpected: sum((run) => run.unexpected),
+    errors: sum((run) => run.errors),
+    timeouts: 0,
+    otherCores: seconds > 0 ? sum((run) => (run.otherCores ?? 0) * run.seconds) / seconds : 0,
+    serverCpuMs: responses > 0 ? sum((run) => run.serverMs) / responses : Number.NaN,
+    operations,
+  };
+}
+
 /** Sends the mix on `connections` keep-alive connections for `seconds`. */
 export async function runMixed(
   url: string,
   token: string,
   operations: MixedOperation[],
   options: { seconds: number; connections: number },
-): Promise<MixedRunResult> {
+): Promise<SlicedMixedRun> {
   const target = new URL('/graphql', url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const latencies = new Map<string, number[]>(operations.map((operation) => [operation.name, []]));
@@ -99,26 +162,20 @@ export async function runMixed(
   await Promise.all(Array.from({ length: options.connections }, worker));
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  const all: number[] = [];
   const results: Record<string, OperationResult> = {};
+  const sortedByOperation: Record<string, Float64Array> = {};
   for (const operation of operations) {
-    const values = latencies.get(operation.name) as number[];
-    all.push(...values);
-    const sorted = Float64Array.from(values).sort();
-    results[operation.name] = {
-      rps: values.length / seconds,
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      responses: values.length,
-      unexpected: unexpected.get(operation.name) ?? 0,
-    };
+    const sorted = Float64Array.from(latencies.get(operation.name) as number[]).sort();
+    sortedByOperation[operation.name] = sorted;
+    results[operation.name] = operationResult(sorted, seconds, unexpected.get(operation.name) ?? 0);
   }
-  const sorted = Float64Array.from(all).sort();
+  const sorted = sortedConcat(Object.values(sortedByOperation));
   return {
-    rps: all.length / seconds,
+    latencies: sortedByOperation,
+    rps: sorted.length / seconds,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
-    responses: all.length,
+    responses: sorted.length,
     seconds,
     statuses,
     unexpected: errors + [...unexpected.values()].reduce((sum, n) => sum + n, 0),

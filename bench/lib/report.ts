@@ -23,7 +23,31 @@ export interface ScenarioSummary {
   /** The single request sent before the warm-up, with its answer when it was not the expected one. */
   probe: { ok: boolean; status: number; bytes?: number; body?: string };
   runs: RunResult[];
+  /**
+   * The baseline its ratio target is taken against (BASELINE_OF), measured beside it: each run in
+   * slices alternating between the two servers (bench/run.ts, runBeside).
+   */
+  beside?: ScenarioSummary;
 }
+
+/**
+ * The baseline each Keygate scenario with a ratio target is judged against, and measured beside:
+ * raw node:http for what bypasses GraphQL (a malformed token, POST /v1/verify), bare Yoga for the rest.
+ * The mixed workload's currentApiKey target is taken against Yoga too.
+ */
+export const BASELINE_OF: Readonly<Record<string, 'raw-http' | 'yoga-minimal'>> = {
+  valid: 'yoga-minimal',
+  malformed: 'raw-http',
+  unknown: 'yoga-minimal',
+  apiKeys50: 'yoga-minimal',
+  'apiKeys50-uncached': 'yoga-minimal',
+  'verify-valid': 'raw-http',
+  'verify-scoped': 'raw-http',
+  'verify-unknown-fresh': 'raw-http',
+  'verify-round-robin': 'raw-http',
+  'verify-graphql': 'yoga-minimal',
+  mixed: 'yoga-minimal',
+};
 
 export interface ServerSummary {
   server: string;
@@ -89,6 +113,8 @@ export interface MixedSummary {
   unexpected: number;
   operations: Record<string, OperationResult>;
   runs: MixedRunResult[];
+  /** Yoga, measured beside the mix as ScenarioSummary.beside is. */
+  beside?: ScenarioSummary;
 }
 
 export function summarizeMixed(runs: MixedRunResult[], connections: number): MixedSummary {
@@ -194,6 +220,19 @@ function mixCost(mixed: MixedSummary, yoga: ScenarioSummary): string {
   return `; the mix averages ${mixed.serverCpuMs.toFixed(3)} ms of server CPU a response, Yoga ${yoga.serverCpuMs.toFixed(3)} (${(yoga.serverCpuMs / mixed.serverCpuMs).toFixed(2)}×); the others' p50 ms: ${p50s}`;
 }
 
+/** The baseline measured beside `scenario`, when it is `base`'s scenario. */
+function besideOf(scenario: ScenarioSummary, base: ScenarioSummary): ScenarioSummary | undefined {
+  return scenario.beside?.name === base.name ? scenario.beside : undefined;
+}
+
+/** What a ratio taken against the baseline measured beside it would have been against the adjacent one. */
+function besideNote(scenario: ScenarioSummary, beside: ScenarioSummary, adjacent: ScenarioSummary): string {
+  return (
+    `${beside.label} beside it ${fixed(beside.rps, 0)} req/s (${fixed(beside.serverCpuMs, 3)} ms/req); ` +
+    `next to the size ${fixed(adjacent.rps, 0)} req/s: ${(scenario.rps / adjacent.rps).toFixed(2)}×`
+  );
+}
+
 /** The filtered pages (issue 16), shown for information: their scenario and how the targets name them. */
 const FILTERED_PAGES = [['apiKeys50-name', 'apiKeys(50) by name "7", read afresh']] as const;
 
@@ -220,10 +259,14 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     min: number,
   ) => {
     if (!scenario || !base) return;
-    const value = scenario.rps / base.rps;
-    const ok = clean(scenario, base);
-    const byCpu = cpuRatio(scenario, base);
-    const notes = [ok ? '' : 'unexpected responses', byCpu].filter(Boolean).join('; ');
+    const paired = besideOf(scenario, base);
+    const against = paired ?? base;
+    const value = scenario.rps / against.rps;
+    const ok = clean(scenario, against);
+    const byCpu = cpuRatio(scenario, against);
+    const notes = [ok ? '' : 'unexpected responses', byCpu, paired ? besideNote(scenario, paired, base) : '']
+      .filter(Boolean)
+      .join('; ');
     targets.push({
       target,
       where,
@@ -307,9 +350,14 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     if (mixed) {
       const operation = (name: string) => mixed.operations[name];
       const current = operation('currentApiKey');
-      if (current && yoga) {
+      const mixYoga = (yoga && mixed.beside?.name === yoga.name ? mixed.beside : undefined) ?? yoga;
+      if (current && mixYoga && yoga) {
         // As if the connections sent currentApiKey alone, each request taking as long as in the mix.
-        const value = mixed.connections / (current.p50 / 1000) / yoga.rps;
+        const value = mixed.connections / (current.p50 / 1000) / mixYoga.rps;
+        const adjacent =
+          mixYoga === yoga
+            ? ''
+            : `; Yoga beside it ${fixed(mixYoga.rps, 0)} req/s, next to the size ${fixed(yoga.rps, 0)} (${(mixed.connections / (current.p50 / 1000) / yoga.rps).toFixed(2)}× against that)`;
         targets.push({
           target: 'mixed: currentApiKey / Yoga',
           where,
@@ -317,7 +365,7 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
           unit: '×',
           needed: '≥ 0.85',
           pass: value >= 0.85 && current.unexpected === 0,
-          note: `${mixed.connections} connections ÷ its p50 in the mix (${current.p50.toFixed(2)} ms), ÷ Yoga req/s${mixCost(mixed, yoga)}`,
+          note: `${mixed.connections} connections ÷ its p50 in the mix (${current.p50.toFixed(2)} ms), ÷ Yoga req/s${mixCost(mixed, mixYoga)}${adjacent}`,
         });
       }
       for (const [name, label, bound] of [
@@ -498,6 +546,21 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
 
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
+/** A baseline measured beside a scenario (its runs' slices alternating with the scenario's), under its row. */
+function besideRow(server: string, beside: ScenarioSummary): string[] {
+  return [
+    server,
+    `  beside it: ${beside.label}`,
+    fixed(beside.rps, 0),
+    fixed(beside.p50, 2),
+    fixed(beside.p99, 2),
+    `${beside.unexpected}/${beside.responses}${beside.unexpected > 0 ? ' !' : ''}`,
+    fixed(beside.serverCpuMs, 3),
+    '',
+    fixed(beside.otherCores, 2),
+  ];
+}
+
 export function measurementsTable(servers: ServerSummary[]): string {
   const rows: string[][] = [];
   for (const server of servers) {
@@ -514,6 +577,7 @@ export function measurementsTable(servers: ServerSummary[]): string {
         fixed(server.maxRssMb, 0),
         fixed(s.otherCores, 2),
       ]);
+      if (s.beside) rows.push(besideRow(server.server, s.beside));
     }
   }
   return table(
@@ -558,6 +622,19 @@ export function mixedTable(servers: ServerSummary[]): string {
       fixed(server.mixed.serverCpuMs, 3),
       fixed(server.mixed.otherCores, 2),
     ]);
+    const beside = server.mixed.beside;
+    if (beside) {
+      rows.push([
+        server.server,
+        `  beside it: ${beside.label}`,
+        fixed(beside.rps, 0),
+        fixed(beside.p50, 2),
+        fixed(beside.p99, 2),
+        `${beside.unexpected}/${beside.responses}${beside.unexpected > 0 ? ' !' : ''}`,
+        fixed(beside.serverCpuMs, 3),
+        fixed(beside.otherCores, 2),
+      ]);
+    }
   }
   if (rows.length === 0) return 'Mixed workload: not measured.';
   return `Mixed workload (95% reads, 5% changes)\n${table(

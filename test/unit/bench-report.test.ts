@@ -1,5 +1,6 @@
-// The bench report (bench/lib/report.ts) judges each ratio target on req/s, and gives the same ratio by
-// server CPU per response beside it, for runs on a machine whose speed drifts.
+// The bench report (bench/lib/report.ts) judges each ratio target on req/s, against the baseline measured
+// beside the scenario when there is one, and gives the same ratio by server CPU per response beside it,
+// for runs on a machine whose speed drifts.
 import { describe, expect, it } from 'vitest';
 import type { OperationResult } from '../../bench/lib/mixed.ts';
 import { evaluateTargets, type ScenarioSummary, type ServerSummary, type SliceTotals } from '../../bench/lib/report.ts';
@@ -90,6 +91,55 @@ describe('the bench report', () => {
     expect(target?.note).toBe(
       "20 connections ÷ its p50 in the mix (8.00 ms), ÷ Yoga req/s; the mix averages 0.500 ms of server CPU a response, Yoga 0.200 (0.40×); the others' p50 ms: list 9.0, show 8.5",
     );
+  });
+
+  it('takes a ratio against the baseline measured beside the scenario, noting the adjacent one', () => {
+    // Yoga measured 5,000 req/s before and after the size, but 3,000 in the slices alternating with
+    // Keygate's: the machine was slower while Keygate was measured, and the ratio is taken in those minutes.
+    const valid = {
+      ...scenario('valid', 2700, 0.3),
+      beside: { ...scenario('yoga-minimal', 3000, 0.3), label: 'Yoga' },
+    };
+    const targets = evaluateTargets([
+      server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null),
+      server('keygate embedded 1k', [valid], 1000),
+    ]);
+    const target = targets.find((t) => t.target === 'currentApiKey valid / Yoga');
+    expect(target?.value).toBeCloseTo(0.9);
+    expect(target?.pass).toBe(true);
+    expect(target?.note).toBe(
+      'by server CPU 1.00×; Yoga beside it 3000 req/s (0.300 ms/req); next to the size 5000 req/s: 0.54×',
+    );
+    // A baseline beside it of another kind than the target's is not used.
+    const other = { ...scenario('valid', 2700, 0.3), beside: scenario('raw-http', 3000, 0.3) };
+    const unpaired = evaluateTargets([
+      server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null),
+      server('keygate embedded 1k', [other], 1000),
+    ]).find((t) => t.target === 'currentApiKey valid / Yoga');
+    expect(unpaired?.value).toBeCloseTo(0.54);
+  });
+
+  it("takes the mix's currentApiKey ratio against Yoga measured beside the mix", () => {
+    const op = (p50: number): OperationResult => ({ rps: 100, p50, p99: 40, responses: 400, unexpected: 0 });
+    const keygate: ServerSummary = {
+      ...server('keygate embedded 1k', [], 1000),
+      mixed: {
+        connections: 20,
+        rps: 2000,
+        otherCores: 0,
+        serverCpuMs: 0.25,
+        unexpected: 0,
+        operations: { currentApiKey: op(8) },
+        runs: [],
+        beside: scenario('yoga-minimal', 2500, 0.2),
+      },
+    };
+    const targets = evaluateTargets([server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null), keygate]);
+    const target = targets.find((t) => t.target === 'mixed: currentApiKey / Yoga');
+    // 20 connections ÷ 8 ms = 2,500 req/s, ÷ the 2,500 of Yoga beside it.
+    expect(target?.value).toBeCloseTo(1);
+    expect(target?.pass).toBe(true);
+    expect(target?.note).toContain('Yoga beside it 2500 req/s, next to the size 5000 (0.50× against that)');
   });
 
   it("takes each size's ratios against the baselines measured next to it, and its small ÷ large against each size's own", () => {
