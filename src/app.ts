@@ -18,7 +18,7 @@ import { authenticationPlugin, type ServerContext } from './http/authentication.
 import { pagesFor } from './http/console.ts';
 import { graphiqlPlugin } from './http/graphiql.ts';
 import { malformedRequestStatus } from './http/malformed-request.ts';
-import { requestDeadlines } from './http/request-deadline.ts';
+import { deadlineOf } from './http/request-deadline.ts';
 import { responseHeaders } from './http/response-headers.ts';
 import { bodySizeLimit, graphqlLimits } from './limits/graphql-limits.ts';
 import { RateLimits } from './limits/rate-limit.ts';
@@ -224,7 +224,7 @@ export function createApp(options: AppOptions) {
       // The authentication plugin answered 401 already; this only guards against a wiring mistake.
       if (!caller) throw new GraphQLError(unauthenticated().message, { extensions: { code: 'UNAUTHENTICATED' } });
       // Served by the HTTP server: nothing of the request commits once it has been answered.
-      const deadline = req && requestDeadlines.get(req);
+      const deadline = deadlineOf(req);
       return createContext(
         deadline ? { ...domain, db: bindDeadline(domain.db, deadline) } : domain,
         caller,
