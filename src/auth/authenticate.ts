@@ -65,11 +65,31 @@ export interface AuthenticatorOptions {
   hash?: (token: string) => string;
 }
 
+/**
+ * Whether two header values are equal, in a time that depends on their length only (the value is a
+ * secret: an early exit would tell how much of a guess matches).
+ */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
+
 export class Authenticator {
   readonly #apiKeys: Credentials | null;
   readonly #verifiers: Credentials | null;
   readonly #rateLimits: RateLimits | null;
   readonly #hash: (token: string) => string;
+  /**
+   * The last well-formed token's Authorization header, its credentials and its hash. A service sends the
+   * same verifier token (or API key) on request after request: its format (a pattern and a CRC32) and
+   * SHA-256 are then worked out once, about 2 µs of a verification's 45. The cache (then the database)
+   * is still asked every time, so a deleted or expired token is refused as before.
+   */
+  #lastHeader: string | null = null;
+  #lastCredentials: Credentials | null = null;
+  #lastHash: string | null = null;
 
   constructor(options: AuthenticatorOptions) {
     this.#apiKeys = options.apiKeys ?? null;
@@ -100,9 +120,24 @@ export class Authenticator {
     source: S,
     addressOf: (source: S) => string,
   ): Authentication | Promise<Authentication> {
-    const token = bearerToken(authorization);
-    const credentials = token === null ? null : this.#credentialsOf(token);
-    const hash = credentials === null ? null : this.#hash(token as string);
+    let missing = false;
+    let credentials: Credentials | null;
+    let hash: string | null;
+    const last = this.#lastHeader;
+    if (last !== null && typeof authorization === 'string' && sameSecret(authorization, last)) {
+      credentials = this.#lastCredentials;
+      hash = this.#lastHash;
+    } else {
+      const token = bearerToken(authorization);
+      missing = token === null;
+      credentials = token === null ? null : this.#credentialsOf(token);
+      hash = credentials === null ? null : this.#hash(token as string);
+      if (hash !== null) {
+        this.#lastHeader = authorization as string;
+        this.#lastCredentials = credentials;
+        this.#lastHash = hash;
+      }
+    }
     const cached = hash === null ? null : (credentials as Credentials).cached(hash);
     const limits = this.#rateLimits;
     if (cached) {
@@ -111,7 +146,7 @@ export class Authenticator {
       return counted(limits, cached);
     }
     if (cached === null) {
-      const reason = token === null ? 'missing' : hash === null ? 'malformed' : 'unknown';
+      const reason = missing ? 'missing' : hash === null ? 'malformed' : 'unknown';
       if (limits === null || !limits.countsFailures) return refused(reason);
       return settled(this.#failure(limits, UNAUTHENTICATED[reason], addressOf(source)));
     }
