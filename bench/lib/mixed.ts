@@ -3,7 +3,7 @@
 // (create, rotate, update), so kept pages and keys are invalidated all the time, and the rest are reads
 // (pages of keys, one key, currentApiKey). Every response is checked; latencies are taken per operation.
 import { Agent, request } from 'node:http';
-import type { RunResult } from './load.ts';
+import { mergeRuns, type RunResult } from './load.ts';
 
 export interface MixedOperation {
   name: string;
@@ -59,41 +59,20 @@ function sortedConcat(arrays: Float64Array[]): Float64Array {
 
 /**
  * Runs of the mix measured as one (the slices of a measurement taken beside a baseline, bench/run.ts):
- * each operation's req/s over their summed time and percentiles over all its responses.
+ * the totals as mergeRuns takes them, and each operation's req/s over the runs' summed time and
+ * percentiles over all its responses.
  */
 export function mergeMixed(runs: Array<SlicedMixedRun & { serverMs: number }>): MixedRunResult {
-  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
-  const responses = runs.reduce((sum, run) => sum + run.responses, 0);
-  const names = Object.keys(runs[0]?.operations ?? {});
+  const totals = mergeRuns(runs.map((run) => ({ ...run, latencies: sortedConcat(Object.values(run.latencies)) })));
   const operations: Record<string, OperationResult> = {};
-  for (const name of names) {
+  for (const name of Object.keys(runs[0]?.operations ?? {})) {
     operations[name] = operationResult(
       sortedConcat(runs.map((run) => run.latencies[name] ?? new Float64Array())),
-      seconds,
+      totals.seconds,
       runs.reduce((sum, run) => sum + (run.operations[name]?.unexpected ?? 0), 0),
     );
   }
-  const all = sortedConcat(runs.flatMap((run) => Object.values(run.latencies)));
-  const statuses: Record<string, number> = {};
-  for (const run of runs) {
-    for (const [status, count] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
-  }
-  const sum = (of: (run: SlicedMixedRun & { serverMs: number }) => number) =>
-    runs.reduce((total, run) => total + of(run), 0);
-  return {
-    rps: seconds > 0 ? responses / seconds : 0,
-    p50: percentile(all, 0.5),
-    p99: percentile(all, 0.99),
-    responses,
-    seconds,
-    statuses,
-    unexpected: sum((run) => run.unexpected),
-    errors: sum((run) => run.errors),
-    timeouts: 0,
-    otherCores: seconds > 0 ? sum((run) => (run.otherCores ?? 0) * run.seconds) / seconds : 0,
-    serverCpuMs: responses > 0 ? sum((run) => run.serverMs) / responses : Number.NaN,
-    operations,
-  };
+  return { ...totals, operations };
 }
 
 /** Sends the mix on `connections` keep-alive connections for `seconds`. */

@@ -546,18 +546,18 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
 
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-/** A baseline measured beside a scenario (its runs' slices alternating with the scenario's), under its row. */
-function besideRow(server: string, beside: ScenarioSummary): string[] {
+/**
+ * The cells of a baseline measured beside a scenario (its runs' slices alternating with the scenario's),
+ * in a row under the scenario's: label, req/s, p50, p99, unexpected/responses, server CPU.
+ */
+function besideCells(beside: ScenarioSummary): string[] {
   return [
-    server,
     `  beside it: ${beside.label}`,
     fixed(beside.rps, 0),
     fixed(beside.p50, 2),
     fixed(beside.p99, 2),
     `${beside.unexpected}/${beside.responses}${beside.unexpected > 0 ? ' !' : ''}`,
     fixed(beside.serverCpuMs, 3),
-    '',
-    fixed(beside.otherCores, 2),
   ];
 }
 
@@ -577,7 +577,7 @@ export function measurementsTable(servers: ServerSummary[]): string {
         fixed(server.maxRssMb, 0),
         fixed(s.otherCores, 2),
       ]);
-      if (s.beside) rows.push(besideRow(server.server, s.beside));
+      if (s.beside) rows.push([server.server, ...besideCells(s.beside), '', fixed(s.beside.otherCores, 2)]);
     }
   }
   return table(
@@ -623,18 +623,7 @@ export function mixedTable(servers: ServerSummary[]): string {
       fixed(server.mixed.otherCores, 2),
     ]);
     const beside = server.mixed.beside;
-    if (beside) {
-      rows.push([
-        server.server,
-        `  beside it: ${beside.label}`,
-        fixed(beside.rps, 0),
-        fixed(beside.p50, 2),
-        fixed(beside.p99, 2),
-        `${beside.unexpected}/${beside.responses}${beside.unexpected > 0 ? ' !' : ''}`,
-        fixed(beside.serverCpuMs, 3),
-        fixed(beside.otherCores, 2),
-      ]);
-    }
+    if (beside) rows.push([server.server, ...besideCells(beside), fixed(beside.otherCores, 2)]);
   }
   if (rows.length === 0) return 'Mixed workload: not measured.';
   return `Mixed workload (95% reads, 5% changes)\n${table(

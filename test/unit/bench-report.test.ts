@@ -3,7 +3,13 @@
 // for runs on a machine whose speed drifts.
 import { describe, expect, it } from 'vitest';
 import type { OperationResult } from '../../bench/lib/mixed.ts';
-import { evaluateTargets, type ScenarioSummary, type ServerSummary, type SliceTotals } from '../../bench/lib/report.ts';
+import {
+  evaluateTargets,
+  type MixedSummary,
+  type ScenarioSummary,
+  type ServerSummary,
+  type SliceTotals,
+} from '../../bench/lib/report.ts';
 
 function scenario(name: string, rps: number, serverCpuMs: number): ScenarioSummary {
   return {
@@ -30,6 +36,16 @@ const server = (name: string, scenarios: ScenarioSummary[], keys: number | null)
   seedSeconds: null,
   maxRssMb: 100,
   scenarios,
+});
+
+const op = (p50: number): OperationResult => ({ rps: 100, p50, p99: 40, responses: 400, unexpected: 0 });
+
+/** Keygate at 1k keys with only a mixed workload: 20 connections, 2,000 req/s, these operations. */
+const mixedServer = (
+  mixed: Partial<MixedSummary> & Pick<MixedSummary, 'operations' | 'serverCpuMs'>,
+): ServerSummary => ({
+  ...server('keygate embedded 1k', [], 1000),
+  mixed: { connections: 20, rps: 2000, otherCores: 0, unexpected: 0, runs: [], ...mixed },
 });
 
 describe('the bench report', () => {
@@ -70,19 +86,7 @@ describe('the bench report', () => {
   it("notes beside the mix's currentApiKey ratio what bounds it: the mix's CPU per response against Yoga's", () => {
     // Every operation waited about 9 ms (one core, answered in arrival order): currentApiKey's ratio is
     // the mix's cost, not its own.
-    const op = (p50: number): OperationResult => ({ rps: 100, p50, p99: 40, responses: 400, unexpected: 0 });
-    const keygate: ServerSummary = {
-      ...server('keygate embedded 1k', [], 1000),
-      mixed: {
-        connections: 20,
-        rps: 2000,
-        otherCores: 0,
-        serverCpuMs: 0.5,
-        unexpected: 0,
-        operations: { currentApiKey: op(8), list: op(9), show: op(8.5) },
-        runs: [],
-      },
-    };
+    const keygate = mixedServer({ serverCpuMs: 0.5, operations: { currentApiKey: op(8), list: op(9), show: op(8.5) } });
     const targets = evaluateTargets([server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null), keygate]);
     const target = targets.find((t) => t.target === 'mixed: currentApiKey / Yoga');
     // 20 connections ÷ 8 ms = 2,500 req/s, ÷ Yoga's 5,000.
@@ -120,20 +124,11 @@ describe('the bench report', () => {
   });
 
   it("takes the mix's currentApiKey ratio against Yoga measured beside the mix", () => {
-    const op = (p50: number): OperationResult => ({ rps: 100, p50, p99: 40, responses: 400, unexpected: 0 });
-    const keygate: ServerSummary = {
-      ...server('keygate embedded 1k', [], 1000),
-      mixed: {
-        connections: 20,
-        rps: 2000,
-        otherCores: 0,
-        serverCpuMs: 0.25,
-        unexpected: 0,
-        operations: { currentApiKey: op(8) },
-        runs: [],
-        beside: scenario('yoga-minimal', 2500, 0.2),
-      },
-    };
+    const keygate = mixedServer({
+      serverCpuMs: 0.25,
+      operations: { currentApiKey: op(8) },
+      beside: scenario('yoga-minimal', 2500, 0.2),
+    });
     const targets = evaluateTargets([server('baselines', [scenario('yoga-minimal', 5000, 0.2)], null), keygate]);
     const target = targets.find((t) => t.target === 'mixed: currentApiKey / Yoga');
     // 20 connections ÷ 8 ms = 2,500 req/s, ÷ the 2,500 of Yoga beside it.
