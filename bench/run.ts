@@ -629,7 +629,12 @@ async function main(): Promise<void> {
     });
   }
 
-  const keygateScenarioCount = options.scenarios?.length ?? 9;
+  // Every Keygate scenario, the verification ones and the mixed workload.
+  const allScenarios =
+    keygateScenarios({ url: '', adminToken: '', sampleKeyId: '', rotateKeyId: '' }).length +
+    verifyScenarios({ url: '', verifierToken: '', tokens: [''] }).length +
+    1;
+  const keygateScenarioCount = options.scenarios?.length ?? allScenarios;
   const perScenario = options.warmup + options.runs * options.duration;
   const sized = options.providers.length * options.sizes.length;
   // Three baselines before Keygate and again after each size.
