@@ -84,6 +84,23 @@ const SLICE_SECONDS = 1;
 /** Slices of each side in a run of `duration` seconds measured beside a baseline. */
 const besideSlices = (options: Options) => Math.max(1, Math.round(options.duration / SLICE_SECONDS));
 
+/** `rounds` rounds of `sides`, each side once a round, the first of each round in turn. */
+async function alternate(rounds: number, sides: Array<() => Promise<void>>): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) await side();
+  }
+}
+
+/** `run`, with the CPU that `pids` (and the rest of the machine) used meanwhile. */
+async function metered<T>(
+  pids: number[],
+  run: () => Promise<T>,
+): Promise<T & { otherCores: number; serverMs: number }> {
+  const meter = startCpuMeter(pids);
+  const result = await run();
+  return { ...result, ...meter.stopWithServer() };
+}
+
 /**
  * One measured run of a scenario and of its baseline, beside each other: `besideSlices` slices of
  * SLICE_SECONDS each, alternating between the two servers (each round's first in turn), every slice
@@ -98,25 +115,21 @@ async function runBeside<T extends { seconds: number }>(
 ): Promise<{ subject: Array<T & { otherCores: number; serverMs: number }>; baseline: RunResult }> {
   const subjectSlices: Array<T & { otherCores: number; serverMs: number }> = [];
   const baselineSlices: Array<SlicedRun & { serverMs: number }> = [];
-  const runSubject = async () => {
-    const meter = startCpuMeter(subject.pids);
-    const run = await subject.run(SLICE_SECONDS);
-    subjectSlices.push({ ...run, ...meter.stopWithServer() });
-  };
-  const runBaseline = async () => {
-    const meter = startCpuMeter(baseline.pids);
-    const run = await runLoad(baseline.spec, { connections: options.connections, seconds: SLICE_SECONDS });
-    baselineSlices.push({ ...run, ...meter.stopWithServer() });
-  };
-  for (let slice = 0; slice < besideSlices(options); slice++) {
-    for (const side of slice % 2 === 0 ? [runSubject, runBaseline] : [runBaseline, runSubject]) await side();
-  }
+  await alternate(besideSlices(options), [
+    async () => {
+      subjectSlices.push(await metered(subject.pids, () => subject.run(SLICE_SECONDS)));
+    },
+    async () => {
+      const load = { connections: options.connections, seconds: SLICE_SECONDS };
+      baselineSlices.push(await metered(baseline.pids, () => runLoad(baseline.spec, load)));
+    },
+  ]);
   return { subject: subjectSlices, baseline: mergeRuns(baselineSlices) };
 }
 
 /** A run as it is kept in the results: without its responses' latencies. */
-function kept<T extends RunResult>(run: T & { latencies?: unknown; serverMs?: number }): RunResult {
-  const { latencies: _latencies, serverMs: _serverMs, ...rest } = run;
+function kept(run: SlicedRun): RunResult {
+  const { latencies: _latencies, ...rest } = run;
   return rest;
 }
 
@@ -153,8 +166,12 @@ async function measure(
       await runLoad(scenario.spec, { ...load, seconds: options.warmup });
     }
     // The baselines measured beside this group: warm already (measured before Keygate), warmed up again briefly.
-    for (const name of new Set(group.map((s) => beside(s.name)?.scenario.name).filter(Boolean))) {
-      const baseline = group.map((s) => beside(s.name)).find((b) => b?.scenario.name === name) as BesideBaseline;
+    const baselines = new Map<string, BesideBaseline>();
+    for (const scenario of group) {
+      const baseline = beside(scenario.name);
+      if (baseline) baselines.set(baseline.scenario.name, baseline);
+    }
+    for (const baseline of baselines.values()) {
       await runLoad(baseline.scenario.spec, { ...load, seconds: Math.min(1, options.warmup) });
     }
     for (let round = 1; round <= options.runs; round++) {
@@ -171,7 +188,7 @@ async function measure(
             { pids: await baseline.pids(), spec: baseline.scenario.spec },
           );
           run = mergeRuns(measured.subject);
-          besideRuns.get(scenario.name)?.push(kept(measured.baseline));
+          besideRuns.get(scenario.name)?.push(measured.baseline);
           besideNote =
             `; beside it ${baseline.scenario.label} ${measured.baseline.rps.toFixed(0)} req/s, ` +
             `${(measured.baseline.serverCpuMs ?? Number.NaN).toFixed(3)} ms/req`;
@@ -358,7 +375,7 @@ async function measureMixed(
         { pids: await beside.pids(), spec: beside.scenario.spec },
       );
       run = mergeMixed(measured.subject);
-      besideRuns.push(kept(measured.baseline));
+      besideRuns.push(measured.baseline);
       besideNote = `; beside it ${beside.scenario.label} ${measured.baseline.rps.toFixed(0)} req/s`;
     } else {
       const meter = startCpuMeter(pids);
@@ -468,21 +485,18 @@ async function compareSizes(
             if (side.scenario.prime) await side.scenario.prime();
             await runLoad(side.scenario.spec, { connections: options.connections, seconds: options.warmup });
           }
-          for (let slice = 0; slice < slices; slice++) {
-            for (const side of slice % 2 === 0 ? pair : [...pair].reverse()) {
-              const meter = startCpuMeter(await side.server.pids());
-              const run = await runLoad(side.scenario.spec, {
-                connections: options.connections,
-                seconds: SLICE_SECONDS,
-              });
-              const { serverMs } = meter.stopWithServer();
+          const load = { connections: options.connections, seconds: SLICE_SECONDS };
+          await alternate(
+            slices,
+            pair.map((side) => async () => {
+              const run = await metered(await side.server.pids(), () => runLoad(side.scenario.spec, load));
               side.totals.responses += run.responses;
               side.totals.seconds += run.seconds;
-              side.totals.serverMs += serverMs;
+              side.totals.serverMs += run.serverMs;
               side.totals.unexpected += run.unexpected;
               side.totals.p99s.push(run.p99);
-            }
-          }
+            }),
+          );
           const [a, b] = pair as [(typeof pair)[number], (typeof pair)[number]];
           log(
             `  ${label} | ${a.scenario.label} | ${sliceRps(a.totals).toFixed(0)} / ${sliceRps(b.totals).toFixed(0)} req/s, ` +

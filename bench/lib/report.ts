@@ -220,9 +220,9 @@ function mixCost(mixed: MixedSummary, yoga: ScenarioSummary): string {
   return `; the mix averages ${mixed.serverCpuMs.toFixed(3)} ms of server CPU a response, Yoga ${yoga.serverCpuMs.toFixed(3)} (${(yoga.serverCpuMs / mixed.serverCpuMs).toFixed(2)}×); the others' p50 ms: ${p50s}`;
 }
 
-/** The baseline measured beside `scenario`, when it is `base`'s scenario. */
-function besideOf(scenario: ScenarioSummary, base: ScenarioSummary): ScenarioSummary | undefined {
-  return scenario.beside?.name === base.name ? scenario.beside : undefined;
+/** The baseline measured beside `measured` (a scenario, or the mix), when it is `base`'s scenario. */
+function besideOf(measured: { beside?: ScenarioSummary }, base: ScenarioSummary): ScenarioSummary | undefined {
+  return measured.beside?.name === base.name ? measured.beside : undefined;
 }
 
 /** What a ratio taken against the baseline measured beside it would have been against the adjacent one. */
@@ -350,7 +350,7 @@ export function evaluateTargets(servers: ServerSummary[]): TargetResult[] {
     if (mixed) {
       const operation = (name: string) => mixed.operations[name];
       const current = operation('currentApiKey');
-      const mixYoga = (yoga && mixed.beside?.name === yoga.name ? mixed.beside : undefined) ?? yoga;
+      const mixYoga = (yoga && besideOf(mixed, yoga)) ?? yoga;
       if (current && mixYoga && yoga) {
         // As if the connections sent currentApiKey alone, each request taking as long as in the mix.
         const value = mixed.connections / (current.p50 / 1000) / mixYoga.rps;
