@@ -39,19 +39,45 @@ interface Timestamps {
   timestamp(column: string): string;
 }
 
+const NO_EXTRA: readonly string[] = [];
+
+/** Column lists already made, by dialect and `extra` (a constant of its statement). */
+type Made = WeakMap<Timestamps, WeakMap<readonly string[], Sql>>;
+const keyValuesOf: Made = new WeakMap();
+const namedKeyColumnsOf: Made = new WeakMap();
+
+/**
+ * The column list `make` makes for `dialect` and `extra`, made once: the statements of a page and of a
+ * key are built on every read, and their column lists are the same each time.
+ */
+function madeOnce(made: Made, dialect: Timestamps, extra: readonly string[], make: () => Sql): Sql {
+  let byExtra = made.get(dialect);
+  if (!byExtra) {
+    byExtra = new WeakMap();
+    made.set(dialect, byExtra);
+  }
+  let columns = byExtra.get(extra);
+  if (!columns) {
+    columns = make();
+    byExtra.set(extra, columns);
+  }
+  return columns;
+}
+
 /**
  * KEY_COLUMN_NAMES of `p` as the first values of Dialect.keysAsJson, then the columns `extra` of `p`;
  * jsonColumns(extra) names them for decodeApiKey (src/store/rows.ts).
  */
-export function keyValues(dialect: Timestamps, extra: readonly string[] = []): Sql {
-  const columns = KEY_COLUMN_NAMES.map((name) =>
-    TIMESTAMP_COLUMNS.has(name) ? dialect.timestamp(name) : `p."${name}"`,
-  );
-  return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+export function keyValues(dialect: Timestamps, extra: readonly string[] = NO_EXTRA): Sql {
+  return madeOnce(keyValuesOf, dialect, extra, () => {
+    const columns = KEY_COLUMN_NAMES.map((name) =>
+      TIMESTAMP_COLUMNS.has(name) ? dialect.timestamp(name) : `p."${name}"`,
+    );
+    return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+  });
 }
 
 const jsonColumnsOf = new WeakMap<readonly string[], Columns>();
-const NO_EXTRA: readonly string[] = [];
 
 /**
  * The names of the values of each key of Dialect.keysAsJson read with keyValues(dialect, extra); made
@@ -76,10 +102,12 @@ export function newestFirst(keys: unknown[][]): unknown[][] {
 
 /** KEY_COLUMN_NAMES of `p` named as in the table (timestamps by Dialect.timestamp), then `extra` of `p`. */
 export function namedKeyColumns(dialect: Timestamps, extra: readonly string[]): Sql {
-  const columns = KEY_COLUMN_NAMES.map((name) =>
-    TIMESTAMP_COLUMNS.has(name) ? `${dialect.timestamp(name)} AS "${name}"` : `p."${name}"`,
-  );
-  return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+  return madeOnce(namedKeyColumnsOf, dialect, extra, () => {
+    const columns = KEY_COLUMN_NAMES.map((name) =>
+      TIMESTAMP_COLUMNS.has(name) ? `${dialect.timestamp(name)} AS "${name}"` : `p."${name}"`,
+    );
+    return raw([...columns, ...extra.map((name) => `p."${name}"`)].join(', '));
+  });
 }
 
 /** The columns of the user who created a key, beside the key's in a row (see decodeUser, src/store/rows.ts). */

@@ -10,6 +10,7 @@ import type { Grants } from '../domain/access.ts';
 import type { UserRecord } from '../domain/organizations.ts';
 import type { ApiKeyRecord, ApiKeyRow, AuditAction, AuditDetails, AuditEventRecord } from '../domain/records.ts';
 import type { RoleCatalogue } from '../domain/roles.ts';
+import { KEY_COLUMN_NAMES } from './key-columns.ts';
 
 const compareById = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -51,26 +52,44 @@ export function recordWithGrants(key: ApiKeyRow, grants: GrantsValue, catalogue:
   };
 }
 
+/** Where each value decodeApiKey reads is in a row of some Columns (-1: the statement has none). */
+type KeyIndexes = Readonly<Record<(typeof KEY_VALUES)[number], number>>;
+const KEY_VALUES = [...KEY_COLUMN_NAMES, 'grants'] as const;
+const keyIndexesOf = new WeakMap<Columns, KeyIndexes>();
+
+/**
+ * The indexes of KEY_VALUES in rows of `columns`, found once for each Columns: a statement's Columns
+ * are made once (src/db/raw-read.ts), and a page decodes dozens of rows with them.
+ */
+function keyIndexes(columns: Columns): KeyIndexes {
+  let indexes = keyIndexesOf.get(columns);
+  if (!indexes) {
+    indexes = Object.fromEntries(KEY_VALUES.map((name) => [name, columns[name] ?? -1])) as KeyIndexes;
+    keyIndexesOf.set(columns, indexes);
+  }
+  return indexes;
+}
+
 /**
  * An "ApiKey" row with its grants: the key's columns, then "grants", the JSON of [role names, [[team id,
  * team name], …], team role names] (text as the column holds it, or already parsed, within the JSON of
  * a whole page: Dialect.keysAsJson).
  */
 export function decodeApiKey(row: readonly unknown[], columns: Columns, catalogue: RoleCatalogue): ApiKeyRecord {
-  const at = valueIn(columns);
-  const value = at(row, 'grants');
+  const at = keyIndexes(columns);
+  const value = row[at.grants];
   return recordWithGrants(
     {
-      id: at(row, 'id') as string,
-      organizationId: at(row, 'organizationId') as string,
-      name: at(row, 'name') as string,
-      createdAt: dateOf(at(row, 'createdAt')),
-      tokenLastIssuedAt: dateOf(at(row, 'tokenLastIssuedAt')),
-      lastUsedAt: optionalDateOf(at(row, 'lastUsedAt')),
-      creatorKeyId: (at(row, 'creatorKeyId') ?? null) as string | null,
-      creatorKeyName: (at(row, 'creatorKeyName') ?? null) as string | null,
-      creatorUserId: (at(row, 'creatorUserId') ?? null) as string | null,
-      expiresAt: optionalDateOf(at(row, 'expiresAt')),
+      id: row[at.id] as string,
+      organizationId: row[at.organizationId] as string,
+      name: row[at.name] as string,
+      createdAt: dateOf(row[at.createdAt]),
+      tokenLastIssuedAt: dateOf(row[at.tokenLastIssuedAt]),
+      lastUsedAt: optionalDateOf(row[at.lastUsedAt]),
+      creatorKeyId: (row[at.creatorKeyId] ?? null) as string | null,
+      creatorKeyName: (row[at.creatorKeyName] ?? null) as string | null,
+      creatorUserId: (row[at.creatorUserId] ?? null) as string | null,
+      expiresAt: optionalDateOf(row[at.expiresAt]),
     },
     (typeof value === 'string' ? JSON.parse(value) : value) as GrantsValue,
     catalogue,
