@@ -34,7 +34,7 @@ export function createDomain(
       database.raw.provider === 'sqlite' ? database.raw.writeInTransaction : undefined,
     ),
     now,
-    reads: new ReadCache(createDataStamp(database.raw)),
+    reads: new ReadCache(createDataStamp(database.raw, database.onQuery)),
     readRows: createRowReader(database.raw, database.onQuery),
     ...(database.raw.provider === 'sqlite'
       ? { transactionRows: sqliteRowReader(database.raw.writer, database.onQuery) }

@@ -4,7 +4,7 @@
 //
 // It is read on the raw driver, like the token lookup: it runs before every cached read, and a Prisma
 // query would cost more than the reads it saves.
-import type { RawDriver } from './client.ts';
+import type { QueryListener, RawDriver } from './client.ts';
 
 export type DataStamp = () => Promise<string>;
 
@@ -20,15 +20,20 @@ export type DataStamp = () => Promise<string>;
  * between a stamp and a read the way a WAL position would let it. One round trip, shared by the reads
  * that ask meanwhile (see `shared`).
  */
-export function createDataStamp(raw: RawDriver): DataStamp {
+export function createDataStamp(raw: RawDriver, onQuery?: QueryListener): DataStamp {
   if (raw.provider === 'sqlite') {
-    const version = raw.connection.prepare<[], number>('PRAGMA data_version').pluck();
-    const read = raw.walIndex.gate(() => version.get() as number);
+    const text = 'PRAGMA data_version';
+    const version = raw.connection.prepare<[], number>(text).pluck();
+    const read = raw.walIndex.gate(() => {
+      onQuery?.(text);
+      return version.get() as number;
+    });
     return async () => String(read());
   }
   const pool = raw.pool;
   const query = { name: 'keygate_data_stamp', text: 'SELECT pg_current_snapshot()::text AS "stamp"' };
   return shared(async () => {
+    onQuery?.(query.text);
     const { rows } = await pool.query<{ stamp: string }>(query);
     return (rows[0] as { stamp: string }).stamp;
   });

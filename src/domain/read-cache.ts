@@ -11,6 +11,13 @@
 // A key once kept is hot: under every later stamp its first read is kept at once. A page polled while
 // the database keeps changing (a dashboard beside scripts that rotate keys) then costs one statement a
 // change, not two; keys read once at a time never become hot.
+//
+// A key's first read takes no stamp: neither kept, nor seen, nor hot, it is read from the database
+// whatever the stamp says, so a page read once (a script paging through every key) costs its statement
+// alone, not a stamp's round trip before it. It is noted as seen under the stamp last taken; the next
+// reading that finds a newer one forgets it, as it forgets every first read, so at worst a key first
+// read just after a change is kept at its third read instead of its second. What is kept is still kept
+// by a read that took its stamp before reading, so nothing is served that a change has replaced.
 
 import { signals } from '../observability/signals.ts';
 
@@ -41,6 +48,11 @@ export class ReadCache {
 
   /** The value under `key`: the entry read under the current stamp, or `load()`'s, kept for later. */
   async read<T>(key: string, load: () => Promise<T>, weigh: (value: T) => number = () => 1): Promise<T> {
+    if (this.#current !== null && !this.#seen.has(key) && !this.#hot.has(key) && !this.#entries.has(key)) {
+      signals.readCache(false);
+      this.#remember(this.#seen, key);
+      return load();
+    }
     const stamp = await this.#stamp();
     if (stamp !== this.#current) {
       this.#entries.clear();

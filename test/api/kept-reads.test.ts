@@ -2,7 +2,7 @@
 // a second time: a read that is never repeated (a script paging through every key) holds no memory. A
 // page or key once kept is kept at its first read after each change: polled, it costs one read a change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestApp, type GraphQLResponse, isStamp, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 
 const PAGE = '{ apiKeys(first: 5) { edges { node { id name } } pageInfo { hasNextPage endCursor } } }';
@@ -29,8 +29,10 @@ describe.each(providers)('reads kept between changes on %s', (provider) => {
     statements = [];
     const response = await t.gql(token, query, variables);
     expect(response.errors).toBeUndefined();
-    return statements.filter((sql) => /"ApiKey"/.test(sql) && /^\s*(SELECT|WITH)/i.test(sql)).length;
+    return statements.filter(isRead).length;
   }
+
+  const isRead = (sql: string) => /"ApiKey"/.test(sql) && /^\s*(SELECT|WITH)/i.test(sql);
 
   it('a page is read from the database twice, then served while nothing changes', async () => {
     expect([await reads(PAGE), await reads(PAGE), await reads(PAGE), await reads(PAGE)]).toEqual([1, 1, 0, 0]);
@@ -78,5 +80,29 @@ describe.each(providers)('reads kept between changes on %s', (provider) => {
     // The walk read each page once; another selection of the same page is the same read.
     expect([await again(cursors[0] ?? null), await again(cursors[1] ?? null)]).toEqual([1, 1]);
     expect([await again(cursors[0] ?? null), await again(cursors[1] ?? null)]).toEqual([0, 0]);
+  });
+
+  it('a page read for the first time costs its statement alone: no reading of the stamp before it', async () => {
+    type Page = { apiKeys: { pageInfo: { endCursor: string } } };
+    const walk =
+      'query ($after: String) { apiKeys(first: 2, after: $after) { edges { node { id } } pageInfo { endCursor } } }';
+    let after: string | null = null;
+    let last: string | null = null;
+    for (let page = 0; page < 3; page++) {
+      // A change first: the stamp has moved (on the embedded database it would be asked again).
+      const created = await t.gql(token, CREATE, { input: { name: `walked past ${page}`, roleNames: ['viewer'] } });
+      expect(created.errors).toBeUndefined();
+      statements = [];
+      const read: GraphQLResponse<Page> = await t.gql<Page>(token, walk, { after });
+      expect(read.errors).toBeUndefined();
+      expect(statements.filter(isStamp)).toEqual([]);
+      expect(statements.filter(isRead)).toHaveLength(1);
+      last = after;
+      after = read.data?.apiKeys.pageInfo.endCursor ?? null;
+    }
+    // Asked again, a page takes the stamp first: a value is kept only by a read that took it.
+    statements = [];
+    expect((await t.gql(token, walk, { after: last })).errors).toBeUndefined();
+    expect(statements.filter(isStamp)).toHaveLength(1);
   });
 });

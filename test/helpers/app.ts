@@ -93,7 +93,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * A reading of the database's stamp (src/db/data-stamp.ts), which onQuery hears too: the reads that count
+ * a request's data statements leave it out.
+ */
+export const isStamp = (sql: string): boolean => /pg_current_snapshot|PRAGMA data_version/.test(sql);
+
 export interface TestAppOptions {
+  /** Hears every statement run: Prisma's, the raw reads' and the stamp's (isStamp). */
   onQuery?: (sql: string) => void;
   logger?: Logger;
   /** GraphQL abuse limits; DEFAULT_LIMITS for what is not given. */

@@ -1,6 +1,6 @@
 // The read cache: an entry is served only under the stamp it was read under; a new stamp drops all; a
 // value is kept only when its key is read a second time under the same stamp, or, once a key has been
-// kept, at its first read under every later stamp.
+// kept, at its first read under every later stamp. A key's first read takes no stamp (once one has been taken).
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/domain/read-cache.ts';
 
@@ -127,6 +127,7 @@ describe('read cache', () => {
     const { state, stamp } = stamps();
     const cache = new ReadCache(stamp);
     await cache.read('a', async () => 'first'); // so that the next read of 'a' would keep its value
+    await cache.read('b', async () => 'b'); // so that the next read of 'b' takes the stamp
     let finish!: (value: string) => void;
     const slow = cache.read('a', () => new Promise<string>((resolve) => (finish = resolve)));
     await Promise.resolve();
@@ -192,5 +193,49 @@ describe('read cache', () => {
     expect(cache.size).toBe(1);
     fail = true;
     await expect(cache.read('a', async () => 'read')).rejects.toThrow('database down');
+  });
+
+  it("takes no stamp for a key's first read once a stamp has been taken: it is read whatever the stamp", async () => {
+    const { state, stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    await cache.read('first of all', async () => 0); // the first read of all takes one
+    expect(state.taken).toBe(1);
+    const pages = Array.from({ length: 5 }, (_, i) => loader(`page ${i}`));
+    for (const [i, page] of pages.entries()) expect(await cache.read(`page ${i}`, page.load)).toBe(`page ${i}`);
+    expect(state.taken).toBe(1);
+    // Asked again, a page takes the stamp and is kept; then it is served.
+    await cache.read('page 0', pages[0]?.load as () => Promise<string>);
+    expect(state.taken).toBe(2);
+    expect(cache.size).toBe(1);
+    expect(await cache.read('page 0', async () => 'not read')).toBe('page 0');
+    expect(pages.map((page) => page.calls.count)).toEqual([2, 1, 1, 1, 1]);
+  });
+
+  it('a first read after a change, without a stamp, is forgotten at the next reading of the stamp: never kept from before it', async () => {
+    const { state, stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    await cache.read('other', async () => 'other'); // the stamp taken: 1
+    await cache.read('a', async () => 'read under 1'); // no stamp taken
+    state.value = 2; // a change
+    const a = loader('read under 2');
+    expect(await cache.read('a', a.load)).toBe('read under 2'); // takes stamp 2: the first read is forgotten
+    expect(cache.size).toBe(0);
+    expect(await cache.read('a', a.load)).toBe('read under 2'); // the second read under 2 keeps it
+    expect(await cache.read('a', async () => 'not read')).toBe('read under 2');
+    expect(a.calls.count).toBe(2);
+  });
+
+  it('a value kept under a stamp that first reads since have not taken is never served after the change', async () => {
+    const { state, stamp } = stamps();
+    const cache = new ReadCache(stamp);
+    await cache.read('a', async () => 'first');
+    let finish!: (value: string) => void;
+    const slow = cache.read('a', () => new Promise<string>((resolve) => (finish = resolve)));
+    await Promise.resolve();
+    state.value = 2;
+    expect(await cache.read('b', async () => 'b')).toBe('b'); // a first read: no stamp, so 2 is not seen yet
+    finish('old');
+    expect(await slow).toBe('old'); // kept under 1
+    expect(await cache.read('a', async () => 'new')).toBe('new'); // stamp 2: not served
   });
 });
