@@ -28,6 +28,21 @@ const FOLDED_PATH = /(?:^|[/\\])(?:\.|%2e){1,2}(?:[/\\#]|$)|[\\#]/i;
 /** A host name or IPv4 address, or an IPv6 literal in brackets, and an optional port. */
 const HOST = /^(?:[\w.~-]+|\[[\da-f:.]+\])(?::\d{1,5})?$/i;
 
+/** The last Host header accepted: a server's clients nearly all send the same one. */
+let lastHost = '';
+
+/**
+ * Whether a Host header names a host (HOST) that the URL parser Yoga reads it with accepts too: HOST
+ * alone let through what that parser refuses ("127.0.0.1:99999", "[::1::1]", "256.1.1.1", "a.123"),
+ * and Yoga then failed the request with 500.
+ */
+function acceptedHost(host: string): boolean {
+  if (host === lastHost) return true;
+  if (!HOST.test(host) || !URL.canParse(`http://${host}/`)) return false;
+  lastHost = host;
+  return true;
+}
+
 const BAD_HOST_MESSAGE = 'The Host header must name this server: a host name or address, and a port.';
 const EXPECTATION_MESSAGE = 'Unsupported Expect header: only "Expect: 100-continue" is understood.';
 
@@ -56,7 +71,7 @@ export function refusedHead(req: IncomingMessage, res: ServerResponse): boolean 
     return true;
   }
   const host = req.headers.host;
-  if (host === undefined ? req.httpVersion === '1.1' : !HOST.test(host)) {
+  if (host === undefined ? req.httpVersion === '1.1' : !acceptedHost(host)) {
     answer(req, res, 400, 'BAD_USER_INPUT', BAD_HOST_MESSAGE);
     return true;
   }

@@ -151,7 +151,7 @@ for (const provider of providers) {
 
     it('a Host header that is no host name or address is refused with 400, the request unserved', async () => {
       // A URL parser reads Yoga's URL from the Host and the path as sent: "x/graphql?" made any path
-      // /graphql, and "a b" made the URL invalid (500).
+      // /graphql, and "a b" or "127.0.0.1:99999" made the URL invalid (500).
       const before = lookups;
       const auth = { authorization: `Bearer ${token}` };
       for (const [host, path] of [
@@ -160,6 +160,14 @@ for (const provider of providers) {
         ['x\\graphql?', '/anything'],
         ['x@y', '/graphql'],
         ['a b', '/graphql'],
+        // Names the host pattern takes and the URL parser refuses: each was a 500, unauthenticated too.
+        ...['127.0.0.1:99999', '127.0.0.1:65536', '[::1]:65536', '[1:2]', '[::1::1]', '256.1.1.1', '1.2.3.4.5']
+          .concat(['999999999999', '0x1ffffffff', 'a.123'])
+          .flatMap((bad) => [
+            [bad, '/graphql'],
+            [bad, '/healthz'],
+            [bad, '/nope'],
+          ]),
       ]) {
         const answer = await send(
           base,
