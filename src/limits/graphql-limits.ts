@@ -12,6 +12,7 @@ import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST 
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Limits } from '../config.ts';
 import type { Context } from '../context.ts';
+import { isVerifierCaller } from '../verification/principal.ts';
 import { type OperationCost, operationCost, rootFields } from './operation-cost.ts';
 import type { RateLimits } from './rate-limit.ts';
 
@@ -90,10 +91,14 @@ export function operationLimits(limits: Limits, costBudget?: Pick<RateLimits, 'c
         );
         return;
       }
-      // The context createApp makes (a wiring mistake would leave it without a caller: nothing to charge).
-      const caller = (args.contextValue as Partial<Context> | undefined)?.caller;
-      if (!costBudget || !caller || estimate.cost < COST_CHARGED_FROM) return;
-      return costBudget.chargeCost(caller.key.id, Math.ceil(estimate.cost)).then((refusal) => {
+      // The context createApp makes (a wiring mistake would leave it without a principal: nothing to
+      // charge). A verifier token has a budget of its own, apart from every key's: it has no caller key
+      // (reading one throws, src/context.ts), and may still send what costs (introspection, or fields it
+      // is then refused).
+      const principal = (args.contextValue as Partial<Context> | undefined)?.principal;
+      if (!costBudget || !principal || estimate.cost < COST_CHARGED_FROM) return;
+      const charged = isVerifierCaller(principal) ? `verifier:${principal.verifier.id}` : principal.key.id;
+      return costBudget.chargeCost(charged, Math.ceil(estimate.cost)).then((refusal) => {
         if (!refusal) return;
         setResultAndStopExecution(
           refused(refusal.message, {

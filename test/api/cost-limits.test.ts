@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { providers } from '../helpers/databases.ts';
 import { API_KEY_FIELDS } from '../helpers/documents.ts';
+import { verifierToken } from '../helpers/verify-server.ts';
 
 const MINUTE = 60_000;
 const REDIS_URL = process.env.KEYGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -187,6 +188,38 @@ describe.each(providers)('the per-key cost budget, in memory, on %s', (provider)
     expect(over.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     expectServed(await send(t.app, (await org.key({ roles: ['viewer'] })).token, schemaQuery(1)));
     t.clock.advance(MINUTE);
+    expectServed(await send(t.app, viewer.token, schemaQuery(1)));
+  });
+
+  it('charges a verifier token to a budget of its own: what costs is refused FORBIDDEN (never 500), introspection until 429', async () => {
+    t.clock.advance(MINUTE);
+    const verifier = await verifierToken(t);
+    const viewer = await org.key({ roles: ['viewer'] });
+    // Fields of keys, at any estimate above the charged minimum: refused by what a verifier may call.
+    for (const query of [
+      ATTACK,
+      `{ apiKeys(first: 100) { ${FULL} } }`,
+      '{ auditEvents(first: 250) { edges { node { id } } } }',
+    ]) {
+      const refused = await send(t.app, verifier, query);
+      expect({ query, status: refused.status }).toEqual({ query, status: 200 });
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(refused.body.errors?.[0]?.message).toMatch(/verifier token can only call verifyApiKey/);
+    }
+    // Introspection is served, and charged with the refused requests above to the verifier's budget:
+    // fewer than 150 (3,000,000 ÷ INTROSPECTION_COST) are served this minute, then 429.
+    let served = 0;
+    let over = await send(t.app, verifier, schemaQuery(1));
+    while (over.status === 200 && served <= 150) {
+      expectServed(over);
+      served++;
+      over = await send(t.app, verifier, schemaQuery(1));
+    }
+    expect(served).toBeGreaterThan(130);
+    expect(served).toBeLessThan(150);
+    expect(over.status).toBe(429);
+    expect(over.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    // A key's budget is its own: the viewer is served.
     expectServed(await send(t.app, viewer.token, schemaQuery(1)));
   });
 
