@@ -146,6 +146,19 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/**
+ * KEYGATE_MAX_KEYS_PER_ORG as loadConfig reads it, alone: the CLI creates keys under the same limit as
+ * the server, without needing the rest of the server's environment.
+ */
+export function maxKeysPerOrganizationIn(env: NodeJS.ProcessEnv = process.env): number {
+  const parsed = envSchema.shape.KEYGATE_MAX_KEYS_PER_ORG.safeParse(env.KEYGATE_MAX_KEYS_PER_ORG);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => issue.message).join('; ');
+    throw new ConfigError(`invalid environment: KEYGATE_MAX_KEYS_PER_ORG: ${problems}`);
+  }
+  return parsed.data;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

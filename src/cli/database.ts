@@ -20,8 +20,12 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const database = cliDatabase();
   if (database.provider === 'sqlite' && !options.create) requireEmbeddedDatabase(database.dataDir);
+  const { maxKeysPerOrganizationIn } = await import('../config.ts');
+  // Checked before the database is opened: a bad value changes nothing.
+  const maxKeysPerOrganization = maxKeysPerOrganizationIn();
   const { openRuntime } = await import('../runtime.ts');
-  const runtime = await openRuntime({ database });
+  // The server's limit of keys per organization holds for the keys the CLI creates too.
+  const runtime = await openRuntime({ database, limits: { maxKeysPerOrganization } });
   try {
     return await run(runtime);
   } finally {

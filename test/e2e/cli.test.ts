@@ -207,6 +207,28 @@ describe.each(providers)('the keygate CLI on %s', (provider: Provider) => {
   );
 
   it(
+    'key create obeys KEYGATE_MAX_KEYS_PER_ORG as the server does; a bad value is refused, nothing created',
+    async () => {
+      output(await cli('org', 'create', '--name', 'Quota'));
+      output(await cli('user', 'create', '--org', 'Quota', '--email', 'q@quota.test', '--name', 'Q'));
+      const limited = (max: string, name: string) =>
+        runCli({ ...env, KEYGATE_MAX_KEYS_PER_ORG: max }, keyCreateArgs('Quota', 'q@quota.test', name));
+      output(await limited('2', 'one'));
+      output(await limited('2', 'two'));
+      expectFailure(await limited('2', 'three'), /reached its limit of 2 API keys \(KEYGATE_MAX_KEYS_PER_ORG\)/);
+      expectFailure(await limited('two', 'three'), /invalid environment: KEYGATE_MAX_KEYS_PER_ORG/);
+      const names = async () =>
+        output<{ apiKeys: Key[] }>(await cli('key', 'list', '--org', 'Quota')).apiKeys.map((key) => key.name);
+      expect(await names()).toEqual(['two', 'one']);
+      // Raised, or off (0), the limit lets the CLI go on.
+      output(await limited('3', 'three'));
+      output(await limited('0', 'four'));
+      expect(await names()).toEqual(['four', 'three', 'two', 'one']);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'key list; key rotate and key delete as the operator, audited with that user as actor, checked over HTTP',
     async () => {
       const admin = output<{ apiKey: Key; token: string }>(
