@@ -52,10 +52,18 @@ function judgedHere(req: IncomingMessage): boolean {
  * x-request-id like every answer (the request's own header may not even have been read): the status line
  * and headers before it, and the rest after it, are made once.
  */
-function malformedRequestAnswer(status: number): { head: string; tail: string } {
-  const [code, message] = defaultError(status);
-  const body = httpErrorBody(code, status === 400 ? 'The request is not valid HTTP.' : message);
-  const headers = { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...API_HEADERS };
+function malformedRequestAnswer(
+  status: number,
+  message = status === 400 ? 'The request is not valid HTTP.' : defaultError(status)[1],
+  more: Record<string, string> = {},
+): { head: string; tail: string } {
+  const body = httpErrorBody(defaultError(status)[0], message);
+  const headers = {
+    'content-type': JSON_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    ...more,
+    ...API_HEADERS,
+  };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   return {
     head: `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}${REQUEST_ID_HEADER}: `,
@@ -70,6 +78,22 @@ const PARSER_STATUS: Record<string, number> = {
 };
 const MALFORMED_ANSWERS = new Map([400, 408, 413, 431].map((status) => [status, malformedRequestAnswer(status)]));
 const BAD_REQUEST_ANSWER = malformedRequestAnswer(400);
+
+/**
+ * CONNECT asks for a tunnel, which Node hands to a 'connect' listener instead of the request handler,
+ * and without one closes the connection unanswered: it is refused like a request Node's parser refused.
+ */
+const CONNECT_ANSWER = malformedRequestAnswer(
+  405,
+  'CONNECT is not served: Keygate is no proxy. Send GraphQL requests as POST (or GET for queries) to /graphql.',
+  { allow: 'GET, POST' },
+);
+
+function onConnect(_req: IncomingMessage, socket: Duplex): void {
+  const connection = socket as Socket;
+  if (connection.writable) connection.end(`${CONNECT_ANSWER.head}${newRequestId()}${CONNECT_ANSWER.tail}`);
+  else connection.destroy();
+}
 
 function onClientError(error: Error & { code?: string }, socket: Duplex): void {
   const connection = socket as Socket;
@@ -234,6 +258,7 @@ export function createHttpServer(
     withRequestDeadline(options.requestTimeoutMs, handle as (req: IncomingMessage, res: ServerResponse) => void),
   );
   server.on('clientError', onClientError);
+  server.on('connect', onConnect);
   // An Expect other than 100-continue: Node would answer a bare 417.
   server.on('checkExpectation', (req: IncomingMessage, res: ObservedResponse) => {
     observe(req, res);

@@ -269,7 +269,7 @@ for (const provider of providers) {
       }
     });
 
-    it('requests Node would answer with a bare status line (no Host, an unknown Expect) get JSON with a code and the headers', async () => {
+    it('requests Node would answer with a bare status line or none (no Host, an unknown Expect, CONNECT) get JSON with a code and the headers', async () => {
       const cases: Array<[string, number]> = [
         ['GET /healthz HTTP/1.1\r\n\r\n', 400],
         [
@@ -282,6 +282,8 @@ for (const provider of providers) {
           417,
         ],
       ];
+      // CONNECT, which Node hands to no request handler, and answered with nothing at all.
+      cases.push(['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n', 405]);
       for (const [bytes, status] of cases) {
         const answer = parseRaw(await sendRaw(base, bytes));
         expect({ bytes, status: answer.status }).toEqual({ bytes, status });
