@@ -133,6 +133,44 @@ describe.each(providers)('errors on %s', (provider) => {
       expectCleanErrors(sent, [admin.token]);
     });
 
+    it('answers a JSON body that is not UTF-8 with 400 BAD_USER_INPUT, creating nothing; UTF-8 names are kept as sent', async () => {
+      const create = (name: Uint8Array) => {
+        const query = 'mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { name } } }';
+        const [before, after] = JSON.stringify({ query, variables: { input: { name: '@', roleNames: ['viewer'] } } })
+          .split('@')
+          .map((part) => Buffer.from(part, 'utf8'));
+        return t.app.fetch('http://keygate.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}` },
+          body: Buffer.concat([before as Buffer, name, after as Buffer]),
+        });
+      };
+      const names = async () =>
+        (
+          await t.gql<{ apiKeys: { edges: Array<{ node: { name: string } }> } }>(
+            admin.token,
+            '{ apiKeys(first: 250) { edges { node { name } } } }',
+          )
+        ).data?.apiKeys.edges.map((edge) => edge.node.name);
+      const before = await names();
+      for (const bytes of [
+        [0x61, 0xff, 0xc0, 0x62],
+        [0x61, 0xc3],
+        [0xed, 0xa0, 0x80],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
+      ]) {
+        const refused = await create(Uint8Array.from(bytes));
+        expect({ bytes, status: refused.status }).toEqual({ bytes, status: 400 });
+        const body = (await refused.json()) as ErrorBody;
+        expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(body.errors?.[0]?.message).toMatch(/not valid UTF-8/);
+      }
+      expect(await names()).toEqual(before);
+      const accepted = await create(Buffer.from('clé 🔑 ключ', 'utf8'));
+      expect(accepted.status).toBe(200);
+      expect(await accepted.json()).toEqual({ data: { createApiKey: { apiKey: { name: 'clé 🔑 ключ' } } } });
+    });
+
     it('answers a request without a query with BAD_USER_INPUT', async () => {
       const sent = await send({ body: JSON.stringify({ variables: {} }) });
       expect(sent.status).toBeLessThan(500);
