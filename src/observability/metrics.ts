@@ -11,6 +11,14 @@ import { signals, VERIFICATION_VERDICTS } from './signals.ts';
 /** Distinct operation names kept as label values; later names are counted as "other". */
 const MAX_OPERATIONS = 100;
 
+/**
+ * The longest operation name kept as a label value; longer ones are counted as "other" and take no
+ * place among MAX_OPERATIONS. A name is the client's to choose, of any length: any key's holder could
+ * make every scrape megabytes long (a label is written on every line of its series) and take the places
+ * of the names operators look for.
+ */
+const MAX_OPERATION_NAME = 64;
+
 export interface MetricsSources {
   /** lastUsedAt uses recorded and not yet written. */
   lastUsedPending?: () => number;
@@ -107,7 +115,7 @@ export function createMetrics(sources: MetricsSources = {}): Registry {
     // (keyed by the name itself, each distinct name a client sent kept its own entry, for ever).
     let name = operation;
     if (!operations.has(name)) {
-      if (operations.size >= MAX_OPERATIONS) name = 'other';
+      if (operations.size >= MAX_OPERATIONS || name.length > MAX_OPERATION_NAME) name = 'other';
       else operations.add(name);
     }
     const key = `${name}\0${outcome}`;
