@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { errorChain } from './db/error-chain.ts';
 import { KeygateError } from './domain/errors.ts';
+import { scrubSecrets } from './logger.ts';
 
 // What a database outage looks like by the time it reaches us, found by experiment with Prisma 7 and
 // both adapters (test/api/faults.test.ts): Prisma's own codes; the driver error the adapter saw (under
@@ -178,11 +179,17 @@ type ResultLike = { errors?: readonly unknown[] };
 function withApiCode(error: unknown): unknown {
   const { originalError, ...rest } = (error as { extensions?: Record<string, unknown> }).extensions ?? {};
   const code = rest.code;
-  if (typeof code === 'string' && API_ERROR_CODES.has(code) && originalError === undefined) return error;
+  // graphql quotes a variable's value in its error ('Variable "$input" got invalid value { token:
+  // "keygate_…" }'): a token the client sent is not sent back, where a client library may log it.
+  const sent = (error as { message?: unknown }).message;
+  const message = typeof sent === 'string' ? scrubSecrets(sent) : sent;
+  if (typeof code === 'string' && API_ERROR_CODES.has(code) && originalError === undefined && message === sent) {
+    return error;
+  }
   // Yoga describes some request errors with their internal cause; the client gets the message only.
   const extensions = { ...rest, code: typeof code === 'string' && API_ERROR_CODES.has(code) ? code : 'BAD_USER_INPUT' };
   if (isGraphQLError(error)) {
-    return new GraphQLError(error.message, {
+    return new GraphQLError(message as string, {
       nodes: error.nodes,
       source: error.source,
       positions: error.positions,
@@ -191,7 +198,7 @@ function withApiCode(error: unknown): unknown {
       extensions,
     });
   }
-  return { ...(error as object), extensions };
+  return { ...(error as object), ...(message === sent ? {} : { message }), extensions };
 }
 
 /**

@@ -86,6 +86,24 @@ describe.each(providers)('verification on %s', (provider) => {
       expect((await t.gql(admin.token, '{ currentApiKey { id } }')).errors).toBeUndefined();
     });
 
+    it('a token sent in invalid variables is not sent back in the error that quotes them', async () => {
+      const sent = await t.app.fetch('http://keygate.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${verifier}` },
+        body: JSON.stringify({
+          query: 'mutation ($i: VerifyApiKeyInput!) { verifyApiKey(input: $i) { valid } }',
+          variables: { i: { token: admin.token, requiredScopes: [], extra: 1 } },
+        }),
+      });
+      const text = await sent.text();
+      const body = JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+      expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(body.errors?.[0]?.message).toMatch(/Variable "\$i" got invalid value .*"extra" is not defined/);
+      expect(body.errors?.[0]?.message).toContain('keygate_[redacted]');
+      expect(text).not.toContain(admin.token);
+      expect(text).not.toContain(admin.token.slice(8, 40));
+    });
+
     it('an API key gets FORBIDDEN on verifyApiKey, and 401 on POST /v1/verify', async () => {
       const response = await t.gql(admin.token, VERIFY, { input: { token: admin.token } });
       expect(response.code).toBe('FORBIDDEN');
