@@ -5,6 +5,7 @@
 // expected JSON, 503 while the database is unreachable. The verifier token goes through the one
 // authentication pipeline (src/auth/authenticate.ts), which takes only verifier tokens here; refusals
 // are answered by src/http/responses.ts.
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Authentication, Authenticator, isRefusal } from '../auth/authenticate.ts';
@@ -55,7 +56,15 @@ const ANSWERS = new ErrorAnswers(
   'Authentication required: send a verifier token as "Authorization: Bearer <token>" (made by `keygate verifier create`).',
 );
 
-class BadBody extends Error {}
+/** A body that is no verification request: 400, or the status given (413 for one too large). */
+class BadBody extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
 
 /** The body as a verification request, or BadBody naming what is wrong. */
 export function parseVerifyBody(text: string): VerifyRequest {
@@ -97,7 +106,7 @@ function readBody(req: IncomingMessage, done: (failure: Error | null, text: stri
     size += chunk.length;
     if (size > MAX_BODY_BYTES) {
       failed = true;
-      done(new BadBody(`The body is larger than ${MAX_BODY_BYTES} bytes.`), '');
+      done(new BadBody(`The body is larger than ${MAX_BODY_BYTES} bytes.`, 413), '');
       return;
     }
     if (first === null) first = chunk;
@@ -106,7 +115,11 @@ function readBody(req: IncomingMessage, done: (failure: Error | null, text: stri
   });
   req.on('end', () => {
     if (failed) return;
-    done(null, rest ? Buffer.concat(rest).toString() : (first?.toString() ?? ''));
+    const body: Buffer | null = rest ? Buffer.concat(rest) : first;
+    // Decoded as it came, bytes that are not UTF-8 would become U+FFFD (JSON text is UTF-8: RFC 8259).
+    if (body !== null && !isUtf8(body))
+      done(new BadBody('The body is not valid UTF-8: send JSON text encoded in UTF-8.'), '');
+    else done(null, body?.toString() ?? '');
   });
   req.on('error', (failure) => {
     if (failed) return;
@@ -125,7 +138,7 @@ export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage
   function fail(res: ServerResponse, failure: unknown): void {
     if (res.headersSent) return;
     if (failure instanceof BadBody) {
-      send(res, 400, ANSWERS.body('BAD_USER_INPUT', failure.message));
+      send(res, failure.status, ANSWERS.body('BAD_USER_INPUT', failure.message));
     } else if (isDatabaseUnavailable(failure)) {
       ANSWERS.write(res, undefined, { refused: true, kind: 'unavailable', error: failure });
     } else {
@@ -150,6 +163,12 @@ export function verifyHandler(options: VerifyHttpOptions): (req: IncomingMessage
   }
 
   function readAndAnswer(req: IncomingMessage, res: ServerResponse, verifier: VerifierRecord): void {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      req.resume(); // discard the body
+      fail(res, new BadBody('Unsupported Content-Encoding: send the JSON body uncompressed ("identity").', 415));
+      return;
+    }
     readBody(req, (failure, text) => {
       if (failure) {
         fail(res, failure);

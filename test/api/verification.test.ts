@@ -2,13 +2,21 @@
 // it; the verdicts in their order, over GraphQL (verifyApiKey) and over plain HTTP (POST /v1/verify),
 // which must agree; scopes in a team; bound verifiers; tokenExpiresAt; lastUsedAt; changes reflected at
 // once in the process that made them. On both databases.
+
+import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateToken, generateVerifierToken } from '../../src/domain/tokens.ts';
 import { deleteVerifier } from '../../src/verification/verifier-tokens.ts';
 import { createTestApp, type Org, type TestApp } from '../helpers/app.ts';
 import { pgBaseUrl, providers } from '../helpers/databases.ts';
-import { startVerifyServer, VERIFY, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
+import {
+  startVerifyServer,
+  VERIFY,
+  type VerifyAnswer,
+  type VerifyServer,
+  verifierToken,
+} from '../helpers/verify-server.ts';
 
 const MINUTE = 60_000;
 
@@ -324,18 +332,44 @@ describe.each(providers)('verification on %s', (provider) => {
       }
     });
 
+    it('a body that is not UTF-8 is 400, one too large 413, a compressed one 415: never read as something else', async () => {
+      const key = await org.key({ roles: ['viewer'] });
+      const send = (body: Uint8Array | string, headers: Record<string, string> = {}) =>
+        fetch(`${http.url}/v1/verify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${verifier}`, ...headers },
+          body: body as unknown as BodyInit,
+        });
+      const [before, after] = JSON.stringify({ token: key.token, requiredScopes: ['@'] })
+        .split('@')
+        .map((part) => Buffer.from(part, 'utf8'));
+      const notUtf8 = await send(Buffer.concat([before as Buffer, Buffer.from([0xff, 0xfe]), after as Buffer]));
+      expect(notUtf8.status).toBe(400);
+      expect(((await notUtf8.json()) as VerifyAnswer).error.message).toMatch(/not valid UTF-8/);
+      const large = await send(JSON.stringify({ token: 'x'.repeat(20_000) }));
+      expect(large.status).toBe(413);
+      expect(((await large.json()) as VerifyAnswer).error.code).toBe('BAD_USER_INPUT');
+      const gzipped = await send(gzipSync(JSON.stringify({ token: key.token })), { 'content-encoding': 'gzip' });
+      expect(gzipped.status).toBe(415);
+      expect(((await gzipped.json()) as VerifyAnswer).error.message).toMatch(/Content-Encoding/);
+      // The same body, as UTF-8 and uncompressed, is verified.
+      const plain = await send(JSON.stringify({ token: key.token }), { 'content-encoding': 'identity' });
+      expect(plain.status).toBe(200);
+      expect(((await plain.json()) as { code: string }).code).toBe('VALID');
+    });
+
     it('the answer never contains the token or its hash', async () => {
       const key = await org.key({ roles: ['viewer'] });
       const response = await http.post(verifier, { token: key.token });
       expect(JSON.stringify(response.body)).not.toContain(key.token.slice(8));
     });
 
-    it('every answer (verdict, 400, 401, 405, body too large) is JSON with the API headers', async () => {
+    it('every answer (verdict, 400, 401, 405, body too large: 413) is JSON with the API headers', async () => {
       const key = await org.key({ roles: ['viewer'] });
       const cases: Array<[string, Record<string, string>, string | undefined, number]> = [
         ['POST', { authorization: `Bearer ${verifier}` }, JSON.stringify({ token: key.token }), 200],
         ['POST', { authorization: `Bearer ${verifier}` }, 'not json', 400],
-        ['POST', { authorization: `Bearer ${verifier}` }, JSON.stringify({ token: 'x'.repeat(20_000) }), 400],
+        ['POST', { authorization: `Bearer ${verifier}` }, JSON.stringify({ token: 'x'.repeat(20_000) }), 413],
         ['POST', { authorization: `Bearer ${generateVerifierToken()}` }, JSON.stringify({ token: key.token }), 401],
         ['POST', {}, JSON.stringify({ token: key.token }), 401],
         ['GET', { authorization: `Bearer ${verifier}` }, undefined, 405],
