@@ -9,6 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isPromise } from '@whatwg-node/server';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { NOT_UTF8_MESSAGE } from './responses.ts';
 
 type RequestParser = NonNullable<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['requestParser']>;
 
@@ -28,7 +29,7 @@ function unwaived(error: unknown): never {
 const wrapped = new WeakMap<RequestParser, RequestParser>();
 
 const notUtf8 = () =>
-  createGraphQLError('The request body is not valid UTF-8: send JSON text encoded in UTF-8.', {
+  createGraphQLError(NOT_UTF8_MESSAGE, {
     extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
   });
 

@@ -113,6 +113,9 @@ export function notFoundResponse(pathname: string): Response {
 
 export const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly.';
 
+/** A JSON body that is not UTF-8 (RFC 8259): refused on /graphql and POST /v1/verify alike. */
+export const NOT_UTF8_MESSAGE = 'The request body is not valid UTF-8: send JSON text encoded in UTF-8.';
+
 export const unexpectedMessage = (errorId: string) => `Unexpected error; quote error id ${errorId} when reporting it.`;
 
 const RETRY_SOON: Record<string, string> = { 'retry-after': '1' };

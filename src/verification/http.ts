@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Authentication, Authenticator, isRefusal } from '../auth/authenticate.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
-import { API_HEADERS, ErrorAnswers, JSON_CONTENT_TYPE } from '../http/responses.ts';
+import { API_HEADERS, ErrorAnswers, JSON_CONTENT_TYPE, NOT_UTF8_MESSAGE } from '../http/responses.ts';
 import { clientAddress, nodeHeaders } from '../limits/client-address.ts';
 import type { RateLimits } from '../limits/rate-limit.ts';
 import type { VerificationEngine, VerifyRequest } from './engine.ts';
@@ -117,8 +117,7 @@ function readBody(req: IncomingMessage, done: (failure: Error | null, text: stri
     if (failed) return;
     const body: Buffer | null = rest ? Buffer.concat(rest) : first;
     // Decoded as it came, bytes that are not UTF-8 would become U+FFFD (JSON text is UTF-8: RFC 8259).
-    if (body !== null && !isUtf8(body))
-      done(new BadBody('The body is not valid UTF-8: send JSON text encoded in UTF-8.'), '');
+    if (body !== null && !isUtf8(body)) done(new BadBody(NOT_UTF8_MESSAGE), '');
     else done(null, body?.toString() ?? '');
   });
   req.on('error', (failure) => {
