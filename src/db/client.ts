@@ -11,6 +11,7 @@ import { PrismaClient as PostgresClient } from '../generated/postgresql/client.t
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
+import { coalesceTransactionStatements } from './pg-round-trips.ts';
 import { privateFile, restrict } from './private-files.ts';
 import { inQuerySpan } from './query-spans.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
@@ -358,6 +359,8 @@ export async function openDatabase(
   config: DatabaseConfig,
   options: {
     onQuery?: QueryListener;
+    /** PostgreSQL: hears the text of every message a pooled connection sends (src/db/pg-round-trips.ts). */
+    onMessage?: (text: string) => void;
     connectTimeoutMs?: number;
     busyTimeoutMs?: number;
     requestTimeoutMs?: number;
@@ -458,10 +461,14 @@ export async function openDatabase(
     // A connection that dies while checked out (terminated backend, server restart) emits 'error';
     // without a listener that would crash the process. The query in flight fails on its own and the
     // pool discards the dead connection on release, so there is nothing else to do here.
+    const coalesced = new WeakMap<object, { released(): void }>();
     pool.on('connect', (client) => {
       client.on('error', () => {});
       dropConnectionsThatTimeOut(client);
+      // A transaction's BEGIN and writes go with the statements after them (src/db/pg-round-trips.ts).
+      coalesced.set(client, coalesceTransactionStatements(client, options.onMessage));
     });
+    pool.on('release', (_error, client) => coalesced.get(client)?.released());
     // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
     const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
     prisma = new PostgresClient({ adapter: new PrismaPg(pool, { statementNameGenerator }), log, transactionOptions });

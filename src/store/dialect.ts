@@ -3,6 +3,7 @@
 // change's writes are sent, and the lastUsedAt flush. src/runtime.ts picks one of each per database;
 // everything else in the store is written once for both.
 import type { Db, Provider, Tx } from '../db/client.ts';
+import { SENT_WITH_NEXT } from '../db/pg-round-trips.ts';
 import type { Rows } from '../db/raw-read.ts';
 import { empty, join, raw, type Sql, sql } from '../db/sql.ts';
 import type { TransactionWrite } from '../db/transaction-writes.ts';
@@ -124,12 +125,15 @@ function writeAsOneStatement(channel: string | null): WriteAll {
       changedKeyId === undefined || channel === null
         ? sql`SELECT 1`
         : sql`SELECT pg_notify(${channel}, ${changedKeyId})`;
+    // Nothing is read of the writes' result: the statement goes with the next one, or with COMMIT
+    // (src/db/pg-round-trips.ts), one round trip fewer while the change holds its locks.
+    const sentWithNext = raw(SENT_WITH_NEXT);
     if (writes.length === 1 && changedKeyId === undefined) {
-      await tx.$executeRaw(writes[0] as Sql);
+      await tx.$executeRaw`${sentWithNext}${writes[0] as Sql}`;
       return;
     }
     if (writes.length === 0) {
-      if (changedKeyId !== undefined) await tx.$executeRaw(main);
+      if (changedKeyId !== undefined) await tx.$executeRaw`${sentWithNext}${main}`;
       return;
     }
     const withs = join(
@@ -137,7 +141,7 @@ function writeAsOneStatement(channel: string | null): WriteAll {
       ', ',
     );
     // $executeRaw: pg_notify returns void, a column type Prisma cannot read back.
-    await tx.$executeRaw`WITH ${withs} ${main}`;
+    await tx.$executeRaw`${sentWithNext}WITH ${withs} ${main}`;
   };
 }
 
@@ -193,8 +197,9 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     callerLock: sql`FOR KEY SHARE`,
     targetLock: sql`FOR UPDATE`,
     organizationLock: {
+      // Nothing is read of the lock's answer: it goes with the count after it (src/db/pg-round-trips.ts).
       statement: (organizationId, mode) =>
-        sql`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? sql`FOR KEY SHARE` : sql`FOR UPDATE`}`,
+        sql`${raw(SENT_WITH_NEXT)}SELECT 1 FROM "Organization" WHERE "id" = ${organizationId} ${mode === 'shared' ? sql`FOR KEY SHARE` : sql`FOR UPDATE`}`,
       concurrency: sql`current_setting('max_connections')::int`,
     },
     // translate, not lower(): lower() folds non-ASCII letters too, by the database's locale.

@@ -102,6 +102,8 @@ export const isStamp = (sql: string): boolean => /pg_current_snapshot|PRAGMA dat
 export interface TestAppOptions {
   /** Hears every statement run: Prisma's, the raw reads' and the stamp's (isStamp). */
   onQuery?: (sql: string) => void;
+  /** PostgreSQL: hears every message a pooled connection sends (a round trip each). */
+  onMessage?: (text: string) => void;
   logger?: Logger;
   /** GraphQL abuse limits; DEFAULT_LIMITS for what is not given. */
   limits?: Partial<Limits>;
@@ -127,8 +129,14 @@ let counter = 0;
 export async function createTestApp(provider: Provider, options: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(provider);
   await seedRoles(db.database.prisma);
-  // With onQuery, the app gets its own client on the same database that reports every SQL statement.
-  const database = options.onQuery ? await openDatabase(db.config, { onQuery: options.onQuery }) : db.database;
+  // With onQuery or onMessage, the app gets its own client on the same database that reports them.
+  const database =
+    options.onQuery || options.onMessage
+      ? await openDatabase(db.config, {
+          ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+          ...(options.onMessage ? { onMessage: options.onMessage } : {}),
+        })
+      : db.database;
   const catalogue = await loadRoleCatalogue(database.prisma);
   const clock = createClock();
   const domain: Domain = createDomain(database, catalogue, clock.now, {
