@@ -11,6 +11,7 @@ import type { LastUsedRecorder } from '../auth/last-used.ts';
 import type { Domain } from '../domain/types.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import type { Principal } from '../verification/principal.ts';
+import { prefersHtml } from './accept.ts';
 import { GRAPHQL_ERRORS, GRAPHQL_PATH, notFoundResponse } from './responses.ts';
 
 /**
@@ -23,11 +24,14 @@ export interface ServerContext {
   principal?: Principal | undefined;
 }
 
-/** GraphiQL (a browser GET asking for HTML) and preflights load without a token; nothing else does. */
+/**
+ * GraphiQL (a browser GET, or HEAD, asking for HTML: the same test as the page's, src/http/accept.ts) and
+ * preflights load without a token; nothing else does.
+ */
 export function needsToken(method: string | undefined, pathname: string, accept: string | null | undefined): boolean {
   if (pathname !== GRAPHQL_PATH) return false;
   if (method === 'OPTIONS') return false;
-  return !(method === 'GET' && (accept ?? '').includes('text/html'));
+  return !((method === 'GET' || method === 'HEAD') && prefersHtml(accept));
 }
 
 export interface AuthenticationOptions {

@@ -1,4 +1,4 @@
-// GraphiQL for browsers: GET /graphql asking for HTML answers a small static page; its script, styles,
+// GraphiQL for browsers: GET /graphql asking for HTML (src/http/accept.ts) answers a small static page; its script, styles,
 // workers and the schema are content-hashed files under /graphiql/assets/, cached for a year and sent
 // brotli- or gzip-compressed. The bundle is built at install (scripts/build-graphiql.ts); this module
 // reads it once, on the first page request, and serves every later request from those buffers.
@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { prefersHtml } from './accept.ts';
 import { GRAPHQL_PATH, pathOf } from './responses.ts';
 import {
   answerWith,
@@ -147,7 +148,9 @@ export function createGraphiQL(schema: GraphQLSchema, directory = BUILD_DIRECTOR
   };
   return {
     answer(method, pathname, header) {
-      const isPage = pathname === GRAPHQL_PATH && method === 'GET' && (header('accept') ?? '').includes('text/html');
+      // HEAD as GET, without the body (answerWith), so that a HEAD learns what the GET would get.
+      const isPage =
+        pathname === GRAPHQL_PATH && (method === 'GET' || method === 'HEAD') && prefersHtml(header('accept'));
       const isAsset = pathname.startsWith(GRAPHIQL_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (isAsset && method !== 'GET' && method !== 'HEAD') {

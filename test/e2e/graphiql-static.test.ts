@@ -66,6 +66,49 @@ describe.each(bothTransports('keygate-graphiql-static-'))('GraphiQL files throug
     expect(again.body.length).toBe(0);
   });
 
+  it('the page is for a client that asks for HTML as Accept means it: any case, not at q=0, HEAD as GET', async () => {
+    const page = await send('GET', '/graphql', HTML);
+    for (const accept of [
+      'TEXT/HTML',
+      'Text/Html; charset=UTF-8',
+      'text/html;q=0.5, application/json;q=0.4',
+      'application/json;q=0.9, text/html',
+      'text/*;q=0, text/html',
+      ' text/html ; q = 1 ',
+    ]) {
+      const answer = await send('GET', '/graphql', { accept });
+      expect({ accept, status: answer.status }).toEqual({ accept, status: 200 });
+      expect(answer.header('content-type')).toBe('text/html; charset=utf-8');
+      expect(answer.body.equals(page.body)).toBe(true);
+    }
+    // Not acceptable (q=0), preferred less than JSON, or no text/html at all: the API's answer, which
+    // without a token is 401.
+    for (const accept of [
+      'text/html;q=0, application/json',
+      'text/html; q=0.000, */*',
+      'TEXT/HTML;Q=0',
+      'application/json, text/html;q=0.5',
+      'text/htmlx',
+      'text/html5, application/json',
+      'application/xhtml+xml',
+      '*/*',
+      'text/*',
+    ]) {
+      const answer = await send('GET', '/graphql', { accept });
+      expect({ accept, status: answer.status }).toEqual({ accept, status: 401 });
+      expect(answer.header('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+    }
+    // HEAD answers as GET does, without the body.
+    const head = await send('HEAD', '/graphql', HTML);
+    expect(head.status).toBe(200);
+    expect(head.header('content-type')).toBe('text/html; charset=utf-8');
+    expect(head.header('content-length')).toBe(String(page.body.length));
+    expect(head.header('etag')).toBe(page.header('etag'));
+    expect(head.header('content-security-policy')).toBe(page.header('content-security-policy'));
+    expect(head.body.length).toBe(0);
+    expect((await send('HEAD', '/graphql', { accept: 'text/html;q=0, application/json' })).status).toBe(401);
+  });
+
   it('names content-hashed files: cached for a year, brotli or gzip as asked, revalidated by ETag', async () => {
     expect(files.length).toBeGreaterThanOrEqual(6); // style, script, three workers, schema
     for (const path of files) {
