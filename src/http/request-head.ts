@@ -9,6 +9,8 @@
 // (README, HTTP answers), and a Host that is no host name or address, or none in HTTP/1.1, is 400
 // (RFC 9112, 3.2). Node answers a missing Host and an Expect it does not know itself, with a bare
 // status line: these answers, in JSON with a code and the headers of every answer, replace them.
+// A second Authorization header is 400 too: node:http keeps the first and drops the others unseen, so
+// a request with two tokens was judged by one of them, chosen by their order on the wire.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VERIFY_PATH } from '../verification/http.ts';
 import {
@@ -44,6 +46,22 @@ function acceptedHost(host: string): boolean {
 }
 
 const BAD_HOST_MESSAGE = 'The Host header must name this server: a host name or address, and a port.';
+const REPEATED_AUTHORIZATION_MESSAGE = 'More than one Authorization header: send one, with one token.';
+
+/**
+ * Whether the request sent Authorization more than once. Looked for only when it sent one, in
+ * rawHeaders (names and values alternately, as sent: a few entries), by the name's length first.
+ */
+function repeatedAuthorization(req: IncomingMessage): boolean {
+  if (req.headers.authorization === undefined) return false;
+  const raw = req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
+}
 const EXPECTATION_MESSAGE = 'Unsupported Expect header: only "Expect: 100-continue" is understood.';
 
 /** An error in the shape of its path (src/http/responses.ts), with the headers of every API answer. */
@@ -60,8 +78,9 @@ function answer(req: IncomingMessage, res: ServerResponse, status: number, code:
 
 /**
  * Answers, and returns true for, a request whose path a URL parser would read otherwise than it was
- * sent (or that is no path: absolute-form, "*"), and one whose Host header is no host or, in HTTP/1.1,
- * missing (the server is created with Node's own check of it off: createHttpServer).
+ * sent (or that is no path: absolute-form, "*"), one whose Host header is no host or, in HTTP/1.1,
+ * missing (the server is created with Node's own check of it off: createHttpServer), and one with more
+ * than one Authorization header (before any token is judged).
  */
 export function refusedHead(req: IncomingMessage, res: ServerResponse): boolean {
   const path = pathOf(req.url);
@@ -73,6 +92,10 @@ export function refusedHead(req: IncomingMessage, res: ServerResponse): boolean 
   const host = req.headers.host;
   if (host === undefined ? req.httpVersion === '1.1' : !acceptedHost(host)) {
     answer(req, res, 400, 'BAD_USER_INPUT', BAD_HOST_MESSAGE);
+    return true;
+  }
+  if (repeatedAuthorization(req)) {
+    answer(req, res, 400, 'BAD_USER_INPUT', REPEATED_AUTHORIZATION_MESSAGE);
     return true;
   }
   return false;

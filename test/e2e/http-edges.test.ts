@@ -3,7 +3,7 @@
 // only the exact endpoints serve (issue 12, item 8), also for paths a URL parser would fold into one
 // ("/x/../graphql") and Host headers that would move the path; every answer, including the fast path's
 // own 401 and 429, carries the security headers and a JSON error body with a code (item 9); a malformed
-// request is 400 (docs/api.md, Errors).
+// request is 400 (docs/api.md, Errors), two Authorization headers included.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLookup } from '../../src/auth/token-lookup.ts';
@@ -15,7 +15,7 @@ import { providers } from '../helpers/databases.ts';
 import { FOLDED_PATHS, LOOK_ALIKE_PATHS } from '../helpers/look-alike-paths.ts';
 import { sendRaw } from '../helpers/ports.ts';
 import { parseRawAnswer } from '../helpers/raw-answer.ts';
-import { startHttpServer } from '../helpers/verify-server.ts';
+import { startHttpServer, startVerifyServer, type VerifyServer, verifierToken } from '../helpers/verify-server.ts';
 
 interface Answer {
   status: number;
@@ -329,5 +329,71 @@ describe.each(providers)('the fast path 429 on %s', (provider) => {
     expect(limited.status).toBe(429);
     expect(errorCode(limited)).toBe('RATE_LIMITED');
     expectApiHeaders(limited);
+  });
+});
+
+describe.each(providers)('two Authorization headers on %s', (provider) => {
+  let t: TestApp;
+  let server: VerifyServer;
+
+  beforeAll(async () => {
+    t = await createTestApp(provider);
+    server = await startVerifyServer(t);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await t?.close();
+  });
+
+  /** A POST whose headers are written as given, names in their case, repeats included. */
+  const post = (path: string, headers: Array<[string, string]>, body: string): Promise<Answer> => {
+    const { hostname, port } = new URL(server.url);
+    const raw = [['Host', 'x'], ['Content-Type', 'application/json'], ...headers].flat();
+    return new Promise((resolve, reject) => {
+      const req = request({ hostname, port, method: 'POST', path, headers: raw, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+
+  it('are refused with 400 naming the header, before any token is judged, on /graphql and POST /v1/verify', async () => {
+    const key = (await (await t.org()).key({ roles: ['viewer'] })).token;
+    const verifier = await verifierToken(t);
+    const endpoints = [
+      { path: '/graphql', token: key, body: JSON.stringify({ query: '{ currentApiKey { id } }' }) },
+      { path: '/v1/verify', token: verifier, body: JSON.stringify({ token: key }) },
+    ];
+    for (const { path, token, body } of endpoints) {
+      // One header is served (the one a client means).
+      expect((await post(path, [['Authorization', `Bearer ${token}`]], body)).status).toBe(200);
+      const before = t.lookups.count;
+      for (const pair of [
+        [`Bearer ${token}`, `Bearer ${generateToken()}`],
+        [`Bearer ${generateToken()}`, `Bearer ${token}`],
+        [`Bearer ${token}`, `Bearer ${token}`],
+        [`Bearer ${token}`, ''],
+      ]) {
+        for (const names of [
+          ['Authorization', 'Authorization'],
+          ['authorization', 'AUTHORIZATION'],
+        ]) {
+          const headers = names.map((name, i) => [name, pair[i]] as [string, string]);
+          const answer = await post(path, headers, body);
+          expect({ path, headers, status: answer.status }).toEqual({ path, headers, status: 400 });
+          expect(errorCode(answer)).toBe('BAD_USER_INPUT');
+          expect(answer.text).toMatch(/Authorization/);
+          expect(answer.text).not.toContain(token);
+          expectApiHeaders(answer);
+        }
+      }
+      expect(t.lookups.count - before).toBe(0);
+    }
   });
 });
