@@ -1,7 +1,8 @@
 // `--expires-at TIME` of `keygate key create`: an RFC 3339 time, or a duration from now such as 90d or
-// 12h (docs/api.md, CLI). A value that is not one of these, names a day that does not exist (February
-// 30th) or lands past the year 9999 is a usage error (exit 2), like any malformed option value; whether
-// the time lies in the future is the domain's rule (parseExpiresAt, exit 1).
+// 12h (docs/api.md, CLI). A value that is not one of these (white space around it included), names a
+// day that does not exist (February 30th) or lands past the year 9999 is a usage error (exit 2), like
+// any malformed option value; whether the time lies in the future is the domain's rule (parseExpiresAt,
+// exit 1).
 import { type Command, UsageError, usageLine } from './command.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -18,8 +19,11 @@ export function expiresAtOption(command: Command, text: string): (now: Date) => 
       `--expires-at ${JSON.stringify(text)}: ${why}; give an RFC 3339 time (e.g. 2027-01-31T12:00:00Z) or a duration such as 90d, 12h, 30m or 2w.`,
       usageLine(command),
     );
-  const trimmed = text.trim();
-  const duration = DURATION.exec(trimmed);
+  // Not trimmed: RFC 3339 has no white space, nor does GraphQL's DateTime read any. Space around a value
+  // is a quoting mistake in a script (a variable with its newline), and a value the operator did not
+  // write as they meant it is refused, as any malformed value is, not guessed at.
+  if (text.trim() !== text) throw wrong('white space before or after it');
+  const duration = DURATION.exec(text);
   if (duration) {
     const [, amount, unit] = duration as unknown as [string, string, keyof typeof UNIT_MS];
     return (now) => {
@@ -28,8 +32,8 @@ export function expiresAtOption(command: Command, text: string): (now: Date) => 
       return time;
     };
   }
-  const fields = RFC3339.exec(trimmed);
-  const time = new Date(trimmed);
+  const fields = RFC3339.exec(text);
+  const time = new Date(text);
   if (!fields || Number.isNaN(time.getTime())) throw wrong('not a time');
   // JavaScript shifts an impossible day (February 30th) or hour into a real one: the time must name,
   // at its own offset, exactly the fields written.

@@ -1,7 +1,7 @@
 // The CLI as docs/api.md describes it, on points a review found it wrong: team names unique regardless
 // of case within an organization (and found by --teams whatever their case); `audit list` prints every
-// event unless --first asks for one page; --expires-at refuses impossible dates and years past 9999 as
-// usage errors (exit 2), like any malformed option value; keys and audit events are printed with the
+// event unless --first asks for one page; --expires-at refuses impossible dates, years past 9999 and
+// values with spaces around them as usage errors (exit 2), like any malformed option value; keys and audit events are printed with the
 // fields of GraphQL's types (schema.graphql), no more, no fewer.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,7 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
     TIMEOUT,
   );
   it(
-    '--expires-at: an impossible date, a time past 9999 or an unreadable value is a usage error and creates nothing',
+    '--expires-at: an impossible date, a time past 9999, an unreadable value or one with white space around it is a usage error and creates nothing',
     async () => {
       const create = (name: string, expiresAt: string) =>
         cli(...keyCreateArgs('Acme', 'ada@acme.test', name, { 'expires-at': expiresAt }));
@@ -138,6 +138,11 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
         ['999999w', /after the year 9999/],
         ['9999-12-31T23:00:00-02:00', /after the year 9999/],
         ['next tuesday', /not a time/],
+        // RFC 3339 has no spaces, nor does GraphQL's DateTime read any: a quoting mistake, not a time.
+        [' 2030-01-01T00:00:00Z', /white space/],
+        ['2030-01-01T00:00:00Z ', /white space/],
+        ['90d\t', /white space/],
+        ['\n12h', /white space/],
       ] as const) {
         const result = await create('x', value);
         expectFailure(result, why, 2);
