@@ -1,8 +1,8 @@
 // `--expires-at TIME` of `keygate key create`: an RFC 3339 time, or a duration from now such as 90d or
-// 12h (docs/api.md, CLI). A value that is not one of these (white space around it included), names a
-// day that does not exist (February 30th) or lands past the year 9999 is a usage error (exit 2), like
-// any malformed option value; whether the time lies in the future is the domain's rule (parseExpiresAt,
-// exit 1).
+// 12h, in m (minutes: there are no months), h, d or w (docs/api.md, CLI). A value that is not one of
+// these (white space around it included), names a day that does not exist (February 30th) or lands past
+// the year 9999 is a usage error (exit 2), like any malformed option value; whether the time lies in the
+// future is the domain's rule (parseExpiresAt, exit 1).
 import { type Command, UsageError, usageLine } from './command.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -16,7 +16,7 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export function expiresAtOption(command: Command, text: string): (now: Date) => Date {
   const wrong = (why: string) =>
     new UsageError(
-      `--expires-at ${JSON.stringify(text)}: ${why}; give an RFC 3339 time (e.g. 2027-01-31T12:00:00Z) or a duration such as 90d, 12h, 30m or 2w.`,
+      `--expires-at ${JSON.stringify(text)}: ${why}; give an RFC 3339 time (e.g. 2027-01-31T12:00:00Z) or a duration: a whole number and m (minutes), h (hours), d (days) or w (weeks), e.g. 90d.`,
       usageLine(command),
     );
   // Not trimmed: RFC 3339 has no white space, nor does GraphQL's DateTime read any. Space around a value

@@ -76,7 +76,9 @@ export const keyCommands: Command[] = [
       'expires-at': {
         type: 'string',
         value: 'TIME',
-        help: 'when the key expires: RFC 3339, or a duration from now such as 90d or 12h (default: never)',
+        help:
+          'when the key expires: RFC 3339, or a duration from now, a whole number and m (minutes), h (hours), ' +
+          'd (days) or w (weeks), e.g. 90d (default: never)',
       },
     },
     notes: 'Lost the admin token? Create another admin key this way, e.g. --roles viewer,api_keys_manage.',

@@ -91,6 +91,20 @@ describe('keygate --help and usage errors (no database needed)', () => {
   );
 
   it(
+    'key create --help names every unit of an --expires-at duration (1m is a minute, not a month)',
+    async () => {
+      const help = await cli('key', 'create', '--help');
+      expect(help.code).toBe(0);
+      const line = help.stdout.split('\n').find((l) => l.trimStart().startsWith('--expires-at')) ?? '';
+      for (const unit of ['m (minutes)', 'h (hours)', 'd (days)', 'w (weeks)']) expect(line).toContain(unit);
+      // A malformed value's message names them too.
+      const wrong = await cli('key', 'create', '--org', 'X', '--as', 'a@b.c', '--name', 'K', '--expires-at', '1mo');
+      expectUsageError(wrong, /m \(minutes\), h \(hours\), d \(days\) or w \(weeks\)/);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'no arguments, an unknown command, a group without its subcommand, a missing or unknown option: usage on stderr, exit 2',
     async () => {
       const none = await cli();
