@@ -59,19 +59,30 @@ export function commandHelp(command: Command): string {
 export function parseOptions(command: Command, args: string[]): Values | 'help' {
   const options = Object.fromEntries(Object.entries(command.options).map(([name, o]) => [name, { type: o.type }]));
   let values: Values;
+  let tokens: Array<{ kind: string; name?: string }>;
   try {
-    ({ values } = parseArgs({
+    ({ values, tokens } = parseArgs({
       args,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
-    }) as { values: Values });
+      tokens: true,
+    }) as { values: Values; tokens: Array<{ kind: string; name?: string }> });
   } catch (error) {
     // --help wins over any other mistake on the same line.
     if (args.includes('--help') || args.includes('-h')) return 'help';
     throw new UsageError((error as Error).message, usageLine(command));
   }
   if (values.help) return 'help';
+  // parseArgs keeps the last of a repeated option: `--name a --name b` would make "b" without a word.
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (seen.has(token.name)) {
+      throw new UsageError(`--${token.name} is given more than once; give it once`, usageLine(command));
+    }
+    seen.add(token.name);
+  }
   const missing = Object.entries(command.options)
     .filter(([name, o]) => o.required && (values[name] === undefined || values[name] === ''))
     .map(([name]) => `--${name}`);

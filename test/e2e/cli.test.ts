@@ -105,6 +105,28 @@ describe('keygate --help and usage errors (no database needed)', () => {
   );
 
   it(
+    'an option given twice is a usage error naming it (not the last one silently taken), for every command',
+    async () => {
+      for (const [args, flag] of [
+        [['org', 'create', '--name', 'a', '--name', 'b'], '--name'],
+        [['org', 'create', '--name=a', '--name', 'a'], '--name'],
+        [['team', 'list', '--org', 'A', '--org', 'B'], '--org'],
+        [
+          ['key', 'create', '--org', 'A', '--as', 'a@b.c', '--name', 'K', '--expires-at', '1d', '--expires-at', '2d'],
+          '--expires-at',
+        ],
+      ] as const) {
+        const result = await cli(...args);
+        expectUsageError(result, new RegExp(`${flag} is given more than once`));
+      }
+      // --help still wins.
+      expect((await cli('org', 'create', '--name', 'a', '--name', 'b', '--help')).code).toBe(0);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'no arguments, an unknown command, a group without its subcommand, a missing or unknown option: usage on stderr, exit 2',
     async () => {
       const none = await cli();
