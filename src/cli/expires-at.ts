@@ -1,15 +1,18 @@
 // `--expires-at TIME` of `keygate key create`: an RFC 3339 time, or a duration from now such as 90d or
 // 12h, in m (minutes: there are no months), h, d or w (docs/api.md, CLI). A value that is not one of
-// these (white space around it included), names a day that does not exist (February 30th) or lands past
-// the year 9999 is a usage error (exit 2), like any malformed option value; whether the time lies in the
-// future is the domain's rule (parseExpiresAt, exit 1).
+// these (white space around it included), names a day that does not exist (February 30th) or lands
+// outside the years 0001 to 9999 in UTC (what GraphQL's DateTime takes; PostgreSQL has no year 0) is a
+// usage error (exit 2), like any malformed option value; whether the time lies in the future is the
+// domain's rule (parseExpiresAt, exit 1).
 import { type Command, UsageError, usageLine } from './command.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const DURATION = /^(\d{1,6})([mhdw])$/;
 // Date and time with seconds and an explicit offset: what RFC 3339 requires (no bare dates).
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-// The last instant an RFC 3339 time (four-digit years) can name.
+// The first and last instants an RFC 3339 time (four-digit years) can name; the year 0000, which it
+// can write, is no time: before the first, as GraphQL's DateTime has it (src/schema/builder.ts).
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
 const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Reads the option before anything runs; the time is computed against the domain's clock. */
@@ -50,6 +53,7 @@ export function expiresAtOption(command: Command, text: string): (now: Date) => 
     local.getUTCMinutes() === Number(minute) &&
     local.getUTCSeconds() === Number(second);
   if (!roundTrips) throw wrong('no such date or time');
+  if (time.getTime() < EARLIEST) throw wrong('that is before the year 0001');
   if (time.getTime() > LATEST) throw wrong('that is after the year 9999');
   return () => time;
 }

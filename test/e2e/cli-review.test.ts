@@ -1,8 +1,9 @@
 // The CLI as docs/api.md describes it, on points a review found it wrong: team names unique regardless
 // of case within an organization (and found by --teams whatever their case); `audit list` prints every
-// event unless --first asks for one page; --expires-at refuses impossible dates, years past 9999 and
-// values with spaces around them as usage errors (exit 2), like any malformed option value; keys and audit events are printed with the
-// fields of GraphQL's types (schema.graphql), no more, no fewer.
+// event unless --first asks for one page; --expires-at refuses impossible dates, years before 0001 or
+// past 9999 and values with spaces around them as usage errors (exit 2), like any malformed option
+// value; keys and audit events are printed with the fields of GraphQL's types (schema.graphql), no more,
+// no fewer.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,7 +126,7 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
     TIMEOUT,
   );
   it(
-    '--expires-at: an impossible date, a time past 9999, an unreadable value or one with white space around it is a usage error and creates nothing',
+    '--expires-at: an impossible date, a time before 0001 or past 9999, an unreadable value or one with white space around it is a usage error and creates nothing',
     async () => {
       const create = (name: string, expiresAt: string) =>
         cli(...keyCreateArgs('Acme', 'ada@acme.test', name, { 'expires-at': expiresAt }));
@@ -137,6 +138,10 @@ describe.each(providers)('keygate CLI on %s', (provider) => {
         ['2030-01-01T12:00:00+24:00', /not a time/],
         ['999999w', /after the year 9999/],
         ['9999-12-31T23:00:00-02:00', /after the year 9999/],
+        // Before the year 0001 (in UTC) is no time GraphQL's DateTime or the databases take either.
+        ['0000-01-01T00:00:00Z', /before the year 0001/],
+        ['0000-12-31T23:59:59.999Z', /before the year 0001/],
+        ['0001-01-01T00:30:00+01:00', /before the year 0001/],
         ['next tuesday', /not a time/],
         // RFC 3339 has no spaces, nor does GraphQL's DateTime read any: a quoting mistake, not a time.
         [' 2030-01-01T00:00:00Z', /white space/],
