@@ -1,6 +1,7 @@
 // HTTP answers as docs/api.md describes them, on points a review found wrong: POST /v1/verify is
 // matched by its path whatever the query string; every response carries an x-request-id, also the raw
-// answers to requests Node's parser refuses and the answers of the METRICS_PORT listener.
+// answers to requests Node's parser refuses and the answers of the METRICS_PORT listener; a new one is
+// random, not a counter that tells how many requests a process served.
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsServer } from '../../src/observability/metrics.ts';
@@ -78,6 +79,37 @@ describe.each(providers)('HTTP on %s', (provider) => {
       body: JSON.stringify({ token: key.token }),
     });
     expect(other.status).toBe(404);
+  });
+
+  it('a new x-request-id is random: 16 base64url characters, nothing shared by consecutive ones; a caller keeps its own', async () => {
+    const ids: string[] = [];
+    const answers = [
+      () => fetch(`${server.url}/healthz`),
+      () => fetch(`${server.url}/graphql`, { method: 'POST' }),
+      () => fetch(`${server.url}/v1/verify`, { method: 'POST' }),
+      () => fetch(`${server.url}/nope`),
+    ];
+    for (let i = 0; i < 40; i++) {
+      const response = await (answers[i % answers.length] as () => Promise<Response>)();
+      await response.arrayBuffer();
+      ids.push(response.headers.get('x-request-id') as string);
+    }
+    for (const [i, id] of ids.entries()) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      if (i === 0) continue;
+      // No process prefix, no counter: two ids in a row share no more than chance gives them.
+      const previous = ids[i - 1] as string;
+      let shared = 0;
+      while (shared < id.length && id[shared] === previous[shared]) shared++;
+      expect({ previous, id, shared: shared < 6 }).toEqual({ previous, id, shared: true });
+      // Nor do they differ only in their last characters: a counter's next value changes one or two.
+      const differing = [...id].filter((char, at) => char !== previous[at]).length;
+      expect({ previous, id, differing: differing > 8 }).toEqual({ previous, id, differing: true });
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    const own = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'caller-id-1' } });
+    await own.arrayBuffer();
+    expect(own.headers.get('x-request-id')).toBe('caller-id-1');
   });
 
   it("the answers to requests Node's parser refuses carry a new x-request-id each", async () => {
