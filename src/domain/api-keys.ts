@@ -63,14 +63,18 @@ const sameGrants = (a: Grants, b: Grants) =>
 
 /**
  * The caller as it is now, read in the mutation's transaction: its key (`key`) and the token the request
- * was sent with. A key that is gone, or a token that is gone or has stopped working since the request
- * was authenticated (a rotation with grace 0, the end of its grace period, the key's expiry), no longer
- * authenticates anything; a key whose grants changed is judged by its new grants.
+ * was sent with (when it stops working by its own expiry: `tokenExpiresAt`). A key that is gone, or a
+ * token that is gone or has stopped working since the request was authenticated (a rotation with grace
+ * 0, the end of its grace period, the key's expiry), no longer authenticates anything; a key whose
+ * grants changed is judged by its new grants.
  */
-async function currentCaller(domain: Domain, tx: Tx, caller: Caller, key: ApiKeyRecord | null): Promise<Caller> {
-  if (!key) throw unauthenticated();
-  const tokenExpiresAt = await callerTokenExpiry(tx, domain, key.id, caller.token.id);
-  if (tokenExpiresAt === undefined) throw unauthenticated();
+function currentCaller(
+  domain: Domain,
+  caller: Caller,
+  found: { key: ApiKeyRecord; tokenExpiresAt: Date | null | undefined } | null,
+): Caller {
+  if (!found || found.tokenExpiresAt === undefined) throw unauthenticated();
+  const { key, tokenExpiresAt } = found;
   const deadline = tokenDeadline(tokenExpiresAt, key.expiresAt);
   if (deadline !== null && deadline <= domain.now().getTime()) throw unauthenticated();
   return {
@@ -80,9 +84,19 @@ async function currentCaller(domain: Domain, tx: Tx, caller: Caller, key: ApiKey
   };
 }
 
-/** The caller re-read (and on PostgreSQL locked against changes of its key) inside a mutation's transaction. */
+/** The caller re-read with its token, in one statement (and on PostgreSQL locked), inside a mutation's transaction. */
 async function recheckCaller(domain: Domain, tx: Tx, caller: Caller): Promise<Caller> {
-  return currentCaller(domain, tx, caller, await lockCaller(tx, domain, caller.key.organizationId, caller.key.id));
+  const { organizationId, id } = caller.key;
+  return currentCaller(domain, caller, await lockCaller(tx, domain, organizationId, id, caller.token.id));
+}
+
+/** The caller whose key is the change's target, locked and read as the target: its token read after. */
+async function callerAsTarget(domain: Domain, tx: Tx, caller: Caller, key: ApiKeyRecord | null): Promise<Caller> {
+  if (!key) throw unauthenticated();
+  return currentCaller(domain, caller, {
+    key,
+    tokenExpiresAt: await callerTokenExpiry(tx, domain, key.id, caller.token.id),
+  });
 }
 
 /**
@@ -99,7 +113,7 @@ async function lockCallerAndTarget(
   const lockTarget = () => lockApiKey(tx, domain, caller.key.organizationId, id);
   if (id === caller.key.id) {
     const target = await lockTarget();
-    return { caller: await currentCaller(domain, tx, caller, target), target };
+    return { caller: await callerAsTarget(domain, tx, caller, target), target };
   }
   if (caller.key.id < id) {
     const current = await recheckCaller(domain, tx, caller);

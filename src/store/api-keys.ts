@@ -157,18 +157,41 @@ function readInTransaction(
 const transactionReader = (reading: TransactionReading, tx: Tx): Reader =>
   reading.transactionRows ? rowObjects(reading.transactionRows) : prismaReader(tx);
 
+const CALLER_COLUMNS = jsonColumns(['tokenExpiresAt']);
+
 /**
- * The caller's own key as it is now, read inside a mutation's transaction with Dialect.callerLock, so
- * that on PostgreSQL a deletion of the key cannot commit until the mutation has (and a mutation that
- * reads after a deletion committed finds no key). Null when the key is gone.
+ * The caller as it is now, read inside a mutation's transaction in one statement: its own key and when
+ * the token `tokenId` it sent stops working by its own expiry (the end of a rotation's grace period;
+ * null for none). Null when the key or the token is gone (a deletion, a rotation with grace 0).
+ *
+ * Both rows are locked (Dialect.callerLock): on PostgreSQL a deletion or rotation of the key (which
+ * locks it FOR UPDATE first, targetLock) cannot commit until the mutation has, and one in progress is
+ * waited for. A row lock that waited hands the statement each row as the other change left it (a
+ * removed token: no row; a token given a grace period: its new expiry; PostgreSQL re-reads a locked row
+ * that changed), which is why the token is locked too and not read beside the key: a row only read
+ * would be seen as it was when the statement started, before the wait.
  */
-export function lockCaller(
+export async function lockCaller(
   tx: Tx,
   reading: TransactionReading,
   organizationId: string,
-  id: string,
-): Promise<ApiKeyRecord | null> {
-  return readInTransaction(tx, reading, organizationId, id, reading.dialect.callerLock);
+  keyId: string,
+  tokenId: string,
+): Promise<{ key: ApiKeyRecord; tokenExpiresAt: Date | null } | null> {
+  const { dialect } = reading;
+  const statement = dialect.keysAsJson(
+    sql`SELECT ${KEY_COLUMNS}, t."expiresAt" AS "tokenExpiresAt"
+          FROM "ApiKey" k JOIN "ApiKeyToken" t ON t."apiKeyId" = k."id" AND t."id" = ${tokenId}
+         WHERE k."id" = ${keyId} AND k."organizationId" = ${organizationId} ${dialect.callerLock}`,
+    sql`${keyValues(dialect)}, ${raw(dialect.timestamp('tokenExpiresAt'))}`,
+  );
+  const [values] = keysOfResult(await transactionReader(reading, tx)<{ keys: string }>(statement));
+  if (!values) return null;
+  const expiresAt = values[CALLER_COLUMNS.tokenExpiresAt as number];
+  return {
+    key: decodeApiKey(values, CALLER_COLUMNS, reading.catalogue),
+    tokenExpiresAt: expiresAt === null ? null : new Date(Number(expiresAt)),
+  };
 }
 
 /**

@@ -47,9 +47,11 @@ export interface Dialect {
    */
   timestamp(column: string): string;
   /**
-   * The row lock with which a mutation re-reads its caller's key (lockCaller): on PostgreSQL FOR KEY
-   * SHARE, which a change of the key (targetLock) waits for, and which waits for one in progress, but a
-   * lastUsedAt flush does not; nothing on SQLite, whose transactions run one after the other.
+   * The row locks with which a mutation re-reads its caller's key `k` and token `t` (lockCaller): on
+   * PostgreSQL FOR KEY SHARE of the key, which a change of the key (targetLock) waits for, and which
+   * waits for one in progress, but a lastUsedAt flush does not; FOR SHARE of the token, which waits for
+   * a rotation that is changing it, so that the statement reads it as the rotation left it. Nothing on
+   * SQLite, whose transactions run one after the other.
    */
   callerLock: Sql;
   /**
@@ -194,7 +196,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     // date_part, a double, rather than extract, a numeric since PostgreSQL 14 and slower to compute;
     // a timestamp(3) of the years 0001–9999 is exact in it to well under a millisecond.
     timestamp: (column) => `(date_part('epoch', p."${column}") * 1000)::bigint`,
-    callerLock: sql`FOR KEY SHARE`,
+    callerLock: sql`FOR KEY SHARE OF k FOR SHARE OF t`,
     targetLock: sql`FOR UPDATE`,
     organizationLock: {
       // Nothing is read of the lock's answer: it goes with the count after it (src/db/pg-round-trips.ts).

@@ -2,6 +2,7 @@
 // target being read), then judged once inside its transaction, on the target as its lock found it
 // (src/store/api-keys.ts, lockApiKey). Here another change lands between the gate and the transaction,
 // and the decision must be taken on the key as it is then.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createApiKey,
@@ -177,6 +178,44 @@ describe.each(providers)('a change whose target changed after its check, on %s',
       expect(await keysNamed('by a revoked token')).toBe(0);
       expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toMatchObject({ name: 'kept target' });
     });
+
+    // A change of the caller's key in flight (another process's rotation or deletion, holding the key's
+    // row lock): the change waits for it, then judges the token as that change left it.
+    it.skipIf(provider !== 'postgresql')(
+      'changed while the change waited for its key: judged as the other change left it (removed, or its grace set)',
+      async () => {
+        const url = (t.db.config as { url: string }).url;
+        const cases = [
+          { revoke: 'DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = $1', expected: 'UNAUTHENTICATED' },
+          {
+            revoke: `UPDATE "ApiKeyToken" SET "expiresAt" = now() AT TIME ZONE 'UTC' - interval '1 minute' WHERE "apiKeyId" = $1`,
+            expected: 'UNAUTHENTICATED',
+          },
+          {
+            revoke: `UPDATE "ApiKeyToken" SET "expiresAt" = now() AT TIME ZONE 'UTC' + interval '5 minutes' WHERE "apiKeyId" = $1`,
+            expected: 'FORBIDDEN', // a key that never expires would outlive the token's grace period
+          },
+        ];
+        for (const { revoke, expected } of cases) {
+          const stale = await authenticatedManager();
+          const other = new pg.Client({ connectionString: url });
+          await other.connect();
+          try {
+            await other.query('BEGIN');
+            await other.query('SELECT 1 FROM "ApiKey" WHERE "id" = $1 FOR UPDATE', [stale.id]);
+            await other.query(revoke, [stale.id]);
+            const change = code(createApiKey(t.domain, { kind: 'key', caller: stale.caller }, creation('raced')));
+            // The change is waiting for the key's row lock.
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            await other.query('COMMIT');
+            expect(await change, revoke).toBe(expected);
+          } finally {
+            await other.end();
+          }
+        }
+        expect(await keysNamed('raced')).toBe(0);
+      },
+    );
 
     it('replaced with a grace period: held to its grace end, and it cannot rotate its key again (FORBIDDEN)', async () => {
       t.clock.freeze();
