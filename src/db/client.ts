@@ -11,7 +11,7 @@ import { PrismaClient as PostgresClient } from '../generated/postgresql/client.t
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 import type { DatabaseConfig } from './database-config.ts';
 import { DeadlineExceededError } from './deadline.ts';
-import { coalesceTransactionStatements } from './pg-round-trips.ts';
+import { pipelineTransactions, type StatementListener } from './pg-round-trips.ts';
 import { privateFile, restrict } from './private-files.ts';
 import { inQuerySpan } from './query-spans.ts';
 import { cacheStatements, statementNames } from './statement-cache.ts';
@@ -359,8 +359,11 @@ export async function openDatabase(
   config: DatabaseConfig,
   options: {
     onQuery?: QueryListener;
-    /** PostgreSQL: hears the text of every message a pooled connection sends (src/db/pg-round-trips.ts). */
-    onMessage?: (text: string) => void;
+    /**
+     * PostgreSQL: hears every statement a pooled connection sends, and whether its answer is waited for
+     * before the next is sent (src/db/pg-round-trips.ts): the round trips are the awaited ones.
+     */
+    onStatement?: StatementListener;
     connectTimeoutMs?: number;
     busyTimeoutMs?: number;
     requestTimeoutMs?: number;
@@ -455,20 +458,22 @@ export async function openDatabase(
       // does not go on holding a connection and locks: cancelled a second after the deadline.
       options: `-c statement_timeout=${requestTimeoutMs + 1_000} -c lock_timeout=${requestTimeoutMs + 1_000}`,
       application_name: 'keygate',
+      // A statement may be sent before the answers to those before it (src/db/pg-round-trips.ts).
+      pipeline: true,
     });
     // Idle clients can be terminated by the server; the pool replaces them, so this is not fatal.
     pool.on('error', () => {});
     // A connection that dies while checked out (terminated backend, server restart) emits 'error';
     // without a listener that would crash the process. The query in flight fails on its own and the
     // pool discards the dead connection on release, so there is nothing else to do here.
-    const coalesced = new WeakMap<object, { released(): void }>();
+    const pipelines = new WeakMap<object, { released(): void }>();
     pool.on('connect', (client) => {
       client.on('error', () => {});
       dropConnectionsThatTimeOut(client);
-      // A transaction's BEGIN and writes go with the statements after them (src/db/pg-round-trips.ts).
-      coalesced.set(client, coalesceTransactionStatements(client, options.onMessage));
+      // A transaction's BEGIN and writes are not waited for (src/db/pg-round-trips.ts).
+      pipelines.set(client, pipelineTransactions(client, options.onStatement));
     });
-    pool.on('release', (_error, client) => coalesced.get(client)?.released());
+    pool.on('release', (_error, client) => pipelines.get(client)?.released());
     // Unnamed statements stay unnamed past the bound (the adapter's type says string, pg takes undefined).
     const statementNameGenerator = statementNames() as (query: { sql: string }) => string;
     prisma = new PostgresClient({ adapter: new PrismaPg(pool, { statementNameGenerator }), log, transactionOptions });

@@ -7,6 +7,7 @@ import { createTokenLookup } from '../../src/auth/token-lookup.ts';
 import { TokenVerifier } from '../../src/auth/verifier.ts';
 import { DEFAULT_LIMITS, type Limits } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
+import type { StatementListener } from '../../src/db/pg-round-trips.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { createOrganization, createTeam, createUser } from '../../src/domain/organizations.ts';
 import { loadRoleCatalogue, seedRoles } from '../../src/domain/role-seed.ts';
@@ -102,8 +103,8 @@ export const isStamp = (sql: string): boolean => /pg_current_snapshot|PRAGMA dat
 export interface TestAppOptions {
   /** Hears every statement run: Prisma's, the raw reads' and the stamp's (isStamp). */
   onQuery?: (sql: string) => void;
-  /** PostgreSQL: hears every message a pooled connection sends (a round trip each). */
-  onMessage?: (text: string) => void;
+  /** PostgreSQL: hears every statement a pooled connection sends, and whether its answer is waited for. */
+  onStatement?: StatementListener;
   logger?: Logger;
   /** GraphQL abuse limits; DEFAULT_LIMITS for what is not given. */
   limits?: Partial<Limits>;
@@ -131,10 +132,10 @@ export async function createTestApp(provider: Provider, options: TestAppOptions 
   await seedRoles(db.database.prisma);
   // With onQuery or onMessage, the app gets its own client on the same database that reports them.
   const database =
-    options.onQuery || options.onMessage
+    options.onQuery || options.onStatement
       ? await openDatabase(db.config, {
           ...(options.onQuery ? { onQuery: options.onQuery } : {}),
-          ...(options.onMessage ? { onMessage: options.onMessage } : {}),
+          ...(options.onStatement ? { onStatement: options.onStatement } : {}),
         })
       : db.database;
   const catalogue = await loadRoleCatalogue(database.prisma);
