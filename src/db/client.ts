@@ -209,6 +209,10 @@ async function acquireWithin(lock: Lock, budgetMs: number): Promise<() => void> 
   throw new DeadlineExceededError();
 }
 
+/** A write that changes nothing: SQLite takes the write lock for it all the same. */
+const TAKE_WRITE_LOCK = { sql: 'UPDATE "Organization" SET "id" = "id" WHERE 0', args: [], argTypes: [] };
+const ROLLBACK = { sql: 'ROLLBACK', args: [], argTypes: [] };
+
 /**
  * Prisma's SQLite adapter runs everything on one connection. It queues interactive transactions
  * behind each other, but a query made outside a transaction runs at once on that connection, that is
@@ -219,6 +223,14 @@ async function acquireWithin(lock: Lock, budgetMs: number): Promise<() => void> 
  *
  * Also here: waiting for another process's write lock without blocking the event loop
  * (`retryWhileBusy`), and for this lock, both within `busyBudgetMs`.
+ *
+ * Every transaction takes the database's write lock first (TAKE_WRITE_LOCK), before it reads: its first
+ * read would otherwise fix its snapshot, and when another process (the CLI, say) committed after that
+ * read and before this transaction's first write, that write would fail with SQLITE_BUSY_SNAPSHOT
+ * however long it waited. Taken first, the lock waits for the other process's transaction to end, and
+ * everything read after it is as that transaction left it (a token it revoked is gone). This is BEGIN
+ * IMMEDIATE, in a form whose SQLITE_BUSY can be retried: the adapter's BEGIN failing would leave its
+ * own lock held.
  */
 export function isolateSqliteTransactions(
   factory: SqlDriverAdapterFactory,
@@ -249,6 +261,13 @@ export function isolateSqliteTransactions(
         transaction = await retryWhileBusy(() => inner.startTransaction(isolationLevel), busyBudgetMs);
       } catch (error) {
         release();
+        throw error;
+      }
+      try {
+        await retryWhileBusy(() => transaction.executeRaw(TAKE_WRITE_LOCK), busyBudgetMs);
+      } catch (error) {
+        await transaction.executeRaw(ROLLBACK).catch(() => {});
+        await transaction.rollback().finally(release);
         throw error;
       }
       // The transaction open on the connection, for the writes of src/db/transaction-writes.ts.

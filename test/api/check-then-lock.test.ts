@@ -2,6 +2,8 @@
 // target being read), then judged once inside its transaction, on the target as its lock found it
 // (src/store/api-keys.ts, lockApiKey). Here another change lands between the gate and the transaction,
 // and the decision must be taken on the key as it is then.
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -179,43 +181,62 @@ describe.each(providers)('a change whose target changed after its check, on %s',
       expect(await readApiKey(t.domain.db, t.domain, org.id, target.id)).toMatchObject({ name: 'kept target' });
     });
 
-    // A change of the caller's key in flight (another process's rotation or deletion, holding the key's
-    // row lock): the change waits for it, then judges the token as that change left it.
-    it.skipIf(provider !== 'postgresql')(
-      'changed while the change waited for its key: judged as the other change left it (removed, or its grace set)',
-      async () => {
-        const url = (t.db.config as { url: string }).url;
-        const cases = [
-          { revoke: 'DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = $1', expected: 'UNAUTHENTICATED' },
-          {
-            revoke: `UPDATE "ApiKeyToken" SET "expiresAt" = now() AT TIME ZONE 'UTC' - interval '1 minute' WHERE "apiKeyId" = $1`,
-            expected: 'UNAUTHENTICATED',
-          },
-          {
-            revoke: `UPDATE "ApiKeyToken" SET "expiresAt" = now() AT TIME ZONE 'UTC' + interval '5 minutes' WHERE "apiKeyId" = $1`,
-            expected: 'FORBIDDEN', // a key that never expires would outlive the token's grace period
-          },
-        ];
-        for (const { revoke, expected } of cases) {
-          const stale = await authenticatedManager();
-          const other = new pg.Client({ connectionString: url });
-          await other.connect();
-          try {
-            await other.query('BEGIN');
-            await other.query('SELECT 1 FROM "ApiKey" WHERE "id" = $1 FOR UPDATE', [stale.id]);
-            await other.query(revoke, [stale.id]);
-            const change = code(createApiKey(t.domain, { kind: 'key', caller: stale.caller }, creation('raced')));
-            // The change is waiting for the key's row lock.
-            await new Promise((resolve) => setTimeout(resolve, 200));
-            await other.query('COMMIT');
-            expect(await change, revoke).toBe(expected);
-          } finally {
-            await other.end();
-          }
-        }
-        expect(await keysNamed('raced')).toBe(0);
-      },
-    );
+    /**
+     * Another process's change of the key, open: on PostgreSQL it holds the key's row lock (as a rotation
+     * or deletion does, targetLock), on SQLite the database's write lock. `change` runs against it.
+     */
+    async function openChangeOf(keyId: string, change: 'delete' | 'expired' | 'grace') {
+      const minutes = { delete: 0, expired: -1, grace: 5 }[change];
+      const at = new Date(Date.now() + minutes * 60_000);
+      if (t.db.config.provider === 'postgresql') {
+        const other = new pg.Client({ connectionString: t.db.config.url });
+        await other.connect();
+        await other.query('BEGIN');
+        await other.query('SELECT 1 FROM "ApiKey" WHERE "id" = $1 FOR UPDATE', [keyId]);
+        if (change === 'delete') await other.query('DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = $1', [keyId]);
+        else
+          await other.query(
+            'UPDATE "ApiKeyToken" SET "expiresAt" = $2::timestamptz AT TIME ZONE \'UTC\' WHERE "apiKeyId" = $1',
+            [keyId, at.toISOString()],
+          );
+        return async () => {
+          await other.query('COMMIT');
+          await other.end();
+        };
+      }
+      const other = new BetterSqlite3(join(t.db.config.dataDir, 'keygate.db'));
+      other.exec('BEGIN IMMEDIATE');
+      if (change === 'delete') other.prepare('DELETE FROM "ApiKeyToken" WHERE "apiKeyId" = ?').run(keyId);
+      else {
+        const text = at.toISOString().replace('Z', '+00:00');
+        other.prepare('UPDATE "ApiKeyToken" SET "expiresAt" = ? WHERE "apiKeyId" = ?').run(text, keyId);
+      }
+      return async () => {
+        other.exec('COMMIT');
+        other.close();
+      };
+    }
+
+    // A change of the caller's key in flight (another process's rotation or deletion): the change waits
+    // for it, then judges the token as that change left it.
+    it('changed while the change waited for its key: judged as the other change left it (removed, or its grace set)', async () => {
+      const cases = [
+        { change: 'delete', expected: 'UNAUTHENTICATED' },
+        { change: 'expired', expected: 'UNAUTHENTICATED' },
+        // A key that never expires would outlive the token's grace period.
+        { change: 'grace', expected: 'FORBIDDEN' },
+      ] as const;
+      for (const { change, expected } of cases) {
+        const stale = await authenticatedManager();
+        const commit = await openChangeOf(stale.id, change);
+        const created = code(createApiKey(t.domain, { kind: 'key', caller: stale.caller }, creation('raced')));
+        // The creation is waiting for the other change's lock.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await commit();
+        expect(await created, change).toBe(expected);
+      }
+      expect(await keysNamed('raced')).toBe(0);
+    });
 
     it('replaced with a grace period: held to its grace end, and it cannot rotate its key again (FORBIDDEN)', async () => {
       t.clock.freeze();
