@@ -23,12 +23,15 @@ interface Answer {
   text: string;
 }
 
-/** One request exactly as given: method, raw path, headers, body. */
+/**
+ * One request exactly as given: method, raw path, headers (as a list of names and values: written in
+ * their case, repeats included), body.
+ */
 function send(
   base: string,
   method: string,
   path: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> | string[] = {},
   body?: string,
 ): Promise<Answer> {
   const { hostname, port } = new URL(base);
@@ -346,22 +349,8 @@ describe.each(providers)('two Authorization headers on %s', (provider) => {
   });
 
   /** A POST whose headers are written as given, names in their case, repeats included. */
-  const post = (path: string, headers: Array<[string, string]>, body: string): Promise<Answer> => {
-    const { hostname, port } = new URL(server.url);
-    const raw = [['Host', 'x'], ['Content-Type', 'application/json'], ...headers].flat();
-    return new Promise((resolve, reject) => {
-      const req = request({ hostname, port, method: 'POST', path, headers: raw, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  };
+  const post = (path: string, headers: Array<[string, string]>, body: string): Promise<Answer> =>
+    send(server.url, 'POST', path, [['Host', 'x'], ['Content-Type', 'application/json'], ...headers].flat(), body);
 
   it('are refused with 400 naming the header, before any token is judged, on /graphql and POST /v1/verify', async () => {
     const key = (await (await t.org()).key({ roles: ['viewer'] })).token;
