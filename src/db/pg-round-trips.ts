@@ -40,6 +40,8 @@ class Pipeline {
   #unread: Array<Promise<void>> = [];
   #failure: { error: unknown } | null = null;
   #inTransaction = false;
+  /** Moves on at each release: an answer that arrives after it belongs to no transaction of now. */
+  #generation = 0;
 
   constructor(send: (config: QueryConfig, awaited: boolean) => Promise<Result>) {
     this.#send = send;
@@ -52,6 +54,7 @@ class Pipeline {
 
   /** Back in the pool: a transaction that ended without COMMIT or ROLLBACK leaves nothing behind. */
   released(): void {
+    this.#generation++;
     this.#inTransaction = false;
     this.#unread = [];
     this.#failure = null;
@@ -62,11 +65,12 @@ class Pipeline {
     if (text === 'BEGIN' || text.startsWith(SENT_WITH_NEXT)) {
       this.#inTransaction = true;
       const answer = this.#send(config, false);
+      const generation = this.#generation;
       this.#unread.push(
         answer.then(
           () => {},
           (error: unknown) => {
-            this.#failure ??= { error };
+            if (generation === this.#generation) this.#failure ??= { error };
           },
         ),
       );
