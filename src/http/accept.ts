@@ -63,3 +63,7 @@ export function prefersHtml(accept: string | null | undefined): boolean {
   const jsonQ = Math.max(json >= 0 ? json : fallback, graphqlJson >= 0 ? graphqlJson : fallback);
   return html >= jsonQ;
 }
+
+/** Whether a request asks for the GraphiQL page: a GET, or a HEAD (what the GET would get), preferring HTML. */
+export const asksForPage = (method: string | undefined, accept: string | null | undefined): boolean =>
+  (method === 'GET' || method === 'HEAD') && prefersHtml(accept);

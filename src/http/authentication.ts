@@ -11,7 +11,7 @@ import type { LastUsedRecorder } from '../auth/last-used.ts';
 import type { Domain } from '../domain/types.ts';
 import { clientAddress } from '../limits/client-address.ts';
 import type { Principal } from '../verification/principal.ts';
-import { prefersHtml } from './accept.ts';
+import { asksForPage } from './accept.ts';
 import { GRAPHQL_ERRORS, GRAPHQL_PATH, notFoundResponse } from './responses.ts';
 
 /**
@@ -31,7 +31,7 @@ export interface ServerContext {
 export function needsToken(method: string | undefined, pathname: string, accept: string | null | undefined): boolean {
   if (pathname !== GRAPHQL_PATH) return false;
   if (method === 'OPTIONS') return false;
-  return !((method === 'GET' || method === 'HEAD') && prefersHtml(accept));
+  return !asksForPage(method, accept);
 }
 
 export interface AuthenticationOptions {

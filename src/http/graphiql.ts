@@ -1,7 +1,8 @@
-// GraphiQL for browsers: GET /graphql asking for HTML (src/http/accept.ts) answers a small static page; its script, styles,
-// workers and the schema are content-hashed files under /graphiql/assets/, cached for a year and sent
-// brotli- or gzip-compressed. The bundle is built at install (scripts/build-graphiql.ts); this module
-// reads it once, on the first page request, and serves every later request from those buffers.
+// GraphiQL for browsers: GET /graphql asking for HTML (src/http/accept.ts) answers a small static page;
+// its script, styles, workers and the schema are content-hashed files under /graphiql/assets/, cached
+// for a year and sent brotli- or gzip-compressed. The bundle is built at install
+// (scripts/build-graphiql.ts); this module reads it once, on the first page request, and serves every
+// later request from those buffers.
 // No token is needed for any of it: the schema is public, and GraphiQL gets it as a file, so docs
 // and autocomplete work before a token is entered and no introspection request is ever refused.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { prefersHtml } from './accept.ts';
+import { asksForPage } from './accept.ts';
 import { GRAPHQL_PATH, pathOf } from './responses.ts';
 import {
   answerWith,
@@ -149,8 +150,7 @@ export function createGraphiQL(schema: GraphQLSchema, directory = BUILD_DIRECTOR
   return {
     answer(method, pathname, header) {
       // HEAD as GET, without the body (answerWith), so that a HEAD learns what the GET would get.
-      const isPage =
-        pathname === GRAPHQL_PATH && (method === 'GET' || method === 'HEAD') && prefersHtml(header('accept'));
+      const isPage = pathname === GRAPHQL_PATH && asksForPage(method, header('accept'));
       const isAsset = pathname.startsWith(GRAPHIQL_ASSETS_PATH);
       if (!isPage && !isAsset) return null;
       if (isAsset && method !== 'GET' && method !== 'HEAD') {

@@ -47,6 +47,7 @@ function acceptedHost(host: string): boolean {
 
 const BAD_HOST_MESSAGE = 'The Host header must name this server: a host name or address, and a port.';
 const REPEATED_AUTHORIZATION_MESSAGE = 'More than one Authorization header: send one, with one token.';
+const EXPECTATION_MESSAGE = 'Unsupported Expect header: only "Expect: 100-continue" is understood.';
 
 /**
  * Whether the request sent Authorization more than once. Looked for only when it sent one, in
@@ -62,7 +63,6 @@ function repeatedAuthorization(req: IncomingMessage): boolean {
   }
   return false;
 }
-const EXPECTATION_MESSAGE = 'Unsupported Expect header: only "Expect: 100-continue" is understood.';
 
 /** An error in the shape of its path (src/http/responses.ts), with the headers of every API answer. */
 function answer(req: IncomingMessage, res: ServerResponse, status: number, code: ApiErrorCode, message: string) {
