@@ -116,22 +116,17 @@ export async function readOrganizationApiKeys(
  * grants are the row's "grants" column, kept by the database's triggers), and a row lock that waited for
  * another transaction hands the statement the row as that transaction left it (PostgreSQL re-reads a
  * locked row that changed meanwhile). One round trip fewer while the lock is held, which is what bounds
- * how many changes of one key commit a second. On SQLite the lock is an UPDATE that changes nothing,
- * a statement of its own before the read, so that no read is of a snapshot older than the lock.
+ * how many changes of one key commit a second. On SQLite the transaction holds the database's write lock
+ * from its first statement (isolateSqliteTransactions, src/db/client.ts), so no read is of a snapshot
+ * older than the lock.
  */
-export async function lockApiKey(
+export function lockApiKey(
   tx: Tx,
   reading: TransactionReading,
   organizationId: string,
   id: string,
 ): Promise<ApiKeyRecord | null> {
-  const rowLock = reading.dialect.targetLock;
-  if (rowLock) return readInTransaction(tx, reading, organizationId, id, rowLock);
-  const locked = await reading.dialect.writeOne(
-    tx,
-    sql`UPDATE "ApiKey" SET "name" = "name" WHERE "id" = ${id} AND "organizationId" = ${organizationId}`,
-  );
-  return locked === 0 ? null : readInTransaction(tx, reading, organizationId, id, empty);
+  return readInTransaction(tx, reading, organizationId, id, reading.dialect.targetLock);
 }
 
 /**

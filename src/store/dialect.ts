@@ -55,15 +55,15 @@ export interface Dialect {
    */
   callerLock: Sql;
   /**
-   * The row lock a change takes on its target in the statement that reads it (lockApiKey), or null
-   * where the lock is an UPDATE that changes nothing (SQLite: it takes the database's write lock). On
-   * PostgreSQL FOR UPDATE, the one lock that waits for the callers' FOR KEY SHARE: a deletion, rotation
+   * The row lock a change takes on its target in the statement that reads it (lockApiKey); nothing on
+   * SQLite, whose every transaction holds the database's write lock from its first statement
+   * (isolateSqliteTransactions, src/db/client.ts). On PostgreSQL FOR UPDATE, the one lock that waits for the callers' FOR KEY SHARE: a deletion, rotation
    * or update of a key waits for the changes its own tokens have in flight, so none of them commits
    * after it (a key created by a token its rotation had revoked, say), its time is taken once they have,
    * and two keys deleting each other at once take their locks in one order (the ids') instead of each
    * waiting for the other's caller lock, which PostgreSQL broke as a deadlock after a second.
    */
-  targetLock: Sql | null;
+  targetLock: Sql;
   /**
    * How a creation of a key locks its organization's row before counting its keys (lockAndCountKeys),
    * and how many transactions may at most be creating keys at once (PostgreSQL's max_connections); null
@@ -86,12 +86,6 @@ export interface Dialect {
   expiresBefore(instant: Date): Sql;
   /** Runs the writes of one change inside its transaction (see WriteAll). */
   write: WriteAll;
-  /**
-   * Runs one write inside a change's transaction and resolves with the rows it changed: on SQLite
-   * straight on the transaction's connection where the server gave one (src/db/transaction-writes.ts),
-   * through Prisma otherwise. `write` sends SQLite's writes by it.
-   */
-  writeOne: TransactionWrite;
 }
 
 /**
@@ -166,7 +160,7 @@ const SQLITE_DIALECT: Dialect = {
   },
   timestamp: (column) => `CAST(round(unixepoch(p."${column}", 'subsec') * 1000) AS INTEGER)`,
   callerLock: empty,
-  targetLock: null,
+  targetLock: empty,
   organizationLock: null,
   // SQLite's lower() folds ASCII letters only (without the ICU extension, which Keygate does not load).
   nameContains: (folded) => sql`AND instr(lower(k."name"), ${folded}) > 0`,
@@ -174,7 +168,6 @@ const SQLITE_DIALECT: Dialect = {
   expiresBefore: (instant) =>
     sql`AND k."expiresAt" IS NOT NULL AND unixepoch(k."expiresAt", 'subsec') * 1000 < ${instant.getTime()}`,
   write: writeOneByOne(throughPrisma),
-  writeOne: throughPrisma,
 };
 
 /**
@@ -211,7 +204,6 @@ const postgresqlDialect = (channel: string | null): Dialect => {
     expiresBefore: (instant) =>
       sql`AND k."expiresAt" IS NOT NULL AND k."expiresAt" < (${instant.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
     write: writeAsOneStatement(channel),
-    writeOne: throughPrisma,
   };
   return dialect;
 };
@@ -224,7 +216,7 @@ const postgresqlDialect = (channel: string | null): Dialect => {
  */
 export function dialectOf(provider: Provider, channel: string | null, sqliteWrite?: TransactionWrite): Dialect {
   if (provider === 'postgresql') return postgresqlDialect(channel);
-  return sqliteWrite ? { ...SQLITE_DIALECT, write: writeOneByOne(sqliteWrite), writeOne: sqliteWrite } : SQLITE_DIALECT;
+  return sqliteWrite ? { ...SQLITE_DIALECT, write: writeOneByOne(sqliteWrite) } : SQLITE_DIALECT;
 }
 
 /**
